@@ -1,0 +1,156 @@
+//! Leaf lists and snapshot diffs, so auditors can recompute every signed root and check history
+//! incrementally (docs/POUF.md 1.6).
+
+use crate::Sha256Hash;
+use crate::merkle::{Leaf, LeafError, MerkleTree};
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+
+/// All leaves of one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeafList {
+    pub snapshot_version: u64,
+    pub tree_size: u64,
+    pub merkle_root: Sha256Hash,
+    pub leaves: Vec<Leaf>,
+}
+
+/// What changed between two consecutive snapshots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotDiff {
+    pub snapshot_version: u64,
+    pub previous_version: u64,
+    pub previous_root: Sha256Hash,
+    pub merkle_root: Sha256Hash,
+    pub tree_size: u64,
+    pub added: Vec<Leaf>,
+    /// The new leaf of every path whose length or hash changed.
+    pub changed: Vec<Leaf>,
+    pub removed: Vec<String>,
+}
+
+/// Why a diff does not apply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiffError {
+    #[error("diff {snapshot} adds {path:?}, which snapshot {previous} already has")]
+    AddsExisting { snapshot: u64, previous: u64, path: String },
+    #[error("diff {snapshot} changes or removes {path:?}, which snapshot {previous} does not have")]
+    MissingPath { snapshot: u64, previous: u64, path: String },
+    #[error("diff {snapshot} lists {path:?} as changed, but its length and hash are the same")]
+    NotChanged { snapshot: u64, path: String },
+    #[error("diff {snapshot} is not sorted or repeats a path: {0}", snapshot = .1)]
+    Leaves(#[source] LeafError, u64),
+    #[error("diff {snapshot} gives {found} leaves, it says {expected}")]
+    Size { snapshot: u64, expected: u64, found: u64 },
+    #[error("diff {snapshot} gives root {found}, it says {expected}")]
+    Root { snapshot: u64, expected: Sha256Hash, found: Sha256Hash },
+}
+
+impl SnapshotDiff {
+    /// The diff from `previous` (sorted leaves of snapshot `previous_version`) to `next`.
+    pub fn between(previous: &MerkleTree, previous_version: u64, next: &MerkleTree, snapshot_version: u64) -> Self {
+        let (mut added, mut changed, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+        let (a, b) = (previous.leaves(), next.leaves());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let ord = match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) => x.path.as_bytes().cmp(y.path.as_bytes()),
+                (Some(_), None) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
+            match ord {
+                Ordering::Less => {
+                    removed.push(a[i].path.clone());
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    added.push(b[j].clone());
+                    j += 1;
+                }
+                Ordering::Equal => {
+                    if a[i] != b[j] {
+                        changed.push(b[j].clone());
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        SnapshotDiff {
+            snapshot_version,
+            previous_version,
+            previous_root: previous.root(),
+            merkle_root: next.root(),
+            tree_size: b.len() as u64,
+            added,
+            changed,
+            removed,
+        }
+    }
+
+    /// Applies the diff to the previous snapshot's sorted leaves and checks size and root.
+    pub fn apply(&self, previous: &[Leaf]) -> Result<MerkleTree, DiffError> {
+        let snapshot = self.snapshot_version;
+        let previous_version = self.previous_version;
+        for list in [&self.added, &self.changed] {
+            Leaf::check_sorted(list).map_err(|e| DiffError::Leaves(e, snapshot))?;
+        }
+        let mut next: std::collections::BTreeMap<&[u8], Leaf> =
+            previous.iter().map(|l| (l.path.as_bytes(), l.clone())).collect();
+        for path in &self.removed {
+            if next.remove(path.as_bytes()).is_none() {
+                return Err(DiffError::MissingPath { snapshot, previous: previous_version, path: path.clone() });
+            }
+        }
+        for leaf in &self.changed {
+            match next.get_mut(leaf.path.as_bytes()) {
+                None => {
+                    return Err(DiffError::MissingPath { snapshot, previous: previous_version, path: leaf.path.clone() });
+                }
+                Some(old) if old == leaf => return Err(DiffError::NotChanged { snapshot, path: leaf.path.clone() }),
+                Some(old) => *old = leaf.clone(),
+            }
+        }
+        for leaf in &self.added {
+            if next.insert(leaf.path.as_bytes(), leaf.clone()).is_some() {
+                return Err(DiffError::AddsExisting { snapshot, previous: previous_version, path: leaf.path.clone() });
+            }
+        }
+        let leaves: Vec<Leaf> = next.into_values().collect();
+        let found = leaves.len() as u64;
+        if found != self.tree_size {
+            return Err(DiffError::Size { snapshot, expected: self.tree_size, found });
+        }
+        let tree = MerkleTree::build(leaves).map_err(|e| DiffError::Leaves(e, snapshot))?;
+        if tree.root() != self.merkle_root {
+            return Err(DiffError::Root { snapshot, expected: self.merkle_root, found: tree.root() });
+        }
+        Ok(tree)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> MerkleTree {
+        MerkleTree::build_unsorted(files.iter().map(|(p, c)| Leaf::of(*p, c.as_bytes())).collect()).expect("tree")
+    }
+
+    #[test]
+    fn diff_then_apply_reproduces_the_next_root() {
+        let a = tree(&[("1/a", "a"), ("2/bb", "b"), ("3/c/ccc", "c")]);
+        let b = tree(&[("1/a", "a2"), ("3/c/ccc", "c"), ("dd/dd/dddd", "d")]);
+        let d = SnapshotDiff::between(&a, 1, &b, 2);
+        assert_eq!(d.removed, vec!["2/bb".to_owned()]);
+        assert_eq!(d.changed.iter().map(|l| l.path.as_str()).collect::<Vec<_>>(), vec!["1/a"]);
+        assert_eq!(d.added.iter().map(|l| l.path.as_str()).collect::<Vec<_>>(), vec!["dd/dd/dddd"]);
+        assert_eq!(d.apply(a.leaves()).expect("applies").root(), b.root());
+        let mut forged = d.clone();
+        forged.removed.clear();
+        assert!(matches!(forged.apply(a.leaves()), Err(DiffError::Size { .. })));
+    }
+}

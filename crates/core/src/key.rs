@@ -1,0 +1,207 @@
+//! TUF public keys, key ids and signature verification (docs/POUF.md 1.2).
+//!
+//! Verification supports what tufmirror's backends sign with: `ed25519`, and
+//! `ecdsa-sha2-nistp256` for KMS and HSM keys that have no Ed25519. Key objects of other types
+//! still parse (a root may list them) but never verify a signature.
+
+use crate::{Sha256Hash, cjson};
+use p256::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A key id: lowercase hex SHA-256 of the canonical JSON of the key object.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyId(pub String);
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({})", self.0)
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl KeyId {
+    /// The first 8 hex digits, for messages that people read.
+    pub fn short(&self) -> &str {
+        self.0.get(..8).unwrap_or(&self.0)
+    }
+}
+
+/// A key object exactly as it appears in root metadata. Unknown fields are kept, because they are
+/// part of the bytes that the key id and the root's signatures cover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyObject {
+    pub keytype: String,
+    pub scheme: String,
+    pub keyval: KeyVal,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// The `keyval` of a key object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyVal {
+    pub public: String,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+impl KeyObject {
+    /// The key id as the TUF specification computes it.
+    pub fn key_id(&self) -> KeyId {
+        // A KeyObject holds only strings and JSON values that came from JSON: it always has a
+        // canonical form unless it carries a float in an unknown field, which TUF forbids.
+        let bytes = cjson::to_vec(self).unwrap_or_default();
+        KeyId(Sha256Hash::of(&bytes).to_hex())
+    }
+}
+
+/// Why a key or signature was not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    #[error("unsupported key type/scheme {keytype}/{scheme}")]
+    Unsupported { keytype: String, scheme: String },
+    #[error("malformed {scheme} public key: {reason}")]
+    MalformedPublicKey { scheme: String, reason: String },
+    #[error("malformed {scheme} signature: {reason}")]
+    MalformedSignature { scheme: String, reason: String },
+    #[error("{scheme} signature does not verify")]
+    BadSignature { scheme: String },
+}
+
+/// A public key that tufmirror can verify with.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// `ed25519` / `ed25519`.
+    Ed25519(ed25519_dalek::VerifyingKey),
+    /// `ecdsa` / `ecdsa-sha2-nistp256`, signatures DER over SHA-256 of the message.
+    EcdsaP256(p256::ecdsa::VerifyingKey),
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({} {})", self.scheme(), self.key_id().short())
+    }
+}
+
+pub const SCHEME_ED25519: &str = "ed25519";
+pub const SCHEME_ECDSA_P256: &str = "ecdsa-sha2-nistp256";
+
+impl PublicKey {
+    /// The TUF signature scheme name.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            PublicKey::Ed25519(_) => SCHEME_ED25519,
+            PublicKey::EcdsaP256(_) => SCHEME_ECDSA_P256,
+        }
+    }
+
+    /// The key object that root metadata lists for this key.
+    pub fn to_key_object(&self) -> KeyObject {
+        let (keytype, public) = match self {
+            PublicKey::Ed25519(k) => ("ed25519", hex::encode(k.as_bytes())),
+            PublicKey::EcdsaP256(k) => (
+                "ecdsa",
+                // Encoding a valid P-256 point as SPKI PEM cannot fail.
+                k.to_public_key_pem(LineEnding::LF).unwrap_or_default(),
+            ),
+        };
+        KeyObject {
+            keytype: keytype.to_owned(),
+            scheme: self.scheme().to_owned(),
+            keyval: KeyVal { public, unknown: BTreeMap::new() },
+            unknown: BTreeMap::new(),
+        }
+    }
+
+    /// The key id of [`Self::to_key_object`].
+    pub fn key_id(&self) -> KeyId {
+        self.to_key_object().key_id()
+    }
+
+    /// Reads a key object from root metadata.
+    pub fn from_key_object(obj: &KeyObject) -> Result<Self, KeyError> {
+        let malformed = |reason: String| KeyError::MalformedPublicKey { scheme: obj.scheme.clone(), reason };
+        match (obj.keytype.as_str(), obj.scheme.as_str()) {
+            ("ed25519", SCHEME_ED25519) => {
+                let mut raw = [0u8; 32];
+                hex::decode_to_slice(&obj.keyval.public, &mut raw)
+                    .map_err(|e| malformed(format!("expected 64 hex digits: {e}")))?;
+                ed25519_dalek::VerifyingKey::from_bytes(&raw)
+                    .map(PublicKey::Ed25519)
+                    .map_err(|e| malformed(e.to_string()))
+            }
+            ("ecdsa" | SCHEME_ECDSA_P256, SCHEME_ECDSA_P256) => {
+                p256::ecdsa::VerifyingKey::from_public_key_pem(obj.keyval.public.trim_end_matches('\0'))
+                    .map(PublicKey::EcdsaP256)
+                    .map_err(|e| malformed(e.to_string()))
+            }
+            _ => Err(KeyError::Unsupported { keytype: obj.keytype.clone(), scheme: obj.scheme.clone() }),
+        }
+    }
+
+    /// Checks `sig` over `msg`.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<(), KeyError> {
+        let scheme = self.scheme().to_owned();
+        match self {
+            PublicKey::Ed25519(k) => {
+                let sig = ed25519_dalek::Signature::from_slice(sig)
+                    .map_err(|e| KeyError::MalformedSignature { scheme: scheme.clone(), reason: e.to_string() })?;
+                k.verify_strict(msg, &sig).map_err(|_| KeyError::BadSignature { scheme })
+            }
+            PublicKey::EcdsaP256(k) => {
+                let sig = p256::ecdsa::Signature::from_der(sig)
+                    .map_err(|e| KeyError::MalformedSignature { scheme: scheme.clone(), reason: e.to_string() })?;
+                p256::ecdsa::signature::Verifier::verify(k, msg, &sig)
+                    .map_err(|_| KeyError::BadSignature { scheme })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ed25519_key_id_is_hash_of_canonical_key_object() {
+        // RFC 8032 test 1 public key.
+        let public = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        let obj: KeyObject = serde_json::from_str(&format!(
+            r#"{{"keytype":"ed25519","scheme":"ed25519","keyval":{{"public":"{public}"}}}}"#
+        ))
+        .expect("key object");
+        let canonical = format!(r#"{{"keytype":"ed25519","keyval":{{"public":"{public}"}},"scheme":"ed25519"}}"#);
+        assert_eq!(obj.key_id().0, Sha256Hash::of(canonical.as_bytes()).to_hex());
+        let key = PublicKey::from_key_object(&obj).expect("ed25519");
+        assert_eq!(key.key_id(), obj.key_id());
+        // RFC 8032 test 1: the empty message.
+        let sig = hex::decode(
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+        )
+        .expect("hex");
+        assert_eq!(key.verify(b"", &sig), Ok(()));
+        assert!(matches!(key.verify(b"x", &sig), Err(KeyError::BadSignature { .. })));
+        assert!(matches!(key.verify(b"", &sig[..63]), Err(KeyError::MalformedSignature { .. })));
+    }
+
+    #[test]
+    fn unknown_schemes_are_reported() {
+        let obj = KeyObject {
+            keytype: "rsa".into(),
+            scheme: "rsassa-pss-sha256".into(),
+            keyval: KeyVal { public: "x".into(), unknown: BTreeMap::new() },
+            unknown: BTreeMap::new(),
+        };
+        assert!(matches!(PublicKey::from_key_object(&obj), Err(KeyError::Unsupported { .. })));
+    }
+}

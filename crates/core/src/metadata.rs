@@ -1,0 +1,293 @@
+//! The four TUF top-level roles (specification 1.0.x) and the signed envelope.
+//!
+//! Every struct keeps unknown fields in `unknown`: they are part of the signed bytes, so a parsed
+//! and re-serialized document must lose nothing (tufmirror's own additions, such as `merkle_root`,
+//! travel as named fields here and as unknown fields in stock clients).
+
+use crate::key::{KeyId, KeyObject};
+use crate::{Sha256Hash, cjson, time::serde_expires};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+use time::OffsetDateTime;
+
+/// The TUF specification version that tufmirror writes.
+pub const SPEC_VERSION: &str = "1.0.31";
+
+/// The name of the extension field in targets metadata that holds removal records.
+pub const REMOVALS_FIELD: &str = "x-tufmirror-removals";
+
+/// A top-level role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Root,
+    Targets,
+    Snapshot,
+    Timestamp,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Root, Role::Targets, Role::Snapshot, Role::Timestamp];
+    /// The roles whose keys sign while the mirror runs.
+    pub const ONLINE: [Role; 3] = [Role::Targets, Role::Snapshot, Role::Timestamp];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Root => "root",
+            Role::Targets => "targets",
+            Role::Snapshot => "snapshot",
+            Role::Timestamp => "timestamp",
+        }
+    }
+
+    /// Default expiry in days (docs/POUF.md 1.3).
+    pub fn default_expiry_days(self) -> i64 {
+        match self {
+            Role::Root => 365,
+            Role::Targets => 90,
+            Role::Snapshot => 7,
+            Role::Timestamp => 1,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| format!("unknown role {s:?} (expected root, targets, snapshot or timestamp)"))
+    }
+}
+
+/// What every role's `signed` object has in common.
+pub trait Metadata: Serialize + DeserializeOwned + Clone + fmt::Debug {
+    const ROLE: Role;
+    fn kind(&self) -> Role;
+    fn version(&self) -> u64;
+    fn expires(&self) -> OffsetDateTime;
+    fn spec_version(&self) -> &str;
+}
+
+macro_rules! impl_metadata {
+    ($t:ty, $role:expr) => {
+        impl Metadata for $t {
+            const ROLE: Role = $role;
+            fn kind(&self) -> Role {
+                self.kind
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn expires(&self) -> OffsetDateTime {
+                self.expires
+            }
+            fn spec_version(&self) -> &str {
+                &self.spec_version
+            }
+        }
+    };
+}
+
+/// The keys and threshold of one role, as root lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleKeys {
+    pub keyids: Vec<KeyId>,
+    pub threshold: u64,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// `root.json`'s `signed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Root {
+    #[serde(rename = "_type")]
+    pub kind: Role,
+    pub spec_version: String,
+    pub version: u64,
+    #[serde(with = "serde_expires")]
+    pub expires: OffsetDateTime,
+    pub consistent_snapshot: bool,
+    pub keys: BTreeMap<KeyId, KeyObject>,
+    pub roles: BTreeMap<String, RoleKeys>,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+impl_metadata!(Root, Role::Root);
+
+/// Length and hashes of a file, as targets and the meta fields list them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaFile {
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashes: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+impl MetaFile {
+    /// A meta entry pinning version, length and SHA-256 of `bytes`.
+    pub fn pinning(version: u64, bytes: &[u8]) -> Self {
+        MetaFile {
+            version,
+            length: Some(bytes.len() as u64),
+            hashes: Some(sha256_hashes(bytes)),
+            unknown: BTreeMap::new(),
+        }
+    }
+}
+
+/// A target file's description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetFile {
+    pub length: u64,
+    pub hashes: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Value>,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+impl TargetFile {
+    pub fn of(bytes: &[u8]) -> Self {
+        TargetFile { length: bytes.len() as u64, hashes: sha256_hashes(bytes), custom: None, unknown: BTreeMap::new() }
+    }
+
+    /// Whether `bytes` match this description's length and SHA-256 (which it must carry).
+    pub fn matches(&self, bytes: &[u8]) -> bool {
+        self.length == bytes.len() as u64
+            && self.hashes.get("sha256").is_some_and(|h| *h == Sha256Hash::of(bytes).to_hex())
+    }
+}
+
+fn sha256_hashes(bytes: &[u8]) -> BTreeMap<String, String> {
+    BTreeMap::from([("sha256".to_owned(), Sha256Hash::of(bytes).to_hex())])
+}
+
+/// A signed statement that an index file leaves the mirror in a snapshot (docs/POUF.md 1.6).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RemovalRecord {
+    pub path: String,
+    pub snapshot_version: u64,
+    pub reason: String,
+}
+
+/// `targets.json`'s `signed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targets {
+    #[serde(rename = "_type")]
+    pub kind: Role,
+    pub spec_version: String,
+    pub version: u64,
+    #[serde(with = "serde_expires")]
+    pub expires: OffsetDateTime,
+    pub targets: BTreeMap<String, TargetFile>,
+    #[serde(default, rename = "x-tufmirror-removals")]
+    pub removals: Vec<RemovalRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegations: Option<Value>,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+impl_metadata!(Targets, Role::Targets);
+
+/// `snapshot.json`'s `signed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    #[serde(rename = "_type")]
+    pub kind: Role,
+    pub spec_version: String,
+    pub version: u64,
+    #[serde(with = "serde_expires")]
+    pub expires: OffsetDateTime,
+    pub meta: BTreeMap<String, MetaFile>,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+impl_metadata!(Snapshot, Role::Snapshot);
+
+/// `timestamp.json`'s `signed`, with TAP-16's `merkle_root`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timestamp {
+    #[serde(rename = "_type")]
+    pub kind: Role,
+    pub spec_version: String,
+    pub version: u64,
+    #[serde(with = "serde_expires")]
+    pub expires: OffsetDateTime,
+    pub meta: BTreeMap<String, MetaFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merkle_root: Option<Sha256Hash>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merkle_tree_size: Option<u64>,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+impl_metadata!(Timestamp, Role::Timestamp);
+
+impl Timestamp {
+    /// The snapshot version this timestamp points at.
+    pub fn snapshot_version(&self) -> Option<u64> {
+        self.meta.get("snapshot.json").map(|m| m.version)
+    }
+}
+
+impl Snapshot {
+    pub fn targets_version(&self) -> Option<u64> {
+        self.meta.get("targets.json").map(|m| m.version)
+    }
+}
+
+/// One entry of `signatures`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    pub keyid: KeyId,
+    /// Hex-encoded signature bytes.
+    pub sig: String,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// The `{"signed": ..., "signatures": [...]}` envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed<T> {
+    pub signed: T,
+    pub signatures: Vec<Signature>,
+}
+
+impl<T: Metadata> Signed<T> {
+    /// An envelope with no signatures yet.
+    pub fn unsigned(signed: T) -> Self {
+        Signed { signed, signatures: Vec::new() }
+    }
+
+    /// The bytes that signatures cover: the canonical JSON of `signed`.
+    pub fn signed_bytes(&self) -> Result<Vec<u8>, cjson::CanonicalJsonError> {
+        cjson::to_vec(&self.signed)
+    }
+
+    /// Adds (or replaces) the signature of `keyid`.
+    pub fn add_signature(&mut self, keyid: KeyId, sig: &[u8]) {
+        self.signatures.retain(|s| s.keyid != keyid);
+        self.signatures.push(Signature { keyid, sig: hex::encode(sig), unknown: BTreeMap::new() });
+        self.signatures.sort_by(|a, b| a.keyid.cmp(&b.keyid));
+    }
+
+    /// The bytes that are written and served: the canonical JSON of the whole envelope. They are
+    /// produced once; the hash and length in the next role's metadata are of these exact bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, cjson::CanonicalJsonError> {
+        cjson::to_vec(self)
+    }
+}
