@@ -1,1 +1,13 @@
-//! placeholder
+//! Cargo's sparse-index protocol, as far as a mirror must understand it: which names are crates,
+//! where their files live, what `config.json` says, and whether an index file is well formed.
+//!
+//! Index files are opaque bytes everywhere else in tufmirror: they are validated here but never
+//! re-serialized, because upstream's exact bytes are what is hashed, signed and served.
+
+mod config;
+mod line;
+mod path;
+
+pub use config::{ConfigError, RegistryConfig};
+pub use line::{IndexFileError, IndexLine, LineError, validate_index_file};
+pub use path::{CrateName, NameError, PathError, crate_of_path, index_path};
