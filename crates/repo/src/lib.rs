@@ -1,1 +1,14 @@
-//! placeholder
+//! Turning a directory of sparse-index files into a signed tufmirror repository on disk.
+//!
+//! The flow is one way: [`input`] reads and validates (no writes), [`keys`] opens the role keys
+//! and checks them against root, [`sign`] builds and signs the metadata (no I/O but the signers),
+//! and [`layout`] writes a complete snapshot beside the served one and switches to it with one
+//! atomic rename. A failure before the switch leaves what is served untouched.
+
+pub mod input;
+pub mod keys;
+pub mod layout;
+pub mod publish;
+pub mod sign;
+
+pub use publish::{PublishError, PublishOptions, PublishReport, publish};

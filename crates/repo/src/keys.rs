@@ -1,0 +1,160 @@
+//! Role keys for publishing, and the start-up check that they are the keys root says they are.
+//!
+//! A key directory (what `tufmirror keys generate` writes) holds `targets.pem`, `snapshot.pem`,
+//! `timestamp.pem` and the root chain `1.root.json`, `2.root.json`, …; `root.pem` may be there for
+//! development, and is never used to sign anything but root.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tufmirror_core::metadata::{Role, Root, Signed};
+use tufmirror_core::verify::{self, RoleVerifier, VerifyError};
+use tufmirror_core::KeyId;
+use tufmirror_signer::{Signer, SignerError, open_signer};
+
+/// The signers of each online role.
+pub type RoleSigners = BTreeMap<Role, Vec<Box<dyn Signer>>>;
+
+/// A root version with the exact bytes it was signed and published as.
+#[derive(Debug, Clone)]
+pub struct RootFile {
+    pub bytes: Vec<u8>,
+    pub root: Signed<Root>,
+}
+
+/// Why the keys could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {role} key: {source}")]
+    Signer {
+        role: Role,
+        #[source]
+        source: SignerError,
+    },
+    #[error("{path}: {source}")]
+    Root {
+        path: PathBuf,
+        #[source]
+        source: VerifyError,
+    },
+    #[error("no 1.root.json in {dir}: run `tufmirror keys generate` or a root ceremony first")]
+    NoRoot { dir: PathBuf },
+    #[error("the {role} key {key_id} is not listed for the {role} role by root version {root_version} (root lists {listed})")]
+    NotListed { role: Role, key_id: KeyId, root_version: u64, listed: String },
+    #[error("the {role} key {key_id} is also a root key: root keys stay offline and sign only root")]
+    RootKeyOnline { role: Role, key_id: KeyId },
+    #[error("the {role} role needs {threshold} signatures but {configured} key(s) are configured")]
+    BelowThreshold { role: Role, threshold: u64, configured: usize },
+    #[error("root version {version} expired at {expires}: sign and publish a new root first")]
+    RootExpired { version: u64, expires: String },
+}
+
+/// Opens `ROLE.pem` in `dir` for every online role.
+pub fn open_online_signers(dir: &Path) -> Result<RoleSigners, KeyError> {
+    let mut signers = RoleSigners::new();
+    for role in Role::ONLINE {
+        let signer = open_signer(&format!("file:{}.pem", role.name()), dir)
+            .map_err(|source| KeyError::Signer { role, source })?;
+        signers.insert(role, vec![signer]);
+    }
+    Ok(signers)
+}
+
+/// Reads the contiguous chain `1.root.json`, `2.root.json`, … from `dir` (without verifying).
+pub fn read_root_files(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, KeyError> {
+    let mut chain = Vec::new();
+    for version in 1.. {
+        let path = dir.join(format!("{version}.root.json"));
+        match std::fs::read(&path) {
+            Ok(bytes) => chain.push((path, bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(source) => return Err(KeyError::Io { path, source }),
+        }
+    }
+    Ok(chain)
+}
+
+/// Verifies a root chain: the first entry against `trusted` (or, for a chain that starts at
+/// version 1 with nothing trusted yet, against its own root keys), each next one against the one
+/// before it. Returns the verified roots in order.
+pub fn verify_root_chain(
+    trusted: Option<&Root>,
+    chain: Vec<(PathBuf, Vec<u8>)>,
+) -> Result<Vec<RootFile>, KeyError> {
+    let mut out: Vec<RootFile> = Vec::new();
+    for (path, bytes) in chain {
+        let previous = out.last().map(|r| &r.root.signed).or(trusted);
+        let root = match previous {
+            Some(prev) => verify::verify_root_update(prev, &bytes),
+            None => verify::parse_unverified::<Root>(&bytes).and_then(|(root, signed_bytes)| {
+                RoleVerifier::from_root(&root.signed, Role::Root)?.verify(&signed_bytes, &root.signatures)?;
+                if root.signed.version != 1 {
+                    return Err(VerifyError::UnexpectedVersion { role: Role::Root, expected: 1, found: root.signed.version });
+                }
+                Ok(root)
+            }),
+        }
+        .map_err(|source| KeyError::Root { path: path.clone(), source })?;
+        out.push(RootFile { bytes, root });
+    }
+    Ok(out)
+}
+
+/// The start-up check: every online role can reach its threshold with the configured signers,
+/// each configured key is one that root lists for that role, and no root key is used online.
+pub fn check_signers(root: &Root, signers: &RoleSigners) -> Result<(), KeyError> {
+    let root_keys: Vec<&KeyId> = root.roles.get("root").map(|r| r.keyids.iter().collect()).unwrap_or_default();
+    for role in Role::ONLINE {
+        let entry = root.roles.get(role.name());
+        let listed = entry.map(|e| e.keyids.clone()).unwrap_or_default();
+        let configured = signers.get(&role).map(Vec::as_slice).unwrap_or_default();
+        for signer in configured {
+            let key_id = signer.key_id();
+            if root_keys.contains(&&key_id) {
+                return Err(KeyError::RootKeyOnline { role, key_id });
+            }
+            if !listed.contains(&key_id) {
+                let listed = listed.iter().map(|k| k.short().to_owned()).collect::<Vec<_>>().join(", ");
+                return Err(KeyError::NotListed { role, key_id, root_version: root.version, listed });
+            }
+        }
+        let threshold = entry.map_or(1, |e| e.threshold);
+        if (configured.len() as u64) < threshold {
+            return Err(KeyError::BelowThreshold { role, threshold, configured: configured.len() });
+        }
+    }
+    Ok(())
+}
+
+/// Root version 1 for one key per role, threshold 1, `consistent_snapshot` on: what
+/// `tufmirror keys generate` proposes for development.
+pub fn initial_root(
+    keys: &BTreeMap<Role, tufmirror_core::PublicKey>,
+    expires: time::OffsetDateTime,
+) -> Root {
+    use tufmirror_core::metadata::{RoleKeys, SPEC_VERSION};
+    let mut root = Root {
+        kind: Role::Root,
+        spec_version: SPEC_VERSION.to_owned(),
+        version: 1,
+        expires,
+        consistent_snapshot: true,
+        keys: BTreeMap::new(),
+        roles: BTreeMap::new(),
+        unknown: BTreeMap::new(),
+    };
+    for (role, key) in keys {
+        root.keys.insert(key.key_id(), key.to_key_object());
+        root.roles.insert(
+            role.name().to_owned(),
+            RoleKeys { keyids: vec![key.key_id()], threshold: 1, unknown: BTreeMap::new() },
+        );
+    }
+    root
+}

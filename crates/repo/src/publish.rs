@@ -1,0 +1,285 @@
+//! `tufmirror publish`: a directory of index files in, the next signed snapshot out.
+
+use crate::input::{InputError, InputIndex, read_again, read_index_dir};
+use crate::keys::{self, KeyError, RoleSigners, RootFile};
+use crate::layout::{self, Layout};
+use crate::sign::{Expiries, SnapshotPlan, sign_snapshot};
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+use tracing::{info, info_span, warn};
+use tufmirror_core::diff::{LeafList, SnapshotDiff};
+use tufmirror_core::merkle::{LeafError, MerkleTree};
+use tufmirror_core::metadata::{RemovalRecord, Root, Timestamp};
+use tufmirror_core::verify::parse_unverified;
+use tufmirror_core::{Sha256Hash, cjson, time as tuf_time};
+use tufmirror_index::RegistryConfig;
+use tufmirror_signer::SignerError;
+
+/// What to publish, from where, to where.
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    pub index_dir: PathBuf,
+    pub keys_dir: PathBuf,
+    pub out_dir: PathBuf,
+    /// Overrides the input's `config.json` with crates.io's, pointing `dl` here.
+    pub dl: Option<String>,
+    /// Snapshot trees to keep readable under `snapshots/` (at least 1).
+    pub keep: u64,
+    pub expiries: Expiries,
+    /// Whether to write one static proof file per index file (`snapshots/N/proofs/`).
+    pub static_proofs: bool,
+    pub now: OffsetDateTime,
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishReport {
+    pub snapshot_version: u64,
+    pub timestamp_version: u64,
+    pub tree_size: u64,
+    pub merkle_root: Sha256Hash,
+    pub added: usize,
+    pub changed: usize,
+    pub removed: usize,
+}
+
+/// Why nothing was published.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("signing failed: {0}")]
+    Sign(#[from] SignerError),
+    #[error("{path} is not empty and is not a tufmirror repository; refusing to write into it")]
+    NotARepository { path: PathBuf },
+    #[error("the published repository at {path} is damaged: {reason}")]
+    Damaged { path: PathBuf, reason: String },
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("index files: {0}")]
+    Leaves(#[from] LeafError),
+}
+
+fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
+    move |source| PublishError::Write { path: path.to_owned(), source }
+}
+
+/// State read from the snapshot that is being served.
+struct Previous {
+    version: u64,
+    timestamp_version: u64,
+    tree: MerkleTree,
+}
+
+/// Publishes the next snapshot. Input and keys are checked before anything is written; a failure
+/// after that leaves the served snapshot as it was.
+pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishError> {
+    let span = info_span!("publish", out = %opts.out_dir.display());
+    let _enter = span.enter();
+
+    let input = read_index_dir(&opts.index_dir)?;
+    let config = config_bytes(&input, opts.dl.as_deref());
+    let signers = keys::open_online_signers(&opts.keys_dir)?;
+    let layout = Layout::new(&opts.out_dir);
+    if !layout.is_repository_or_empty().map_err(write_err(&opts.out_dir))? {
+        return Err(PublishError::NotARepository { path: opts.out_dir.clone() });
+    }
+    let new_roots = roots_to_publish(&layout, &opts.keys_dir)?;
+    let trusted_root = match new_roots.last() {
+        Some(r) => r.root.signed.clone(),
+        None => read_published_root(&layout)?,
+    };
+    check_root(&trusted_root, &signers, opts.now)?;
+    let tree = MerkleTree::build(input.files.iter().map(|f| f.leaf.clone()).collect())?;
+    info!(files = tree.len(), root = %tree.root(), "input validated");
+
+    // From here on the output directory is written to.
+    layout.init().map_err(write_err(&opts.out_dir))?;
+    let _lock = layout::lock(&opts.out_dir).map_err(write_err(&opts.out_dir))?;
+    let previous = read_previous(&layout)?;
+    let empty = MerkleTree::build(Vec::new())?;
+    let (prev_version, prev_ts, prev_tree) = match &previous {
+        Some(p) => (p.version, p.timestamp_version, &p.tree),
+        None => (0, 0, &empty),
+    };
+    let version = prev_version + 1;
+    let diff = SnapshotDiff::between(prev_tree, prev_version, &tree, version);
+    let removals = diff
+        .removed
+        .iter()
+        .map(|path| RemovalRecord {
+            path: path.clone(),
+            snapshot_version: version,
+            reason: "absent from the published input".to_owned(),
+        })
+        .collect();
+    let signed = sign_snapshot(
+        SnapshotPlan {
+            snapshot_version: version,
+            timestamp_version: prev_ts + 1,
+            tree: &tree,
+            config: &config,
+            removals,
+            now: opts.now,
+            expiries: opts.expiries,
+        },
+        &signers,
+    )
+    .await?;
+
+    write_snapshot(&layout, version, &input, &tree, &config, opts.static_proofs, &signed.timestamp)?;
+    for root in &new_roots {
+        let path = layout.tuf(&format!("{}.root.json", root.root.signed.version));
+        layout::write_new(&path, &root.bytes).map_err(write_err(&path))?;
+    }
+    for (file, bytes) in [
+        (layout.tuf(&format!("{version}.targets.json")), &signed.targets),
+        (layout.tuf(&format!("{version}.snapshot.json")), &signed.snapshot),
+        (layout.history(&format!("{}.timestamp.json", prev_ts + 1)), &signed.timestamp),
+        (layout.history(&format!("{version}.diff.json")), &to_json(&diff)?),
+    ] {
+        layout::write_new(&file, bytes).map_err(write_err(&file))?;
+    }
+    layout::sync_filesystem(&opts.out_dir).map_err(write_err(&opts.out_dir))?;
+    let staging = layout.staging(version);
+    std::fs::rename(&staging, layout.snapshot(version)).map_err(write_err(&staging))?;
+
+    layout.switch_to(version).map_err(write_err(&layout.current()))?;
+    if let Some(root) = new_roots.last() {
+        let path = layout.tuf("root.json");
+        layout::write_atomic(&path, &root.bytes).map_err(write_err(&path))?;
+    }
+    info!(version, added = diff.added.len(), changed = diff.changed.len(), removed = diff.removed.len(), "published");
+    if let Err(e) = layout::prune(&layout, version, opts.keep) {
+        warn!(error = %e, "could not prune old snapshots; they stay on disk");
+    }
+    Ok(PublishReport {
+        snapshot_version: version,
+        timestamp_version: prev_ts + 1,
+        tree_size: tree.len() as u64,
+        merkle_root: tree.root(),
+        added: diff.added.len(),
+        changed: diff.changed.len(),
+        removed: diff.removed.len(),
+    })
+}
+
+fn config_bytes(input: &InputIndex, dl: Option<&str>) -> Vec<u8> {
+    match (dl, &input.config) {
+        (Some(dl), _) => RegistryConfig { dl: dl.to_owned(), api: None, ..RegistryConfig::crates_io() }.to_bytes(),
+        (None, Some(bytes)) => bytes.clone(),
+        (None, None) => RegistryConfig::crates_io().to_bytes(),
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PublishError> {
+    cjson::to_vec(value).map_err(|e| PublishError::Sign(SignerError::Other(Box::new(e))))
+}
+
+/// Root versions in the key directory that the output does not have yet, verified as a chain
+/// from the newest published root (or from version 1).
+fn roots_to_publish(layout: &Layout, keys_dir: &Path) -> Result<Vec<RootFile>, PublishError> {
+    let published = keys::read_root_files(&layout.dir.join("tuf"))?;
+    let offered = keys::read_root_files(keys_dir)?;
+    if published.is_empty() && offered.is_empty() {
+        return Err(KeyError::NoRoot { dir: keys_dir.to_owned() }.into());
+    }
+    let published = keys::verify_root_chain(None, published)?;
+    let trusted = published.last().map(|r| &r.root.signed);
+    let newer = offered.into_iter().skip(published.len()).collect();
+    Ok(keys::verify_root_chain(trusted, newer)?)
+}
+
+fn read_published_root(layout: &Layout) -> Result<Root, PublishError> {
+    let chain = keys::verify_root_chain(None, keys::read_root_files(&layout.dir.join("tuf"))?)?;
+    chain
+        .last()
+        .map(|r| r.root.signed.clone())
+        .ok_or_else(|| KeyError::NoRoot { dir: layout.dir.join("tuf") }.into())
+}
+
+fn check_root(root: &Root, signers: &RoleSigners, now: OffsetDateTime) -> Result<(), PublishError> {
+    if root.expires <= now {
+        return Err(KeyError::RootExpired { version: root.version, expires: tuf_time::format(root.expires) }.into());
+    }
+    keys::check_signers(root, signers)?;
+    Ok(())
+}
+
+fn read_previous(layout: &Layout) -> Result<Option<Previous>, PublishError> {
+    let damaged = |reason: String| PublishError::Damaged { path: layout.dir.clone(), reason };
+    let Some(version) = layout.current_version().map_err(|e| damaged(e.to_string()))? else {
+        return Ok(None);
+    };
+    let dir = layout.snapshot(version);
+    let leaves: LeafList = std::fs::read(dir.join("leaves.json"))
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        .map_err(|e| damaged(format!("snapshot {version} leaves.json: {e}")))?;
+    let timestamp_bytes =
+        std::fs::read(dir.join("timestamp.json")).map_err(|e| damaged(format!("snapshot {version} timestamp: {e}")))?;
+    let (timestamp, _) =
+        parse_unverified::<Timestamp>(&timestamp_bytes).map_err(|e| damaged(format!("snapshot {version}: {e}")))?;
+    let tree = MerkleTree::build(leaves.leaves)?;
+    if Some(tree.root()) != timestamp.signed.merkle_root {
+        return Err(damaged(format!("snapshot {version}: leaves.json does not match the signed merkle_root")));
+    }
+    Ok(Some(Previous { version, timestamp_version: timestamp.signed.version, tree }))
+}
+
+/// Writes snapshot `version` into its staging folder: index files (hard links to blobs),
+/// `config.json` under both of its names, proofs, the leaf list and the timestamp.
+fn write_snapshot(
+    layout: &Layout,
+    version: u64,
+    input: &InputIndex,
+    tree: &MerkleTree,
+    config: &[u8],
+    static_proofs: bool,
+    timestamp: &[u8],
+) -> Result<(), PublishError> {
+    let staging = layout.staging(version);
+    for stale in [staging.clone(), layout.snapshot(version)] {
+        if stale.exists() {
+            std::fs::remove_dir_all(&stale).map_err(write_err(&stale))?;
+        }
+    }
+    let index = staging.join("index");
+    for (i, file) in input.files.iter().enumerate() {
+        let blob = layout.blob(&file.leaf.sha256);
+        if !blob.exists() {
+            let bytes = read_again(file)?;
+            layout::write_new(&blob, &bytes).map_err(write_err(&blob))?;
+        }
+        let dest = index.join(&file.leaf.path);
+        layout::link_or_copy(&blob, &dest).map_err(write_err(&dest))?;
+        if static_proofs {
+            let proof = to_json(&tree.prove_index(i, version))?;
+            let path = staging.join("proofs").join(&file.leaf.path);
+            layout::write_new(&path, &proof).map_err(write_err(&path))?;
+        }
+    }
+    let config_hash = Sha256Hash::of(config).to_hex();
+    let leaves = LeafList {
+        snapshot_version: version,
+        tree_size: tree.len() as u64,
+        merkle_root: tree.root(),
+        leaves: tree.leaves().to_vec(),
+    };
+    for (path, bytes) in [
+        (index.join("config.json"), config.to_vec()),
+        (index.join(format!("{config_hash}.config.json")), config.to_vec()),
+        (staging.join("leaves.json"), to_json(&leaves)?),
+        (staging.join("timestamp.json"), timestamp.to_vec()),
+    ] {
+        layout::write_new(&path, &bytes).map_err(write_err(&path))?;
+    }
+    Ok(())
+}

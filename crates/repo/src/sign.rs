@@ -1,0 +1,121 @@
+//! Building and signing the metadata of one snapshot: targets (with `config.json` and removal
+//! records), snapshot, and a timestamp that carries the Merkle root. Each document is serialized
+//! once; the bytes that are signed are the bytes that are written, and the next role pins them by
+//! length and hash.
+
+use crate::keys::RoleSigners;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use tufmirror_core::merkle::MerkleTree;
+use tufmirror_core::metadata::{
+    MetaFile, Metadata, RemovalRecord, Role, SPEC_VERSION, Snapshot, Targets, TargetFile, Timestamp,
+};
+use tufmirror_core::time::in_days;
+use tufmirror_signer::{Signer, SignerError, sign_metadata};
+
+/// How long each role's metadata stays valid, in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiries {
+    pub targets: i64,
+    pub snapshot: i64,
+    pub timestamp: i64,
+}
+
+impl Default for Expiries {
+    fn default() -> Self {
+        Expiries {
+            targets: Role::Targets.default_expiry_days(),
+            snapshot: Role::Snapshot.default_expiry_days(),
+            timestamp: Role::Timestamp.default_expiry_days(),
+        }
+    }
+}
+
+/// What one snapshot's metadata says.
+#[derive(Debug)]
+pub struct SnapshotPlan<'a> {
+    pub snapshot_version: u64,
+    pub timestamp_version: u64,
+    pub tree: &'a MerkleTree,
+    pub config: &'a [u8],
+    pub removals: Vec<RemovalRecord>,
+    pub now: OffsetDateTime,
+    pub expiries: Expiries,
+}
+
+/// The serialized, signed metadata of one snapshot.
+#[derive(Debug, Clone)]
+pub struct SignedSnapshot {
+    pub targets: Vec<u8>,
+    pub snapshot: Vec<u8>,
+    pub timestamp: Vec<u8>,
+}
+
+fn signers_of(signers: &RoleSigners, role: Role) -> Vec<&dyn Signer> {
+    signers.get(&role).map(|v| v.iter().map(|s| s.as_ref()).collect()).unwrap_or_default()
+}
+
+async fn sign_to_bytes<T: Metadata>(meta: T, signers: &RoleSigners) -> Result<Vec<u8>, SignerError> {
+    let signed = sign_metadata(meta, &signers_of(signers, T::ROLE)).await?;
+    signed.to_bytes().map_err(|e| SignerError::Other(Box::new(e)))
+}
+
+/// Signs targets, snapshot and timestamp for `plan`.
+pub async fn sign_snapshot(plan: SnapshotPlan<'_>, signers: &RoleSigners) -> Result<SignedSnapshot, SignerError> {
+    let targets = Targets {
+        kind: Role::Targets,
+        spec_version: SPEC_VERSION.to_owned(),
+        version: plan.snapshot_version,
+        expires: in_days(plan.now, plan.expiries.targets),
+        targets: BTreeMap::from([("config.json".to_owned(), TargetFile::of(plan.config))]),
+        removals: plan.removals,
+        delegations: None,
+        unknown: BTreeMap::new(),
+    };
+    let targets = sign_to_bytes(targets, signers).await?;
+
+    let snapshot = Snapshot {
+        kind: Role::Snapshot,
+        spec_version: SPEC_VERSION.to_owned(),
+        version: plan.snapshot_version,
+        expires: in_days(plan.now, plan.expiries.snapshot),
+        meta: BTreeMap::from([("targets.json".to_owned(), MetaFile::pinning(plan.snapshot_version, &targets))]),
+        unknown: BTreeMap::new(),
+    };
+    let snapshot = sign_to_bytes(snapshot, signers).await?;
+
+    let timestamp = sign_timestamp(
+        plan.timestamp_version,
+        plan.snapshot_version,
+        &snapshot,
+        plan.tree,
+        plan.now,
+        plan.expiries.timestamp,
+        signers,
+    )
+    .await?;
+    Ok(SignedSnapshot { targets, snapshot, timestamp })
+}
+
+/// Signs a timestamp for an already signed snapshot: also what re-signing before expiry uses.
+pub async fn sign_timestamp(
+    version: u64,
+    snapshot_version: u64,
+    snapshot_bytes: &[u8],
+    tree: &MerkleTree,
+    now: OffsetDateTime,
+    expiry_days: i64,
+    signers: &RoleSigners,
+) -> Result<Vec<u8>, SignerError> {
+    let timestamp = Timestamp {
+        kind: Role::Timestamp,
+        spec_version: SPEC_VERSION.to_owned(),
+        version,
+        expires: in_days(now, expiry_days),
+        meta: BTreeMap::from([("snapshot.json".to_owned(), MetaFile::pinning(snapshot_version, snapshot_bytes))]),
+        merkle_root: Some(tree.root()),
+        merkle_tree_size: Some(tree.len() as u64),
+        unknown: BTreeMap::new(),
+    };
+    sign_to_bytes(timestamp, signers).await
+}

@@ -1,0 +1,54 @@
+//! The subcommands.
+
+mod keys;
+mod publish;
+mod serve_static;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "tufmirror", version, about = "A crates.io mirror with TUF-signed TAP-16 Merkle snapshots")]
+pub struct Cli {
+    /// Log as JSON lines (for log collectors) instead of human-readable text.
+    #[arg(long, global = true, env = "TUFMIRROR_LOG_JSON")]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a sparse-index directory and publish it as the next signed snapshot.
+    Publish(publish::Args),
+    /// Manage role keys.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Serve a published repository directory over HTTP (index files carry their proofs).
+    ServeStatic(serve_static::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Publish(args) => publish::run(args),
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::ServeStatic(args) => serve_static::run(args),
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+pub fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// A runtime for the async parts (signing, serving).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}

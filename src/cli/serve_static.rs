@@ -1,0 +1,38 @@
+//! `tufmirror serve-static --dir OUT --listen ADDR`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A repository written by `tufmirror publish`.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    super::runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        tracing::info!(addr = %listener.local_addr()?, dir = %args.dir.display(), "serving; cargo: sparse+http://{}/index/", listener.local_addr()?);
+        tufmirror_server::serve(listener, tufmirror_server::app(args.dir), shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await.unwrap_or(()),
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.unwrap_or(());
+    tracing::info!("shutting down");
+}
