@@ -16,7 +16,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     super::runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
-        tracing::info!(addr = %listener.local_addr()?, dir = %args.dir.display(), "serving; cargo: sparse+http://{}/index/", listener.local_addr()?);
+        let addr = listener.local_addr()?;
+        // The first line of stdout is the address, so that scripts can start on port 0.
+        println!("listening on {addr}");
+        tracing::info!(%addr, dir = %args.dir.display(), "cargo: sparse+http://{addr}/index/");
         tufmirror_server::serve(listener, tufmirror_server::app(args.dir), shutdown_signal()).await?;
         Ok(())
     })

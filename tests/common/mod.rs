@@ -1,0 +1,173 @@
+//! Shared helpers for the end-to-end tests: run the real binary, talk plain HTTP/1.1 on loopback,
+//! and fingerprint directories to prove that a failed command wrote nothing.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tufmirror")
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture_index() -> PathBuf {
+    repo_root().join("tests/fixtures/crates-io-sample/index")
+}
+
+/// Runs `tufmirror ARGS`.
+pub fn tufmirror(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).env("RUST_LOG", "warn").output().expect("run tufmirror")
+}
+
+/// Runs `tufmirror ARGS` and fails the test unless it succeeds.
+pub fn tufmirror_ok(args: &[&str]) -> String {
+    let out = tufmirror(args);
+    assert!(out.status.success(), "tufmirror {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Generates development keys into `dir/keys`.
+pub fn generate_keys(dir: &Path) -> PathBuf {
+    let keys = dir.join("keys");
+    tufmirror_ok(&["keys", "generate", "--out", keys.to_str().expect("utf-8")]);
+    keys
+}
+
+pub fn publish(index: &Path, keys: &Path, out: &Path) -> Output {
+    tufmirror(&[
+        "publish",
+        "--index",
+        index.to_str().expect("utf-8"),
+        "--keys",
+        keys.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ])
+}
+
+pub fn publish_ok(index: &Path, keys: &Path, out: &Path) -> String {
+    let out = publish(index, keys, out);
+    assert!(out.status.success(), "publish failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Copies a directory tree (regular files and folders).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let dest = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// Every entry below `dir`: file contents, link targets and folders, to compare before/after.
+pub fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries {
+            let entry = entry.expect("entry");
+            let path = entry.path();
+            let rel = path.strip_prefix(root).expect("prefix").to_owned();
+            let kind = entry.file_type().expect("type");
+            if kind.is_symlink() {
+                out.insert(rel, std::fs::read_link(&path).expect("link").into_os_string().into_encoded_bytes());
+            } else if kind.is_dir() {
+                out.insert(rel, b"<dir>".to_vec());
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A `tufmirror serve-static` process on an ephemeral loopback port; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    pub fn start(dir: &Path) -> Server {
+        let mut child = Command::new(bin())
+            .args(["serve-static", "--dir", dir.to_str().expect("utf-8"), "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read addr");
+        let addr = line.trim().rsplit(' ').next().and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response from [`http_get`].
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// A minimal HTTP/1.1 GET (no TLS, `Connection: close`): enough for loopback tests without
+/// pulling an HTTP client into the dev-dependencies.
+pub fn http_get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> HttpResponse {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in extra {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("receive");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status");
+    let headers: BTreeMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.get("transfer-encoding").is_some_and(|v| v == "chunked") {
+        body = dechunk(&body);
+    }
+    HttpResponse { status, headers, body }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size");
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).expect("utf-8").trim(), 16).expect("hex");
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+}
