@@ -1,0 +1,114 @@
+//! tufmirror-core against fixed vectors computed independently (tests/data/*.json, produced from
+//! docs/POUF.md by a separate Python implementation), and against mutated proofs.
+
+use serde::Deserialize;
+use tufmirror_core::Sha256Hash;
+use tufmirror_core::merkle::{Direction, InclusionProof, Leaf, MerkleTree, ProofError};
+
+#[derive(Deserialize)]
+struct Vectors {
+    vectors: Vec<Vector>,
+}
+
+#[derive(Deserialize)]
+struct Vector {
+    leaves: Vec<Leaf>,
+    leaf_hashes: Vec<Sha256Hash>,
+    merkle_root: Sha256Hash,
+    proofs: Vec<serde_json::Value>,
+}
+
+fn vectors() -> Vec<Vector> {
+    let bytes = include_bytes!("data/merkle_vectors.json");
+    serde_json::from_slice::<Vectors>(bytes).expect("vectors parse").vectors
+}
+
+#[test]
+fn roots_leaf_hashes_and_proofs_match_the_vectors() {
+    for v in vectors() {
+        let size = v.leaves.len() as u64;
+        let hashes: Vec<Sha256Hash> = v.leaves.iter().map(Leaf::hash).collect();
+        assert_eq!(hashes, v.leaf_hashes, "leaf hashes, size {size}");
+        let tree = MerkleTree::build(v.leaves.clone()).expect("sorted");
+        assert_eq!(tree.root(), v.merkle_root, "root, size {size}");
+        for (i, expected) in v.proofs.iter().enumerate() {
+            let ours = tree.prove_index(i, 5);
+            // Byte for byte the same JSON document as the independent implementation.
+            assert_eq!(serde_json::to_value(&ours).expect("json"), *expected, "proof {i} of {size}");
+            let parsed: InclusionProof = serde_json::from_value(expected.clone()).expect("parses");
+            parsed.verify(&v.merkle_root, size, 5).expect("verifies");
+        }
+    }
+}
+
+#[test]
+fn mutated_proofs_are_rejected() {
+    let v = vectors().into_iter().find(|v| v.leaves.len() == 13).expect("13-leaf vector");
+    let (root, size) = (v.merkle_root, 13);
+    let good: InclusionProof = serde_json::from_value(v.proofs[6].clone()).expect("parses");
+    good.verify(&root, size, 5).expect("the unmutated proof verifies");
+
+    let mut flipped = good.clone();
+    flipped.path[1].1 .0[7] ^= 0x10;
+    assert_eq!(flipped.verify(&root, size, 5), Err(ProofError::RootMismatch));
+
+    let mut leaf_bit = good.clone();
+    leaf_bit.leaf_contents.sha256.0[0] ^= 1;
+    assert_eq!(leaf_bit.verify(&root, size, 5), Err(ProofError::RootMismatch));
+
+    let mut wrong_index = good.clone();
+    wrong_index.leaf_index = 7;
+    assert!(matches!(wrong_index.verify(&root, size, 5), Err(ProofError::PathShape { .. } | ProofError::RootMismatch)));
+    wrong_index.leaf_index = 4; // same direction pattern at the first levels, still wrong
+    assert!(wrong_index.verify(&root, size, 5).is_err());
+    wrong_index.leaf_index = 13;
+    assert!(matches!(wrong_index.verify(&root, size, 5), Err(ProofError::IndexOutOfRange { .. })));
+
+    let mut wrong_size = good.clone();
+    wrong_size.tree_size = 12;
+    assert!(matches!(wrong_size.verify(&root, size, 5), Err(ProofError::TreeSize { .. })));
+    wrong_size.tree_size = 14;
+    assert!(matches!(wrong_size.verify(&root, size, 5), Err(ProofError::TreeSize { .. })));
+
+    let mut swapped_direction = good.clone();
+    swapped_direction.path[0].0 = match swapped_direction.path[0].0 {
+        Direction::L => Direction::R,
+        Direction::R => Direction::L,
+    };
+    assert!(matches!(swapped_direction.verify(&root, size, 5), Err(ProofError::PathShape { .. })));
+
+    let mut truncated = good.clone();
+    truncated.path.pop();
+    assert!(matches!(truncated.verify(&root, size, 5), Err(ProofError::PathShape { .. })));
+
+    assert!(matches!(good.verify(&root, size, 6), Err(ProofError::SnapshotVersion { .. })));
+
+    // A valid proof for another path does not vouch for this one.
+    let other: InclusionProof = serde_json::from_value(v.proofs[2].clone()).expect("parses");
+    let path = good.leaf_contents.path.clone();
+    assert!(matches!(
+        other.verify_file(&path, b"anything", &root, size, 5),
+        Err(ProofError::WrongPath { .. })
+    ));
+    // The right path with the wrong bytes.
+    assert!(matches!(
+        good.verify_file(&path, b"not the file", &root, size, 5),
+        Err(ProofError::ContentMismatch { .. })
+    ));
+}
+
+#[test]
+fn malformed_wire_proofs_do_not_parse() {
+    let v = vectors().into_iter().find(|v| v.leaves.len() == 13).expect("13-leaf vector");
+    let mut gap = v.proofs[6].clone();
+    let hash = gap["merkle_path"]["0"].clone();
+    gap["merkle_path"].as_object_mut().expect("map").remove("0");
+    gap["merkle_path"]["9"] = hash;
+    assert!(serde_json::from_value::<InclusionProof>(gap).is_err());
+    let mut bad_dir = v.proofs[6].clone();
+    bad_dir["path_directions"]["0"] = "left".into();
+    assert!(serde_json::from_value::<InclusionProof>(bad_dir).is_err());
+    let mut extra = v.proofs[6].clone();
+    extra["surprise"] = 1.into();
+    assert!(serde_json::from_value::<InclusionProof>(extra).is_err());
+}
