@@ -93,7 +93,7 @@ fn republishing_changed_input_raises_versions_and_keeps_the_old_snapshot() {
     // Change one file, remove one, add one.
     let serde = index.join("se/rd/serde");
     let mut bytes = std::fs::read(&serde).expect("serde");
-    let last = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).next_back().expect("a line").to_vec();
+    let last = bytes.split(|b| *b == b'\n').rfind(|l| !l.is_empty()).expect("a line").to_vec();
     let new_line = String::from_utf8(last).expect("utf-8").replacen("\"vers\": \"", "\"vers\": \"99.0.0-test.", 1);
     bytes.extend_from_slice(new_line.as_bytes());
     bytes.push(b'\n');

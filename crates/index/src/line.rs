@@ -105,10 +105,8 @@ impl IndexLine {
             if CrateName::new(dep.crate_name()).is_err() || CrateName::new(&dep.name).is_err() {
                 return Err(LineError::BadDependency(dep.name.clone()));
             }
-            if let Some(kind) = &dep.kind {
-                if !matches!(kind.as_str(), "normal" | "dev" | "build") {
-                    return Err(LineError::BadDependencyKind(kind.clone()));
-                }
+            if let Some(kind) = dep.kind.as_ref().filter(|k| !matches!(k.as_str(), "normal" | "dev" | "build")) {
+                return Err(LineError::BadDependencyKind(kind.clone()));
             }
         }
         Ok(parsed)

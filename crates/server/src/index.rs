@@ -7,7 +7,7 @@ use base64::Engine as _;
 use std::sync::{Arc, RwLock};
 use tufmirror_core::cjson;
 use tufmirror_core::diff::LeafList;
-use tufmirror_core::merkle::MerkleTree;
+use tufmirror_core::merkle::{MerkleTree, PathProof};
 
 /// The response header that carries a file's Merkle proof (base64 of its canonical JSON).
 pub const PROOF_HEADER: &str = "tuf-merkle-proof";
@@ -55,12 +55,11 @@ impl RepoState {
     }
 
     async fn tree(&self, version: u64) -> Result<Arc<MerkleTree>, ServeError> {
-        if let Ok(guard) = self.tree.read() {
-            if let Some((v, tree)) = guard.as_ref() {
-                if *v == version {
-                    return Ok(tree.clone());
-                }
-            }
+        if let Ok(guard) = self.tree.read()
+            && let Some((v, tree)) = guard.as_ref()
+            && *v == version
+        {
+            return Ok(tree.clone());
         }
         let path = self.dir.join("snapshots").join(version.to_string()).join("leaves.json");
         let tree = tokio::task::spawn_blocking(move || -> Result<MerkleTree, String> {
@@ -102,7 +101,7 @@ pub async fn get_index(
     }
     let tree = state.tree(version).await.map_err(IntoResponse::into_response)?;
     match tree.prove(&path, version) {
-        Ok(proof) => {
+        PathProof::Included(proof) => {
             let etag = format!("\"{}\"", proof.leaf_contents.sha256);
             let mut response = if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
                 StatusCode::NOT_MODIFIED.into_response()
@@ -121,7 +120,7 @@ pub async fn get_index(
             }
             Ok(response)
         }
-        Err(absent) => {
+        PathProof::Absent(absent) => {
             let mut response = (StatusCode::NOT_FOUND, "crate not found\n").into_response();
             if let Some(v) = proof_header(&absent) {
                 response.headers_mut().insert(PROOF_HEADER, v);

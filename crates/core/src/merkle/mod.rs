@@ -13,4 +13,4 @@ mod tree;
 
 pub use leaf::{Leaf, LeafError};
 pub use proof::{Direction, InclusionProof, NonInclusionProof, ProofError, expected_directions};
-pub use tree::{MerkleTree, TreeError, empty_root, node_hash};
+pub use tree::{MerkleTree, PathProof, empty_root, node_hash};

@@ -1,9 +1,14 @@
 use super::leaf::{Leaf, LeafError};
 use super::proof::{Direction, InclusionProof, NonInclusionProof};
+
+/// What the tree says about one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathProof {
+    Included(InclusionProof),
+    Absent(NonInclusionProof),
+}
 use crate::Sha256Hash;
 use sha2::{Digest, Sha256};
-
-pub use super::leaf::LeafError as TreeError;
 
 /// `SHA-256(0x01 || left || right)`.
 pub fn node_hash(left: &Sha256Hash, right: &Sha256Hash) -> Sha256Hash {
@@ -106,10 +111,10 @@ impl MerkleTree {
     }
 
     /// An inclusion proof if `path` is a leaf, else the non-inclusion proof of its neighbours.
-    pub fn prove(&self, path: &str, snapshot_version: u64) -> Result<InclusionProof, NonInclusionProof> {
+    pub fn prove(&self, path: &str, snapshot_version: u64) -> PathProof {
         match self.position(path) {
-            Ok(i) => Ok(self.prove_index(i, snapshot_version)),
-            Err(i) => Err(NonInclusionProof {
+            Ok(i) => PathProof::Included(self.prove_index(i, snapshot_version)),
+            Err(i) => PathProof::Absent(NonInclusionProof {
                 absent: path.to_owned(),
                 snapshot_version,
                 tree_size: self.leaves.len() as u64,
