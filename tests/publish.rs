@@ -6,61 +6,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use tufmirror_core::merkle::InclusionProof;
-use tufmirror_core::metadata::{Role, Root, Snapshot, Targets, Timestamp};
-use tufmirror_core::verify::{RoleVerifier, parse_verified};
-
-/// Verifies OUT the way a TAP-16 client would: root, timestamp, snapshot and targets signatures,
-/// then every index file against its proof and the signed Merkle root. Returns (snapshot version,
-/// number of files checked).
-fn verify_repository(out: &Path) -> (u64, usize) {
-    let root_bytes = std::fs::read(out.join("tuf/root.json")).expect("root.json");
-    let (root, _) = tufmirror_core::verify::parse_unverified::<Root>(&root_bytes).expect("root parses");
-    let verifier = |role| RoleVerifier::from_root(&root.signed, role).expect("role");
-    let timestamp: tufmirror_core::metadata::Signed<Timestamp> =
-        parse_verified(&std::fs::read(out.join("tuf/timestamp.json")).expect("timestamp"), &verifier(Role::Timestamp))
-            .expect("timestamp verifies");
-    let n = timestamp.signed.snapshot_version().expect("snapshot version");
-    let snapshot_bytes = std::fs::read(out.join(format!("tuf/{n}.snapshot.json"))).expect("snapshot");
-    assert!(timestamp.signed.meta["snapshot.json"].hashes.as_ref().expect("hashes")["sha256"]
-        == tufmirror_core::Sha256Hash::of(&snapshot_bytes).to_hex());
-    let snapshot = parse_verified::<Snapshot>(&snapshot_bytes, &verifier(Role::Snapshot)).expect("snapshot verifies");
-    let t = snapshot.signed.targets_version().expect("targets version");
-    let targets = parse_verified::<Targets>(
-        &std::fs::read(out.join(format!("tuf/{t}.targets.json"))).expect("targets"),
-        &verifier(Role::Targets),
-    )
-    .expect("targets verifies");
-    let config = std::fs::read(out.join("index/config.json")).expect("config.json");
-    assert!(targets.signed.targets["config.json"].matches(&config), "config.json matches targets");
-
-    let root_hash = timestamp.signed.merkle_root.expect("merkle_root");
-    let size = timestamp.signed.merkle_tree_size.expect("tree size");
-    let snap_dir = out.join(format!("snapshots/{n}"));
-    let mut checked = 0;
-    for file in walk_files(&snap_dir.join("index")) {
-        let rel = file.strip_prefix(snap_dir.join("index")).expect("prefix").to_str().expect("utf-8").to_owned();
-        if rel.ends_with("config.json") {
-            continue;
-        }
-        let proof: InclusionProof =
-            serde_json::from_slice(&std::fs::read(snap_dir.join("proofs").join(&rel)).expect("proof")).expect("proof parses");
-        let bytes = std::fs::read(&file).expect("file");
-        proof.verify_file(&rel, &bytes, &root_hash, size, n).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        checked += 1;
-    }
-    assert_eq!(checked as u64, size, "every leaf has a file and a proof");
-    (n, checked)
-}
-
-fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read_dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() { out.extend(walk_files(&path)) } else { out.push(path) }
-    }
-    out
-}
 
 #[test]
 fn fixture_publishes_and_every_file_verifies() {
@@ -93,33 +38,56 @@ fn republishing_changed_input_raises_versions_and_keeps_the_old_snapshot() {
     // Change one file, remove one, add one.
     let serde = index.join("se/rd/serde");
     let mut bytes = std::fs::read(&serde).expect("serde");
-    let last = bytes.split(|b| *b == b'\n').rfind(|l| !l.is_empty()).expect("a line").to_vec();
-    let new_line = String::from_utf8(last).expect("utf-8").replacen("\"vers\": \"", "\"vers\": \"99.0.0-test.", 1);
+    let last = bytes
+        .split(|b| *b == b'\n')
+        .rfind(|l| !l.is_empty())
+        .expect("a line")
+        .to_vec();
+    let new_line = String::from_utf8(last).expect("utf-8").replacen(
+        "\"vers\": \"",
+        "\"vers\": \"99.0.0-test.",
+        1,
+    );
     bytes.extend_from_slice(new_line.as_bytes());
     bytes.push(b'\n');
     std::fs::write(&serde, &bytes).expect("write");
     std::fs::remove_file(index.join("3/s/syn")).expect("rm");
     std::fs::create_dir_all(index.join("ne/wc")).expect("mkdir");
-    std::fs::write(index.join("ne/wc/newcrate"), new_line.replace("\"name\": \"serde\"", "\"name\": \"newcrate\"")).expect("add");
+    std::fs::write(
+        index.join("ne/wc/newcrate"),
+        new_line.replace("\"name\": \"serde\"", "\"name\": \"newcrate\""),
+    )
+    .expect("add");
 
     let report = publish_ok(&index, &keys, &out);
-    assert!(report.contains("published snapshot 2 (timestamp 2)"), "{report}");
+    assert!(
+        report.contains("published snapshot 2 (timestamp 2)"),
+        "{report}"
+    );
     assert!(report.contains("1 added, 1 changed, 1 removed"), "{report}");
     assert_eq!(verify_repository(&out), (2, 191));
     // Root stays at version 1; the earlier consistent snapshot stays readable.
     assert!(!out.join("tuf/2.root.json").exists());
     assert!(out.join("tuf/1.snapshot.json").exists() && out.join("tuf/1.targets.json").exists());
-    assert_eq!(std::fs::read(out.join("snapshots/1/index/se/rd/serde")).expect("old"), v1_serde);
-    assert_eq!(std::fs::read(out.join("index/se/rd/serde")).expect("new"), bytes);
+    assert_eq!(
+        std::fs::read(out.join("snapshots/1/index/se/rd/serde")).expect("old"),
+        v1_serde
+    );
+    assert_eq!(
+        std::fs::read(out.join("index/se/rd/serde")).expect("new"),
+        bytes
+    );
 
     // The removal is a signed record in targets v2, and the diff lists it.
     let targets: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("tuf/2.targets.json")).expect("targets")).expect("json");
+        serde_json::from_slice(&std::fs::read(out.join("tuf/2.targets.json")).expect("targets"))
+            .expect("json");
     let removals = &targets["signed"]["x-tufmirror-removals"];
     assert_eq!(removals[0]["path"], "3/s/syn");
     assert_eq!(removals[0]["snapshot_version"], 2);
     let diff: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("history/2.diff.json")).expect("diff")).expect("json");
+        serde_json::from_slice(&std::fs::read(out.join("history/2.diff.json")).expect("diff"))
+            .expect("json");
     assert_eq!(diff["removed"], serde_json::json!(["3/s/syn"]));
     assert_eq!(diff["added"][0]["path"], "ne/wc/newcrate");
 }
@@ -135,26 +103,64 @@ fn bad_input_is_refused_and_out_stays_untouched() {
 
     type Breaker = fn(&Path);
     // The line after the last one of a fixture file: where `append` puts the bad line.
-    let next_line = |rel: &str| format!("line {}:", std::fs::read_to_string(fixture_index().join(rel)).expect("read").lines().count() + 1);
+    let next_line = |rel: &str| {
+        format!(
+            "line {}:",
+            std::fs::read_to_string(fixture_index().join(rel))
+                .expect("read")
+                .lines()
+                .count()
+                + 1
+        )
+    };
     let cases: Vec<(&str, Breaker, Vec<String>)> = vec![
-        ("malformed line", |i| append(i, "se/rd/serde", "{\"name\": \"serde\", oops\n"), vec!["se/rd/serde".into(), next_line("se/rd/serde")]),
-        ("name mismatch", |i| {
-            let line = first_line(i, "3/s/syn").replace("\"name\": \"syn\"", "\"name\": \"other\"");
-            append(i, "3/s/syn", &line);
-        }, vec!["3/s/syn".into(), next_line("3/s/syn"), "other".into()]),
-        ("bad cksum", |i| {
-            let line = first_line(i, "2/cc");
-            let at = line.find("\"cksum\": \"").expect("cksum") + 10;
-            let broken = format!("{}zz{}", &line[..at], &line[at + 2..]);
-            append(i, "2/cc", &broken.replacen("\"vers\": \"", "\"vers\": \"77.", 1));
-        }, vec!["2/cc".into(), next_line("2/cc"), "cksum".into()]),
-        ("file outside the layout", |i| std::fs::write(i.join("se/wrong"), "x").expect("write"), vec!["se/wrong".into(), "sparse-index".into()]),
-        ("link to ../x", |i| std::os::unix::fs::symlink("../x", i.join("se/rd/serdx")).expect("symlink"), vec!["se/rd/serdx".into(), "symbolic link".into()]),
-        ("non-UTF-8 file", |i| {
-            let mut b = std::fs::read(i.join("3/l/log")).expect("read");
-            b.extend_from_slice(b"\xff\xfe\n");
-            std::fs::write(i.join("3/l/log"), b).expect("write");
-        }, vec!["3/l/log".into(), next_line("3/l/log"), "UTF-8".into()]),
+        (
+            "malformed line",
+            |i| append(i, "se/rd/serde", "{\"name\": \"serde\", oops\n"),
+            vec!["se/rd/serde".into(), next_line("se/rd/serde")],
+        ),
+        (
+            "name mismatch",
+            |i| {
+                let line =
+                    first_line(i, "3/s/syn").replace("\"name\": \"syn\"", "\"name\": \"other\"");
+                append(i, "3/s/syn", &line);
+            },
+            vec!["3/s/syn".into(), next_line("3/s/syn"), "other".into()],
+        ),
+        (
+            "bad cksum",
+            |i| {
+                let line = first_line(i, "2/cc");
+                let at = line.find("\"cksum\": \"").expect("cksum") + 10;
+                let broken = format!("{}zz{}", &line[..at], &line[at + 2..]);
+                append(
+                    i,
+                    "2/cc",
+                    &broken.replacen("\"vers\": \"", "\"vers\": \"77.", 1),
+                );
+            },
+            vec!["2/cc".into(), next_line("2/cc"), "cksum".into()],
+        ),
+        (
+            "file outside the layout",
+            |i| std::fs::write(i.join("se/wrong"), "x").expect("write"),
+            vec!["se/wrong".into(), "sparse-index".into()],
+        ),
+        (
+            "link to ../x",
+            |i| std::os::unix::fs::symlink("../x", i.join("se/rd/serdx")).expect("symlink"),
+            vec!["se/rd/serdx".into(), "symbolic link".into()],
+        ),
+        (
+            "non-UTF-8 file",
+            |i| {
+                let mut b = std::fs::read(i.join("3/l/log")).expect("read");
+                b.extend_from_slice(b"\xff\xfe\n");
+                std::fs::write(i.join("3/l/log"), b).expect("write");
+            },
+            vec!["3/l/log".into(), next_line("3/l/log"), "UTF-8".into()],
+        ),
     ];
     for (what, breaker, expected) in cases {
         let index = tmp.path().join(format!("index-{}", what.replace(' ', "-")));
@@ -164,7 +170,10 @@ fn bad_input_is_refused_and_out_stays_untouched() {
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert!(!result.status.success(), "{what}: publish succeeded");
         for needle in &expected {
-            assert!(stderr.contains(needle.as_str()), "{what}: {needle:?} not in {stderr}");
+            assert!(
+                stderr.contains(needle.as_str()),
+                "{what}: {needle:?} not in {stderr}"
+            );
         }
         assert!(fingerprint(&out) == before, "{what}: OUT changed");
     }
@@ -180,7 +189,12 @@ fn append(index: &Path, rel: &str, line: &str) {
 }
 
 fn first_line(index: &Path, rel: &str) -> String {
-    std::fs::read_to_string(index.join(rel)).expect("read").lines().next().expect("line").to_owned()
+    std::fs::read_to_string(index.join(rel))
+        .expect("read")
+        .lines()
+        .next()
+        .expect("line")
+        .to_owned()
 }
 
 #[test]
@@ -193,12 +207,16 @@ fn a_key_that_root_does_not_list_is_refused_by_name() {
     let result = publish(&fixture_index(), &keys, &out);
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(!result.status.success());
-    assert!(stderr.contains("timestamp key") && stderr.contains("not listed for the timestamp role"), "{stderr}");
+    assert!(
+        stderr.contains("timestamp key") && stderr.contains("not listed for the timestamp role"),
+        "{stderr}"
+    );
     assert!(!out.exists(), "nothing written");
 
     // A root key used as an online key is refused too.
     std::fs::copy(keys.join("root.pem"), keys.join("timestamp.pem")).expect("root key online");
-    let stderr = String::from_utf8_lossy(&publish(&fixture_index(), &keys, &out).stderr).into_owned();
+    let stderr =
+        String::from_utf8_lossy(&publish(&fixture_index(), &keys, &out).stderr).into_owned();
     assert!(stderr.contains("also a root key"), "{stderr}");
 }
 
