@@ -33,13 +33,7 @@ fn sigkill_during_publish_always_leaves_a_verifying_repository() {
     for round in 0..8u32 {
         let input = if round % 2 == 0 { &b } else { &a };
         let mut child = Command::new(bin())
-            .args([
-                "publish",
-                "--index",
-                input.to_str().expect("utf-8"),
-                "--keys",
-                keys.to_str().expect("utf-8"),
-            ])
+            .args(["publish", "--index", input.to_str().expect("utf-8"), "--keys", keys.to_str().expect("utf-8")])
             .args(["--out", out.to_str().expect("utf-8")])
             .env("RUST_LOG", "off")
             .stdout(Stdio::null())
@@ -52,18 +46,12 @@ fn sigkill_during_publish_always_leaves_a_verifying_repository() {
         let _ = child.kill();
         let _ = child.wait();
         let (version, checked) = verify_repository(&out);
-        assert!(
-            checked == files.len() || checked == changed.len(),
-            "round {round}: {checked} files"
-        );
+        assert!(checked == files.len() || checked == changed.len(), "round {round}: {checked} files");
         seen_new |= version > first;
     }
     // Publishing still works after all those kills.
     publish_ok(&b, &keys, &out);
     let (_, checked) = verify_repository(&out);
     assert_eq!(checked, changed.len());
-    assert!(
-        seen_new || full < Duration::from_millis(50),
-        "no round got to publish; the kills all came too early"
-    );
+    assert!(seen_new || full < Duration::from_millis(50), "no round got to publish; the kills all came too early");
 }

@@ -38,56 +38,34 @@ fn republishing_changed_input_raises_versions_and_keeps_the_old_snapshot() {
     // Change one file, remove one, add one.
     let serde = index.join("se/rd/serde");
     let mut bytes = std::fs::read(&serde).expect("serde");
-    let last = bytes
-        .split(|b| *b == b'\n')
-        .rfind(|l| !l.is_empty())
-        .expect("a line")
-        .to_vec();
-    let new_line = String::from_utf8(last).expect("utf-8").replacen(
-        "\"vers\": \"",
-        "\"vers\": \"99.0.0-test.",
-        1,
-    );
+    let last = bytes.split(|b| *b == b'\n').rfind(|l| !l.is_empty()).expect("a line").to_vec();
+    let new_line = String::from_utf8(last).expect("utf-8").replacen("\"vers\": \"", "\"vers\": \"99.0.0-test.", 1);
     bytes.extend_from_slice(new_line.as_bytes());
     bytes.push(b'\n');
     std::fs::write(&serde, &bytes).expect("write");
     std::fs::remove_file(index.join("3/s/syn")).expect("rm");
     std::fs::create_dir_all(index.join("ne/wc")).expect("mkdir");
-    std::fs::write(
-        index.join("ne/wc/newcrate"),
-        new_line.replace("\"name\": \"serde\"", "\"name\": \"newcrate\""),
-    )
-    .expect("add");
+    std::fs::write(index.join("ne/wc/newcrate"), new_line.replace("\"name\": \"serde\"", "\"name\": \"newcrate\""))
+        .expect("add");
 
     let report = publish_ok(&index, &keys, &out);
-    assert!(
-        report.contains("published snapshot 2 (timestamp 2)"),
-        "{report}"
-    );
+    assert!(report.contains("published snapshot 2 (timestamp 2)"), "{report}");
     assert!(report.contains("1 added, 1 changed, 1 removed"), "{report}");
     assert_eq!(verify_repository(&out), (2, 191));
     // Root stays at version 1; the earlier consistent snapshot stays readable.
     assert!(!out.join("tuf/2.root.json").exists());
     assert!(out.join("tuf/1.snapshot.json").exists() && out.join("tuf/1.targets.json").exists());
-    assert_eq!(
-        std::fs::read(out.join("snapshots/1/index/se/rd/serde")).expect("old"),
-        v1_serde
-    );
-    assert_eq!(
-        std::fs::read(out.join("index/se/rd/serde")).expect("new"),
-        bytes
-    );
+    assert_eq!(std::fs::read(out.join("snapshots/1/index/se/rd/serde")).expect("old"), v1_serde);
+    assert_eq!(std::fs::read(out.join("index/se/rd/serde")).expect("new"), bytes);
 
     // The removal is a signed record in targets v2, and the diff lists it.
     let targets: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("tuf/2.targets.json")).expect("targets"))
-            .expect("json");
+        serde_json::from_slice(&std::fs::read(out.join("tuf/2.targets.json")).expect("targets")).expect("json");
     let removals = &targets["signed"]["x-tufmirror-removals"];
     assert_eq!(removals[0]["path"], "3/s/syn");
     assert_eq!(removals[0]["snapshot_version"], 2);
     let diff: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("history/2.diff.json")).expect("diff"))
-            .expect("json");
+        serde_json::from_slice(&std::fs::read(out.join("history/2.diff.json")).expect("diff")).expect("json");
     assert_eq!(diff["removed"], serde_json::json!(["3/s/syn"]));
     assert_eq!(diff["added"][0]["path"], "ne/wc/newcrate");
 }
@@ -104,14 +82,7 @@ fn bad_input_is_refused_and_out_stays_untouched() {
     type Breaker = fn(&Path);
     // The line after the last one of a fixture file: where `append` puts the bad line.
     let next_line = |rel: &str| {
-        format!(
-            "line {}:",
-            std::fs::read_to_string(fixture_index().join(rel))
-                .expect("read")
-                .lines()
-                .count()
-                + 1
-        )
+        format!("line {}:", std::fs::read_to_string(fixture_index().join(rel)).expect("read").lines().count() + 1)
     };
     let cases: Vec<(&str, Breaker, Vec<String>)> = vec![
         (
@@ -122,8 +93,7 @@ fn bad_input_is_refused_and_out_stays_untouched() {
         (
             "name mismatch",
             |i| {
-                let line =
-                    first_line(i, "3/s/syn").replace("\"name\": \"syn\"", "\"name\": \"other\"");
+                let line = first_line(i, "3/s/syn").replace("\"name\": \"syn\"", "\"name\": \"other\"");
                 append(i, "3/s/syn", &line);
             },
             vec!["3/s/syn".into(), next_line("3/s/syn"), "other".into()],
@@ -134,11 +104,7 @@ fn bad_input_is_refused_and_out_stays_untouched() {
                 let line = first_line(i, "2/cc");
                 let at = line.find("\"cksum\": \"").expect("cksum") + 10;
                 let broken = format!("{}zz{}", &line[..at], &line[at + 2..]);
-                append(
-                    i,
-                    "2/cc",
-                    &broken.replacen("\"vers\": \"", "\"vers\": \"77.", 1),
-                );
+                append(i, "2/cc", &broken.replacen("\"vers\": \"", "\"vers\": \"77.", 1));
             },
             vec!["2/cc".into(), next_line("2/cc"), "cksum".into()],
         ),
@@ -170,10 +136,7 @@ fn bad_input_is_refused_and_out_stays_untouched() {
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert!(!result.status.success(), "{what}: publish succeeded");
         for needle in &expected {
-            assert!(
-                stderr.contains(needle.as_str()),
-                "{what}: {needle:?} not in {stderr}"
-            );
+            assert!(stderr.contains(needle.as_str()), "{what}: {needle:?} not in {stderr}");
         }
         assert!(fingerprint(&out) == before, "{what}: OUT changed");
     }
@@ -189,12 +152,7 @@ fn append(index: &Path, rel: &str, line: &str) {
 }
 
 fn first_line(index: &Path, rel: &str) -> String {
-    std::fs::read_to_string(index.join(rel))
-        .expect("read")
-        .lines()
-        .next()
-        .expect("line")
-        .to_owned()
+    std::fs::read_to_string(index.join(rel)).expect("read").lines().next().expect("line").to_owned()
 }
 
 #[test]
@@ -207,16 +165,12 @@ fn a_key_that_root_does_not_list_is_refused_by_name() {
     let result = publish(&fixture_index(), &keys, &out);
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(!result.status.success());
-    assert!(
-        stderr.contains("timestamp key") && stderr.contains("not listed for the timestamp role"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("timestamp key") && stderr.contains("not listed for the timestamp role"), "{stderr}");
     assert!(!out.exists(), "nothing written");
 
     // A root key used as an online key is refused too.
     std::fs::copy(keys.join("root.pem"), keys.join("timestamp.pem")).expect("root key online");
-    let stderr =
-        String::from_utf8_lossy(&publish(&fixture_index(), &keys, &out).stderr).into_owned();
+    let stderr = String::from_utf8_lossy(&publish(&fixture_index(), &keys, &out).stderr).into_owned();
     assert!(stderr.contains("also a root key"), "{stderr}");
 }
 

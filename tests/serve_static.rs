@@ -66,7 +66,9 @@ fn index_files_come_with_proofs_and_404s_with_non_inclusion_proofs() {
     let gone = http_get(server.addr, "/index/3/s/syn", &[]);
     assert_eq!(gone.status, 404);
     let proof: NonInclusionProof = decode_header(&gone);
-    proof.verify("3/s/syn", &ts.merkle_root.expect("root"), ts.merkle_tree_size.expect("size"), 2).expect("absent in 2");
+    proof
+        .verify("3/s/syn", &ts.merkle_root.expect("root"), ts.merkle_tree_size.expect("size"), 2)
+        .expect("absent in 2");
     // Snapshot 1 stays readable as it was signed.
     assert_eq!(http_get(server.addr, "/snapshots/1/index/3/s/syn", &[]).status, 200);
 }

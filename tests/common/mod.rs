@@ -25,21 +25,13 @@ pub fn fixture_index() -> PathBuf {
 
 /// Runs `tufmirror ARGS`.
 pub fn tufmirror(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run tufmirror")
+    Command::new(bin()).args(args).env("RUST_LOG", "warn").output().expect("run tufmirror")
 }
 
 /// Runs `tufmirror ARGS` and fails the test unless it succeeds.
 pub fn tufmirror_ok(args: &[&str]) -> String {
     let out = tufmirror(args);
-    assert!(
-        out.status.success(),
-        "tufmirror {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "tufmirror {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -64,11 +56,7 @@ pub fn publish(index: &Path, keys: &Path, out: &Path) -> Output {
 
 pub fn publish_ok(index: &Path, keys: &Path, out: &Path) -> String {
     let out = publish(index, keys, out);
-    assert!(
-        out.status.success(),
-        "publish failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "publish failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -99,13 +87,7 @@ pub fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let rel = path.strip_prefix(root).expect("prefix").to_owned();
             let kind = entry.file_type().expect("type");
             if kind.is_symlink() {
-                out.insert(
-                    rel,
-                    std::fs::read_link(&path)
-                        .expect("link")
-                        .into_os_string()
-                        .into_encoded_bytes(),
-                );
+                out.insert(rel, std::fs::read_link(&path).expect("link").into_os_string().into_encoded_bytes());
             } else if kind.is_dir() {
                 out.insert(rel, b"<dir>".to_vec());
                 walk(root, &path, out);
@@ -127,22 +109,14 @@ pub struct Server {
 impl Server {
     pub fn start(dir: &Path) -> Server {
         let mut child = Command::new(bin())
-            .args([
-                "serve-static",
-                "--dir",
-                dir.to_str().expect("utf-8"),
-                "--listen",
-                "127.0.0.1:0",
-            ])
+            .args(["serve-static", "--dir", dir.to_str().expect("utf-8"), "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn server");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read addr");
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read addr");
         let addr = line
             .trim()
             .rsplit(' ')
@@ -180,45 +154,26 @@ pub fn http_get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> HttpRes
     stream.write_all(request.as_bytes()).expect("send");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("receive");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status");
     let headers: BTreeMap<String, String> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    if headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v == "chunked")
-    {
+    if headers.get("transfer-encoding").is_some_and(|v| v == "chunked") {
         body = dechunk(&body);
     }
-    HttpResponse {
-        status,
-        headers,
-        body,
-    }
+    HttpResponse { status, headers, body }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size");
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&data[..end]).expect("utf-8").trim(), 16)
-                .expect("hex");
+        let end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size");
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).expect("utf-8").trim(), 16).expect("hex");
         if size == 0 {
             return out;
         }
@@ -232,29 +187,18 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 /// number of files checked).
 pub fn verify_repository(out: &Path) -> (u64, usize) {
     let root_bytes = std::fs::read(out.join("tuf/root.json")).expect("root.json");
-    let (root, _) =
-        tufmirror_core::verify::parse_unverified::<Root>(&root_bytes).expect("root parses");
+    let (root, _) = tufmirror_core::verify::parse_unverified::<Root>(&root_bytes).expect("root parses");
     let verifier = |role| RoleVerifier::from_root(&root.signed, role).expect("role");
-    let timestamp: tufmirror_core::metadata::Signed<Timestamp> = parse_verified(
-        &std::fs::read(out.join("tuf/timestamp.json")).expect("timestamp"),
-        &verifier(Role::Timestamp),
-    )
-    .expect("timestamp verifies");
-    let n = timestamp
-        .signed
-        .snapshot_version()
-        .expect("snapshot version");
-    let snapshot_bytes =
-        std::fs::read(out.join(format!("tuf/{n}.snapshot.json"))).expect("snapshot");
+    let timestamp: tufmirror_core::metadata::Signed<Timestamp> =
+        parse_verified(&std::fs::read(out.join("tuf/timestamp.json")).expect("timestamp"), &verifier(Role::Timestamp))
+            .expect("timestamp verifies");
+    let n = timestamp.signed.snapshot_version().expect("snapshot version");
+    let snapshot_bytes = std::fs::read(out.join(format!("tuf/{n}.snapshot.json"))).expect("snapshot");
     assert!(
-        timestamp.signed.meta["snapshot.json"]
-            .hashes
-            .as_ref()
-            .expect("hashes")["sha256"]
+        timestamp.signed.meta["snapshot.json"].hashes.as_ref().expect("hashes")["sha256"]
             == tufmirror_core::Sha256Hash::of(&snapshot_bytes).to_hex()
     );
-    let snapshot = parse_verified::<Snapshot>(&snapshot_bytes, &verifier(Role::Snapshot))
-        .expect("snapshot verifies");
+    let snapshot = parse_verified::<Snapshot>(&snapshot_bytes, &verifier(Role::Snapshot)).expect("snapshot verifies");
     let t = snapshot.signed.targets_version().expect("targets version");
     let targets = parse_verified::<Targets>(
         &std::fs::read(out.join(format!("tuf/{t}.targets.json"))).expect("targets"),
@@ -262,33 +206,22 @@ pub fn verify_repository(out: &Path) -> (u64, usize) {
     )
     .expect("targets verifies");
     let config = std::fs::read(out.join("index/config.json")).expect("config.json");
-    assert!(
-        targets.signed.targets["config.json"].matches(&config),
-        "config.json matches targets"
-    );
+    assert!(targets.signed.targets["config.json"].matches(&config), "config.json matches targets");
 
     let root_hash = timestamp.signed.merkle_root.expect("merkle_root");
     let size = timestamp.signed.merkle_tree_size.expect("tree size");
     let snap_dir = out.join(format!("snapshots/{n}"));
     let mut checked = 0;
     for file in walk_files(&snap_dir.join("index")) {
-        let rel = file
-            .strip_prefix(snap_dir.join("index"))
-            .expect("prefix")
-            .to_str()
-            .expect("utf-8")
-            .to_owned();
+        let rel = file.strip_prefix(snap_dir.join("index")).expect("prefix").to_str().expect("utf-8").to_owned();
         if rel.ends_with("config.json") {
             continue;
         }
-        let proof: InclusionProof = serde_json::from_slice(
-            &std::fs::read(snap_dir.join("proofs").join(&rel)).expect("proof"),
-        )
-        .expect("proof parses");
+        let proof: InclusionProof =
+            serde_json::from_slice(&std::fs::read(snap_dir.join("proofs").join(&rel)).expect("proof"))
+                .expect("proof parses");
         let bytes = std::fs::read(&file).expect("file");
-        proof
-            .verify_file(&rel, &bytes, &root_hash, size, n)
-            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        proof.verify_file(&rel, &bytes, &root_hash, size, n).unwrap_or_else(|e| panic!("{rel}: {e}"));
         checked += 1;
     }
     assert_eq!(checked as u64, size, "every leaf has a file and a proof");
@@ -299,11 +232,7 @@ pub fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).expect("read_dir") {
         let path = entry.expect("entry").path();
-        if path.is_dir() {
-            out.extend(walk_files(&path))
-        } else {
-            out.push(path)
-        }
+        if path.is_dir() { out.extend(walk_files(&path)) } else { out.push(path) }
     }
     out
 }

@@ -47,6 +47,15 @@ pub enum DiffError {
     Size { snapshot: u64, expected: u64, found: u64 },
     #[error("diff {snapshot} gives root {found}, it says {expected}")]
     Root { snapshot: u64, expected: Sha256Hash, found: Sha256Hash },
+    #[error(
+        "diff {snapshot} follows snapshot {claimed} with root {claimed_root}, \
+         but the previous snapshot is {actual} with root {actual_root}"
+    )]
+    Previous { snapshot: u64, claimed: u64, claimed_root: Sha256Hash, actual: u64, actual_root: Sha256Hash },
+    #[error("diff {snapshot}: removed paths are not sorted and unique at {path:?}")]
+    RemovedUnsorted { snapshot: u64, path: String },
+    #[error("diff {snapshot} lists {path:?} in more than one of added, changed and removed")]
+    Overlap { snapshot: u64, path: String },
 }
 
 impl SnapshotDiff {
@@ -91,13 +100,34 @@ impl SnapshotDiff {
         }
     }
 
-    /// Applies the diff to the previous snapshot's sorted leaves and checks size and root.
-    pub fn apply(&self, previous: &[Leaf]) -> Result<MerkleTree, DiffError> {
+    /// Applies the diff to the previous snapshot (its version and tree) and checks that the diff
+    /// is well formed (lists sorted, no path in two lists, the right predecessor) and that it gives
+    /// the size and root it claims.
+    pub fn apply(&self, previous_version: u64, previous: &MerkleTree) -> Result<MerkleTree, DiffError> {
         let snapshot = self.snapshot_version;
-        let previous_version = self.previous_version;
+        if self.previous_version != previous_version || self.previous_root != previous.root() {
+            return Err(DiffError::Previous {
+                snapshot,
+                claimed: self.previous_version,
+                claimed_root: self.previous_root,
+                actual: previous_version,
+                actual_root: previous.root(),
+            });
+        }
         for list in [&self.added, &self.changed] {
             Leaf::check_sorted(list).map_err(|e| DiffError::Leaves(e, snapshot))?;
         }
+        if let Some(pair) = self.removed.windows(2).find(|p| p[0].as_bytes() >= p[1].as_bytes()) {
+            return Err(DiffError::RemovedUnsorted { snapshot, path: pair[1].clone() });
+        }
+        let mut touched = std::collections::HashSet::new();
+        let paths = self.added.iter().chain(&self.changed).map(|l| &l.path).chain(&self.removed);
+        for path in paths {
+            if !touched.insert(path.as_str()) {
+                return Err(DiffError::Overlap { snapshot, path: path.clone() });
+            }
+        }
+        let previous = previous.leaves();
         let mut next: std::collections::BTreeMap<&[u8], Leaf> =
             previous.iter().map(|l| (l.path.as_bytes(), l.clone())).collect();
         for path in &self.removed {
@@ -108,9 +138,15 @@ impl SnapshotDiff {
         for leaf in &self.changed {
             match next.get_mut(leaf.path.as_bytes()) {
                 None => {
-                    return Err(DiffError::MissingPath { snapshot, previous: previous_version, path: leaf.path.clone() });
+                    return Err(DiffError::MissingPath {
+                        snapshot,
+                        previous: previous_version,
+                        path: leaf.path.clone(),
+                    });
                 }
-                Some(old) if old == leaf => return Err(DiffError::NotChanged { snapshot, path: leaf.path.clone() }),
+                Some(old) if old == leaf => {
+                    return Err(DiffError::NotChanged { snapshot, path: leaf.path.clone() });
+                }
                 Some(old) => *old = leaf.clone(),
             }
         }
@@ -148,9 +184,17 @@ mod tests {
         assert_eq!(d.removed, vec!["2/bb".to_owned()]);
         assert_eq!(d.changed.iter().map(|l| l.path.as_str()).collect::<Vec<_>>(), vec!["1/a"]);
         assert_eq!(d.added.iter().map(|l| l.path.as_str()).collect::<Vec<_>>(), vec!["dd/dd/dddd"]);
-        assert_eq!(d.apply(a.leaves()).expect("applies").root(), b.root());
+        assert_eq!(d.apply(1, &a).expect("applies").root(), b.root());
         let mut forged = d.clone();
         forged.removed.clear();
-        assert!(matches!(forged.apply(a.leaves()), Err(DiffError::Size { .. })));
+        assert!(matches!(forged.apply(1, &a), Err(DiffError::Size { .. })));
+        assert!(matches!(d.apply(2, &a), Err(DiffError::Previous { .. })), "wrong predecessor version");
+        assert!(matches!(d.apply(1, &b), Err(DiffError::Previous { .. })), "wrong predecessor tree");
+        let mut overlap = d.clone();
+        overlap.removed.push("dd/dd/dddd".into());
+        assert!(matches!(overlap.apply(1, &a), Err(DiffError::Overlap { .. })));
+        let mut unsorted = SnapshotDiff::between(&b, 1, &a, 2);
+        unsorted.removed = vec!["b".into(), "a".into()];
+        assert!(matches!(unsorted.apply(1, &b), Err(DiffError::RemovedUnsorted { .. })));
     }
 }

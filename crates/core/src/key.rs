@@ -161,8 +161,7 @@ impl PublicKey {
             PublicKey::EcdsaP256(k) => {
                 let sig = p256::ecdsa::Signature::from_der(sig)
                     .map_err(|e| KeyError::MalformedSignature { scheme: scheme.clone(), reason: e.to_string() })?;
-                p256::ecdsa::signature::Verifier::verify(k, msg, &sig)
-                    .map_err(|_| KeyError::BadSignature { scheme })
+                p256::ecdsa::signature::Verifier::verify(k, msg, &sig).map_err(|_| KeyError::BadSignature { scheme })
             }
         }
     }

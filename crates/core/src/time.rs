@@ -9,8 +9,7 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 pub use time::{Duration, OffsetDateTime as DateTime};
 
-const FORMAT: &[FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+const FORMAT: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
 /// An `expires` string that is not `YYYY-MM-DDTHH:MM:SSZ`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +56,9 @@ mod tests {
     fn round_trip_strict() {
         let t = parse("2030-01-02T03:04:05Z").expect("valid");
         assert_eq!(format(t), "2030-01-02T03:04:05Z");
-        for bad in ["2030-01-02T03:04:05", "2030-01-02T03:04:05.1Z", "2030-01-02 03:04:05Z", "2030-01-02T03:04:05+00:00"] {
+        for bad in
+            ["2030-01-02T03:04:05", "2030-01-02T03:04:05.1Z", "2030-01-02 03:04:05Z", "2030-01-02T03:04:05+00:00"]
+        {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

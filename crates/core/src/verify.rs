@@ -7,10 +7,10 @@
 use crate::key::{KeyId, PublicKey};
 use crate::metadata::{Metadata, Role, Root, Signature, Signed};
 use crate::{cjson, time};
+use ::time::OffsetDateTime;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use ::time::OffsetDateTime;
 
 /// Why metadata was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,8 +71,12 @@ impl RoleVerifier {
             if good.contains(&s.keyid) {
                 continue;
             }
-            let Some(key) = self.keys.get(&s.keyid) else { continue };
-            let Ok(sig) = hex::decode(&s.sig) else { continue };
+            let Some(key) = self.keys.get(&s.keyid) else {
+                continue;
+            };
+            let Ok(sig) = hex::decode(&s.sig) else {
+                continue;
+            };
             if key.verify(signed_bytes, &sig).is_ok() {
                 good.insert(&s.keyid);
             }

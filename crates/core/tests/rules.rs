@@ -28,7 +28,10 @@ fn root(version: u64, root_keys: &[&SigningKey], threshold: u64) -> Root {
         keys.insert(public.key_id(), public.to_key_object());
     }
     let mut roles = BTreeMap::new();
-    roles.insert("root".into(), RoleKeys { keyids: root_keys.iter().map(|k| id(k)).collect(), threshold, unknown: BTreeMap::new() });
+    roles.insert(
+        "root".into(),
+        RoleKeys { keyids: root_keys.iter().map(|k| id(k)).collect(), threshold, unknown: BTreeMap::new() },
+    );
     for r in Role::ONLINE {
         roles.insert(r.name().into(), RoleKeys { keyids: vec![id(&online)], threshold: 1, unknown: BTreeMap::new() });
     }
@@ -59,7 +62,10 @@ fn timestamp(version: u64, expires: DateTime) -> Timestamp {
         spec_version: SPEC_VERSION.into(),
         version,
         expires,
-        meta: BTreeMap::from([("snapshot.json".into(), MetaFile { version: 1, length: None, hashes: None, unknown: BTreeMap::new() })]),
+        meta: BTreeMap::from([(
+            "snapshot.json".into(),
+            MetaFile { version: 1, length: None, hashes: None, unknown: BTreeMap::new() },
+        )]),
         merkle_root: None,
         merkle_tree_size: None,
         unknown: BTreeMap::new(),

@@ -49,7 +49,7 @@ fn mutated_proofs_are_rejected() {
     good.verify(&root, size, 5).expect("the unmutated proof verifies");
 
     let mut flipped = good.clone();
-    flipped.path[1].1 .0[7] ^= 0x10;
+    flipped.path[1].1.0[7] ^= 0x10;
     assert_eq!(flipped.verify(&root, size, 5), Err(ProofError::RootMismatch));
 
     let mut leaf_bit = good.clone();
@@ -86,10 +86,7 @@ fn mutated_proofs_are_rejected() {
     // A valid proof for another path does not vouch for this one.
     let other: InclusionProof = serde_json::from_value(v.proofs[2].clone()).expect("parses");
     let path = good.leaf_contents.path.clone();
-    assert!(matches!(
-        other.verify_file(&path, b"anything", &root, size, 5),
-        Err(ProofError::WrongPath { .. })
-    ));
+    assert!(matches!(other.verify_file(&path, b"anything", &root, size, 5), Err(ProofError::WrongPath { .. })));
     // The right path with the wrong bytes.
     assert!(matches!(
         good.verify_file(&path, b"not the file", &root, size, 5),

@@ -114,7 +114,9 @@ fn walk(
             continue;
         }
         let rel = path.strip_prefix(root).unwrap_or(&path);
-        let Some(rel) = rel.to_str() else { return Err(InputError::NonUtf8Name { path }) };
+        let Some(rel) = rel.to_str() else {
+            return Err(InputError::NonUtf8Name { path });
+        };
         let rel = rel.replace(std::path::MAIN_SEPARATOR, "/");
         if rel == "config.json" {
             let bytes = std::fs::read(&path).map_err(io(&path))?;

@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use tufmirror_core::KeyId;
 use tufmirror_core::metadata::{Role, Root, Signed};
 use tufmirror_core::verify::{self, RoleVerifier, VerifyError};
-use tufmirror_core::KeyId;
 use tufmirror_signer::{Signer, SignerError, open_signer};
 
 /// The signers of each online role.
@@ -45,7 +45,9 @@ pub enum KeyError {
     },
     #[error("no 1.root.json in {dir}: run `tufmirror keys generate` or a root ceremony first")]
     NoRoot { dir: PathBuf },
-    #[error("the {role} key {key_id} is not listed for the {role} role by root version {root_version} (root lists {listed})")]
+    #[error(
+        "the {role} key {key_id} is not listed for the {role} role by root version {root_version} (root lists {listed})"
+    )]
     NotListed { role: Role, key_id: KeyId, root_version: u64, listed: String },
     #[error("the {role} key {key_id} is also a root key: root keys stay offline and sign only root")]
     RootKeyOnline { role: Role, key_id: KeyId },
@@ -83,10 +85,7 @@ pub fn read_root_files(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, KeyError> 
 /// Verifies a root chain: the first entry against `trusted` (or, for a chain that starts at
 /// version 1 with nothing trusted yet, against its own root keys), each next one against the one
 /// before it. Returns the verified roots in order.
-pub fn verify_root_chain(
-    trusted: Option<&Root>,
-    chain: Vec<(PathBuf, Vec<u8>)>,
-) -> Result<Vec<RootFile>, KeyError> {
+pub fn verify_root_chain(trusted: Option<&Root>, chain: Vec<(PathBuf, Vec<u8>)>) -> Result<Vec<RootFile>, KeyError> {
     let mut out: Vec<RootFile> = Vec::new();
     for (path, bytes) in chain {
         let previous = out.last().map(|r| &r.root.signed).or(trusted);
@@ -95,7 +94,11 @@ pub fn verify_root_chain(
             None => verify::parse_unverified::<Root>(&bytes).and_then(|(root, signed_bytes)| {
                 RoleVerifier::from_root(&root.signed, Role::Root)?.verify(&signed_bytes, &root.signatures)?;
                 if root.signed.version != 1 {
-                    return Err(VerifyError::UnexpectedVersion { role: Role::Root, expected: 1, found: root.signed.version });
+                    return Err(VerifyError::UnexpectedVersion {
+                        role: Role::Root,
+                        expected: 1,
+                        found: root.signed.version,
+                    });
                 }
                 Ok(root)
             }),
@@ -134,10 +137,7 @@ pub fn check_signers(root: &Root, signers: &RoleSigners) -> Result<(), KeyError>
 
 /// Root version 1 for one key per role, threshold 1, `consistent_snapshot` on: what
 /// `tufmirror keys generate` proposes for development.
-pub fn initial_root(
-    keys: &BTreeMap<Role, tufmirror_core::PublicKey>,
-    expires: time::OffsetDateTime,
-) -> Root {
+pub fn initial_root(keys: &BTreeMap<Role, tufmirror_core::PublicKey>, expires: time::OffsetDateTime) -> Root {
     use tufmirror_core::metadata::{RoleKeys, SPEC_VERSION};
     let mut root = Root {
         kind: Role::Root,

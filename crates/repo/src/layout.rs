@@ -56,11 +56,10 @@ impl Layout {
     pub fn current_version(&self) -> io::Result<Option<u64>> {
         match fs::read_link(self.current()) {
             Ok(target) => {
-                let version = target
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| io::Error::other(format!("{} points at {}", self.current().display(), target.display())))?;
+                let version =
+                    target.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse().ok()).ok_or_else(|| {
+                        io::Error::other(format!("{} points at {}", self.current().display(), target.display()))
+                    })?;
                 Ok(Some(version))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),

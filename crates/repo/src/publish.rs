@@ -199,10 +199,7 @@ fn roots_to_publish(layout: &Layout, keys_dir: &Path) -> Result<Vec<RootFile>, P
 
 fn read_published_root(layout: &Layout) -> Result<Root, PublishError> {
     let chain = keys::verify_root_chain(None, keys::read_root_files(&layout.dir.join("tuf"))?)?;
-    chain
-        .last()
-        .map(|r| r.root.signed.clone())
-        .ok_or_else(|| KeyError::NoRoot { dir: layout.dir.join("tuf") }.into())
+    chain.last().map(|r| r.root.signed.clone()).ok_or_else(|| KeyError::NoRoot { dir: layout.dir.join("tuf") }.into())
 }
 
 fn check_root(root: &Root, signers: &RoleSigners, now: OffsetDateTime) -> Result<(), PublishError> {

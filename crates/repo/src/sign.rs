@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use tufmirror_core::merkle::MerkleTree;
 use tufmirror_core::metadata::{
-    MetaFile, Metadata, RemovalRecord, Role, SPEC_VERSION, Snapshot, Targets, TargetFile, Timestamp,
+    MetaFile, Metadata, RemovalRecord, Role, SPEC_VERSION, Snapshot, TargetFile, Targets, Timestamp,
 };
 use tufmirror_core::time::in_days;
 use tufmirror_signer::{Signer, SignerError, sign_metadata};

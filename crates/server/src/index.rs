@@ -31,7 +31,9 @@ enum ServeError {
 impl IntoResponse for ServeError {
     fn into_response(self) -> Response {
         match self {
-            ServeError::NothingPublished => (StatusCode::SERVICE_UNAVAILABLE, "no snapshot published yet\n").into_response(),
+            ServeError::NothingPublished => {
+                (StatusCode::SERVICE_UNAVAILABLE, "no snapshot published yet\n").into_response()
+            }
             ServeError::Damaged(reason) => {
                 tracing::error!(%reason, "cannot serve index");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()

@@ -35,18 +35,15 @@ pub trait Signer: Debug + Send + Sync {
 }
 
 /// Signs `metadata` with every signer, over its canonical bytes computed once.
-pub async fn sign_metadata<T: Metadata>(
-    metadata: T,
-    signers: &[&dyn Signer],
-) -> Result<Signed<T>, SignerError> {
+pub async fn sign_metadata<T: Metadata>(metadata: T, signers: &[&dyn Signer]) -> Result<Signed<T>, SignerError> {
     let mut signed = Signed::unsigned(metadata);
     let bytes = signed.signed_bytes().map_err(|e| SignerError::Other(Box::new(e)))?;
     for signer in signers {
         let sig = signer.sign(&bytes).await?;
-        signer.public_key().verify(&bytes, &sig).map_err(|e| SignerError::BadSignature {
-            key_id: signer.key_id(),
-            reason: e.to_string(),
-        })?;
+        signer
+            .public_key()
+            .verify(&bytes, &sig)
+            .map_err(|e| SignerError::BadSignature { key_id: signer.key_id(), reason: e.to_string() })?;
         signed.add_signature(signer.key_id(), &sig);
     }
     Ok(signed)

@@ -62,7 +62,10 @@ mod tests {
     #[test]
     fn parses_file_uris_and_bare_paths() {
         let base = Path::new("/etc/tufmirror");
-        assert_eq!(SignerUri::parse("file:keys/t.pem", base).ok(), Some(SignerUri::File("/etc/tufmirror/keys/t.pem".into())));
+        assert_eq!(
+            SignerUri::parse("file:keys/t.pem", base).ok(),
+            Some(SignerUri::File("/etc/tufmirror/keys/t.pem".into()))
+        );
         assert_eq!(SignerUri::parse("file:///k.pem", base).ok(), Some(SignerUri::File("/k.pem".into())));
         assert_eq!(SignerUri::parse("t.pem", base).ok(), Some(SignerUri::File("/etc/tufmirror/t.pem".into())));
         assert!(matches!(SignerUri::parse("file:", base), Err(SignerError::BadUri { .. })));

@@ -219,7 +219,9 @@ pub fn stats(files: &[(String, Vec<u8>)]) -> IndexStats {
     versions.sort_unstable();
     sizes.sort_unstable();
     line_lengths.sort_unstable();
-    let q = |v: &[usize], f: f64| v.get(((v.len() as f64 * f) as usize).min(v.len().saturating_sub(1))).copied().unwrap_or(0);
+    let q = |v: &[usize], f: f64| {
+        v.get(((v.len() as f64 * f) as usize).min(v.len().saturating_sub(1))).copied().unwrap_or(0)
+    };
     IndexStats {
         files: files.len(),
         lines,
@@ -301,19 +303,21 @@ fn short_name(rng: &mut Rng, len: usize) -> String {
 }
 
 fn syllable_word(rng: &mut Rng) -> String {
-    const ONSETS: &[&str] =
-        &["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "ch", "cr", "dr", "fl", "gr", "kr", "pl", "pr", "sh", "sk", "sl", "sp", "st", "str", "th", "tr", "qu", "x", "y"];
+    const ONSETS: &[&str] = &[
+        "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "ch", "cr",
+        "dr", "fl", "gr", "kr", "pl", "pr", "sh", "sk", "sl", "sp", "st", "str", "th", "tr", "qu", "x", "y",
+    ];
     const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "a", "e", "o", "ia", "ea", "ou", "y"];
     const CODAS: &[&str] = &["", "", "", "n", "r", "s", "t", "x", "k", "l", "m", "ng", "st", "rs", "d"];
     let syllables = 1 + rng.below(3);
     let mut s = String::new();
     for i in 0..syllables {
         if i > 0 || rng.chance(0.85) {
-            s.push_str(*rng.pick(ONSETS));
+            s.push_str(rng.pick::<&str>(ONSETS));
         }
-        s.push_str(*rng.pick(VOWELS));
+        s.push_str(rng.pick::<&str>(VOWELS));
     }
-    s.push_str(*rng.pick(CODAS));
+    s.push_str(rng.pick::<&str>(CODAS));
     s
 }
 
@@ -385,11 +389,18 @@ fn make_dep(rng: &mut Rng, names: &[String]) -> Dep {
         u if u < 0.95 => "dev",
         _ => "build",
     };
-    let (name, package) =
-        if rng.chance(0.01) { (format!("{}_{}", name.replace('-', "_"), rng.pick(&["crate", "dep", "rs"])), Some(name)) } else { (name, None) };
+    let (name, package) = if rng.chance(0.01) {
+        (format!("{}_{}", name.replace('-', "_"), rng.pick(&["crate", "dep", "rs"])), Some(name))
+    } else {
+        (name, None)
+    };
     let major = if rng.chance(0.45) { 0 } else { rng.range(1, 4) };
     let features = if rng.chance(0.22) {
-        (0..1 + rng.below(3)).map(|_| *rng.pick(DEP_FEATURES)).collect::<std::collections::BTreeSet<_>>().into_iter().collect()
+        (0..1 + rng.below(3))
+            .map(|_| *rng.pick(DEP_FEATURES))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
     } else {
         Vec::new()
     };
@@ -575,7 +586,9 @@ fn crate_file(name: &str, names: &[String], rng: &mut Rng) -> Vec<u8> {
             for _ in 0..rng.below(3) {
                 match rng.below(3) {
                     0 if !optional.is_empty() => value.push((*rng.pick(&optional)).to_owned()),
-                    1 if !optional.is_empty() => value.push(format!("{}/{}", rng.pick(&optional), rng.pick(DEP_FEATURES))),
+                    1 if !optional.is_empty() => {
+                        value.push(format!("{}/{}", rng.pick(&optional), rng.pick(DEP_FEATURES)))
+                    }
                     _ => value.push((*rng.pick(FEATURE_NAMES)).to_owned()),
                 }
             }
@@ -584,7 +597,8 @@ fn crate_file(name: &str, names: &[String], rng: &mut Rng) -> Vec<u8> {
         }
     }
     let uses_v2 = rng.chance(0.3) && pool.iter().any(|d| d.optional);
-    let rust_version_from = if rng.chance(0.4) { rng.range((T_V2 - 180 * 86_400) as u64, T_END as u64) as i64 } else { i64::MAX };
+    let rust_version_from =
+        if rng.chance(0.4) { rng.range((T_V2 - 180 * 86_400) as u64, T_END as u64) as i64 } else { i64::MAX };
     let mut rust_minor = 46 + rng.below(20) as u64;
     let links = if name.ends_with("-sys") || name.ends_with("_sys") || rng.chance(0.004) {
         Some(name.trim_end_matches("-sys").trim_end_matches("_sys").replace('-', "_"))
@@ -613,35 +627,35 @@ fn crate_file(name: &str, names: &[String], rng: &mut Rng) -> Vec<u8> {
             if let Some((tag, n)) = pre {
                 pre = if rng.chance(0.5) { Some((tag, n + 1)) } else { None };
             } else {
-                match rng.below(100) {
-                    0..=61 => patch += 1,
-                    62..=91 => {
+                // 65% patch, 30% minor, 2% major (0.x crates: mostly minor), 3% a prerelease
+                // of the next minor or major version.
+                let (bump_major, prerelease) = match rng.below(100) {
+                    0..=64 => {
+                        patch += 1;
+                        (None, false)
+                    }
+                    65..=94 => (Some(false), false),
+                    95..=96 => (Some(major > 0 || rng.chance(0.3)), false),
+                    _ => (Some(major > 0 && rng.chance(0.3)), true),
+                };
+                match bump_major {
+                    Some(true) => {
+                        major += 1;
+                        minor = 0;
+                        patch = 0;
+                    }
+                    Some(false) => {
                         minor += 1;
                         patch = 0;
                     }
-                    92..=95 => {
-                        if major == 0 && rng.chance(0.6) {
-                            minor += 1;
-                        } else {
-                            major += 1;
-                            minor = 0;
-                        }
-                        patch = 0;
-                    }
-                    _ => {
-                        if major == 0 {
-                            minor += 1;
-                        } else {
-                            major += 1;
-                            minor = 0;
-                        }
-                        patch = 0;
-                        pre = Some((*rng.pick(&["alpha", "beta", "rc"]), 1));
-                    }
+                    None => {}
+                }
+                if prerelease {
+                    pre = Some((*rng.pick(&["alpha", "beta", "rc"]), 1));
                 }
             }
             for d in &mut pool {
-                if rng.chance(0.06) {
+                if rng.chance(0.03) {
                     d.ver.1 += 1;
                     d.ver.2 = 0;
                 } else if rng.chance(0.1) {
@@ -739,7 +753,7 @@ fn crate_file(name: &str, names: &[String], rng: &mut Rng) -> Vec<u8> {
             }
             out.extend_from_slice(b", \"rust_version\": \"1.");
             push_u64(&mut out, rust_minor);
-            if rust_minor % 3 == 0 {
+            if rust_minor.is_multiple_of(3) {
                 out.extend_from_slice(b".0");
             }
             out.push(b'"');
@@ -752,6 +766,8 @@ fn crate_file(name: &str, names: &[String], rng: &mut Rng) -> Vec<u8> {
         }
         out.extend_from_slice(b"}\n");
     }
+    // Exact sizes, as files read from disk would have: memory figures should not include slack.
+    out.shrink_to_fit();
     out
 }
 

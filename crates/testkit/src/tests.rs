@@ -180,7 +180,17 @@ fn every_file_is_well_formed() {
     }
     // Some lines of every optional kind are there.
     let all: String = index.iter().map(|(_, b)| std::str::from_utf8(b).expect("utf-8")).collect();
-    for needle in ["\"features2\": {", "\"v\": 2}", "\"rust_version\": \"1.", "\"links\": \"", "\"yanked\": true", "\"package\": \"", "\"target\": \"cfg(", "\"kind\": \"build\"", "dep:"] {
+    for needle in [
+        "\"features2\": {",
+        "\"v\": 2}",
+        "\"rust_version\": \"1.",
+        "\"links\": \"",
+        "\"yanked\": true",
+        "\"package\": \"",
+        "\"target\": \"cfg(",
+        "\"kind\": \"build\"",
+        "dep:",
+    ] {
         assert!(all.contains(needle), "no line has {needle}");
     }
 }

@@ -55,7 +55,9 @@ impl Leaf {
         for pair in leaves.windows(2) {
             match pair[0].path.as_bytes().cmp(pair[1].path.as_bytes()) {
                 std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Equal => return Err(LeafError::Duplicate(pair[0].path.clone())),
+                std::cmp::Ordering::Equal => {
+                    return Err(LeafError::Duplicate(pair[0].path.clone()));
+                }
                 std::cmp::Ordering::Greater => {
                     return Err(LeafError::Unsorted { previous: pair[0].path.clone(), next: pair[1].path.clone() });
                 }

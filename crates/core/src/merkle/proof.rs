@@ -164,7 +164,9 @@ impl<'de> Deserialize<'de> for InclusionProof {
             let key = i.to_string();
             match (wire.path_directions.get(&key), wire.merkle_path.get(&key)) {
                 (Some(dir), Some(hash)) => path.push((*dir, *hash)),
-                _ => return Err(D::Error::custom(format!("merkle_path keys must be \"0\"..\"{}\"", len - 1))),
+                _ => {
+                    return Err(D::Error::custom(format!("merkle_path keys must be \"0\"..\"{}\"", len - 1)));
+                }
             }
         }
         Ok(InclusionProof {
@@ -190,8 +192,15 @@ pub struct NonInclusionProof {
 
 impl NonInclusionProof {
     /// Checks that `absent` is not in the tree that a verified timestamp signs.
-    pub fn verify(&self, absent: &str, root: &Sha256Hash, tree_size: u64, snapshot_version: u64) -> Result<(), ProofError> {
-        let not_enclosed = |reason: &str| ProofError::NotEnclosed { absent: absent.to_owned(), reason: reason.to_owned() };
+    pub fn verify(
+        &self,
+        absent: &str,
+        root: &Sha256Hash,
+        tree_size: u64,
+        snapshot_version: u64,
+    ) -> Result<(), ProofError> {
+        let not_enclosed =
+            |reason: &str| ProofError::NotEnclosed { absent: absent.to_owned(), reason: reason.to_owned() };
         if self.absent != absent {
             return Err(ProofError::WrongPath { expected: absent.to_owned(), found: self.absent.clone() });
         }
