@@ -186,3 +186,45 @@ fn refuses_to_write_into_a_directory_that_is_not_a_repository() {
     assert!(String::from_utf8_lossy(&result.stderr).contains("not a tufmirror repository"));
     assert_eq!(std::fs::read_dir(&out).expect("dir").count(), 1);
 }
+
+/// A blob left torn by a killed publish (same name, wrong bytes) is never reused: only blobs of
+/// the served, flushed snapshot are.
+#[test]
+fn a_torn_blob_from_a_killed_publish_is_rewritten() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let keys = generate_keys(tmp.path());
+    let index = tmp.path().join("index");
+    copy_dir(&fixture_index(), &index);
+    let out = tmp.path().join("out");
+    publish_ok(&index, &keys, &out);
+
+    let changed = format!("{}\n", std::fs::read_to_string(index.join("3/l/log")).expect("read").trim_end());
+    let changed = changed.clone()
+        + &changed.lines().last().expect("line").replacen("\"vers\": \"", "\"vers\": \"99.0.0-torn.", 1)
+        + "\n";
+    std::fs::write(index.join("3/l/log"), &changed).expect("write");
+    let hash = tufmirror_core::Sha256Hash::of(changed.as_bytes()).to_hex();
+    let torn = out.join("blobs").join(&hash[..2]).join(&hash);
+    std::fs::create_dir_all(torn.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&torn, &changed.as_bytes()[..10]).expect("torn write");
+
+    publish_ok(&index, &keys, &out);
+    let served = std::fs::read(out.join("index/3/l/log")).expect("served");
+    assert!(served == changed.as_bytes(), "served {} bytes of a torn blob instead of the file", served.len());
+    verify_repository(&out);
+}
+
+/// `tuf/root.json` follows the chain even if a publish died before updating it.
+#[test]
+fn root_json_is_repaired_from_the_chain() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let keys = generate_keys(tmp.path());
+    let out = tmp.path().join("out");
+    publish_ok(&fixture_index(), &keys, &out);
+    std::fs::write(out.join("tuf/root.json"), b"stale").expect("write");
+    publish_ok(&fixture_index(), &keys, &out);
+    assert_eq!(
+        std::fs::read(out.join("tuf/root.json")).expect("root"),
+        std::fs::read(out.join("tuf/1.root.json")).expect("1")
+    );
+}

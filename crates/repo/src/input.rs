@@ -25,13 +25,13 @@ pub struct InputIndex {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InputError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: not a file of the sparse-index layout ({source})")]
+    #[error("{path}: not a file of the sparse-index layout")]
     NotIndexPath {
         path: PathBuf,
         #[source]
@@ -41,13 +41,13 @@ pub enum InputError {
     Symlink { path: PathBuf },
     #[error("{path}: file names must be UTF-8")]
     NonUtf8Name { path: PathBuf },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     InvalidFile {
         path: PathBuf,
         #[source]
         source: IndexFileError,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Config {
         path: PathBuf,
         #[source]

@@ -25,19 +25,19 @@ pub struct RootFile {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("the {role} key: {source}")]
+    #[error("the {role} key")]
     Signer {
         role: Role,
         #[source]
         source: SignerError,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Root {
         path: PathBuf,
         #[source]

@@ -117,6 +117,18 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::write(path, bytes)
 }
 
+/// Writes `bytes` to a sibling and renames it over `path` (creating folders): a reader or a
+/// crash sees the old file or the whole new one. Not flushed: `sync_filesystem` does that for
+/// a whole publish at once.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension("tmp-write");
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
+}
+
 /// Replaces `path` atomically: write a sibling, flush it, rename over.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp-write");

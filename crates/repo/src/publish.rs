@@ -4,6 +4,7 @@ use crate::input::{InputError, InputIndex, read_again, read_index_dir};
 use crate::keys::{self, KeyError, RoleSigners, RootFile};
 use crate::layout::{self, Layout};
 use crate::sign::{Expiries, SnapshotPlan, sign_snapshot};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use tracing::{info, info_span, warn};
@@ -51,19 +52,19 @@ pub enum PublishError {
     Input(#[from] InputError),
     #[error(transparent)]
     Keys(#[from] KeyError),
-    #[error("signing failed: {0}")]
+    #[error("signing failed")]
     Sign(#[from] SignerError),
     #[error("{path} is not empty and is not a tufmirror repository; refusing to write into it")]
     NotARepository { path: PathBuf },
     #[error("the published repository at {path} is damaged: {reason}")]
     Damaged { path: PathBuf, reason: String },
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("index files: {0}")]
+    #[error("index files")]
     Leaves(#[from] LeafError),
 }
 
@@ -91,12 +92,8 @@ pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishErro
     if !layout.is_repository_or_empty().map_err(write_err(&opts.out_dir))? {
         return Err(PublishError::NotARepository { path: opts.out_dir.clone() });
     }
-    let new_roots = roots_to_publish(&layout, &opts.keys_dir)?;
-    let trusted_root = match new_roots.last() {
-        Some(r) => r.root.signed.clone(),
-        None => read_published_root(&layout)?,
-    };
-    check_root(&trusted_root, &signers, opts.now)?;
+    let (new_roots, latest_root) = root_chain(&layout, &opts.keys_dir)?;
+    check_root(&latest_root.root.signed, &signers, opts.now)?;
     let tree = MerkleTree::build(input.files.iter().map(|f| f.leaf.clone()).collect())?;
     info!(files = tree.len(), root = %tree.root(), "input validated");
 
@@ -134,7 +131,7 @@ pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishErro
     )
     .await?;
 
-    write_snapshot(&layout, version, &input, &tree, &config, opts.static_proofs, &signed.timestamp)?;
+    write_snapshot(&layout, version, &input, &tree, &config, opts.static_proofs, &signed.timestamp, prev_tree)?;
     for root in &new_roots {
         let path = layout.tuf(&format!("{}.root.json", root.root.signed.version));
         layout::write_new(&path, &root.bytes).map_err(write_err(&path))?;
@@ -152,9 +149,10 @@ pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishErro
     std::fs::rename(&staging, layout.snapshot(version)).map_err(write_err(&staging))?;
 
     layout.switch_to(version).map_err(write_err(&layout.current()))?;
-    if let Some(root) = new_roots.last() {
-        let path = layout.tuf("root.json");
-        layout::write_atomic(&path, &root.bytes).map_err(write_err(&path))?;
+    // Derived from the chain every time, so that a publish killed right here is repaired by the next.
+    let root_json = layout.tuf("root.json");
+    if std::fs::read(&root_json).ok().as_deref() != Some(latest_root.bytes.as_slice()) {
+        layout::write_atomic(&root_json, &latest_root.bytes).map_err(write_err(&root_json))?;
     }
     info!(version, added = diff.added.len(), changed = diff.changed.len(), removed = diff.removed.len(), "published");
     if let Err(e) = layout::prune(&layout, version, opts.keep) {
@@ -183,23 +181,16 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PublishError> {
     cjson::to_vec(value).map_err(|e| PublishError::Sign(SignerError::Other(Box::new(e))))
 }
 
-/// Root versions in the key directory that the output does not have yet, verified as a chain
-/// from the newest published root (or from version 1).
-fn roots_to_publish(layout: &Layout, keys_dir: &Path) -> Result<Vec<RootFile>, PublishError> {
-    let published = keys::read_root_files(&layout.dir.join("tuf"))?;
+/// The root chain: versions in the key directory that the output does not have yet (verified
+/// from the newest published root, or from version 1), and the newest root of all.
+fn root_chain(layout: &Layout, keys_dir: &Path) -> Result<(Vec<RootFile>, RootFile), PublishError> {
+    let published = keys::verify_root_chain(None, keys::read_root_files(&layout.dir.join("tuf"))?)?;
     let offered = keys::read_root_files(keys_dir)?;
-    if published.is_empty() && offered.is_empty() {
-        return Err(KeyError::NoRoot { dir: keys_dir.to_owned() }.into());
-    }
-    let published = keys::verify_root_chain(None, published)?;
-    let trusted = published.last().map(|r| &r.root.signed);
     let newer = offered.into_iter().skip(published.len()).collect();
-    Ok(keys::verify_root_chain(trusted, newer)?)
-}
-
-fn read_published_root(layout: &Layout) -> Result<Root, PublishError> {
-    let chain = keys::verify_root_chain(None, keys::read_root_files(&layout.dir.join("tuf"))?)?;
-    chain.last().map(|r| r.root.signed.clone()).ok_or_else(|| KeyError::NoRoot { dir: layout.dir.join("tuf") }.into())
+    let new = keys::verify_root_chain(published.last().map(|r| &r.root.signed), newer)?;
+    let latest =
+        new.last().or(published.last()).cloned().ok_or_else(|| KeyError::NoRoot { dir: keys_dir.to_owned() })?;
+    Ok((new, latest))
 }
 
 fn check_root(root: &Root, signers: &RoleSigners, now: OffsetDateTime) -> Result<(), PublishError> {
@@ -241,6 +232,7 @@ fn write_snapshot(
     config: &[u8],
     static_proofs: bool,
     timestamp: &[u8],
+    durable: &MerkleTree,
 ) -> Result<(), PublishError> {
     let staging = layout.staging(version);
     for stale in [staging.clone(), layout.snapshot(version)] {
@@ -249,11 +241,14 @@ fn write_snapshot(
         }
     }
     let index = staging.join("index");
+    // A blob of the served snapshot was flushed before that snapshot was switched to; any other
+    // blob on disk may be the torn write of a killed publish, so it is written again.
+    let durable: HashSet<&Sha256Hash> = durable.leaves().iter().map(|l| &l.sha256).collect();
     for (i, file) in input.files.iter().enumerate() {
         let blob = layout.blob(&file.leaf.sha256);
-        if !blob.exists() {
+        if !durable.contains(&file.leaf.sha256) {
             let bytes = read_again(file)?;
-            layout::write_new(&blob, &bytes).map_err(write_err(&blob))?;
+            layout::write_replacing(&blob, &bytes).map_err(write_err(&blob))?;
         }
         let dest = index.join(&file.leaf.path);
         layout::link_or_copy(&blob, &dest).map_err(write_err(&dest))?;

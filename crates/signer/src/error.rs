@@ -9,7 +9,7 @@ pub enum SignerError {
     BadUri { uri: String, reason: String },
     #[error("key URI scheme {scheme:?} is not supported by this build (known: {known})")]
     UnknownScheme { scheme: String, known: &'static str },
-    #[error("cannot read key file {path}: {source}")]
+    #[error("cannot read key file {path}")]
     Io {
         path: PathBuf,
         #[source]
