@@ -131,7 +131,18 @@ pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishErro
     )
     .await?;
 
-    write_snapshot(&layout, version, &input, &tree, &config, opts.static_proofs, &signed.timestamp, prev_tree)?;
+    write_snapshot(
+        &layout,
+        SnapshotFiles {
+            version,
+            input: &input,
+            tree: &tree,
+            config: &config,
+            timestamp: &signed.timestamp,
+            durable: prev_tree,
+            static_proofs: opts.static_proofs,
+        },
+    )?;
     for root in &new_roots {
         let path = layout.tuf(&format!("{}.root.json", root.root.signed.version));
         layout::write_new(&path, &root.bytes).map_err(write_err(&path))?;
@@ -222,18 +233,22 @@ fn read_previous(layout: &Layout) -> Result<Option<Previous>, PublishError> {
     Ok(Some(Previous { version, timestamp_version: timestamp.signed.version, tree }))
 }
 
+/// Everything that goes into one snapshot's folder.
+struct SnapshotFiles<'a> {
+    version: u64,
+    input: &'a InputIndex,
+    tree: &'a MerkleTree,
+    config: &'a [u8],
+    timestamp: &'a [u8],
+    /// The served snapshot, whose blobs are known to be on disk whole.
+    durable: &'a MerkleTree,
+    static_proofs: bool,
+}
+
 /// Writes snapshot `version` into its staging folder: index files (hard links to blobs),
 /// `config.json` under both of its names, proofs, the leaf list and the timestamp.
-fn write_snapshot(
-    layout: &Layout,
-    version: u64,
-    input: &InputIndex,
-    tree: &MerkleTree,
-    config: &[u8],
-    static_proofs: bool,
-    timestamp: &[u8],
-    durable: &MerkleTree,
-) -> Result<(), PublishError> {
+fn write_snapshot(layout: &Layout, files: SnapshotFiles<'_>) -> Result<(), PublishError> {
+    let SnapshotFiles { version, input, tree, config, timestamp, durable, static_proofs } = files;
     let staging = layout.staging(version);
     for stale in [staging.clone(), layout.snapshot(version)] {
         if stale.exists() {
