@@ -268,7 +268,7 @@ fn write_snapshot(layout: &Layout, files: SnapshotFiles<'_>) -> Result<(), Publi
         let dest = index.join(&file.leaf.path);
         layout::link_or_copy(&blob, &dest).map_err(write_err(&dest))?;
         if static_proofs {
-            let proof = to_json(&tree.prove_index(i, version))?;
+            let proof = tree.prove_index(i, version).to_canonical_json();
             let path = staging.join("proofs").join(&file.leaf.path);
             layout::write_new(&path, &proof).map_err(write_err(&path))?;
         }

@@ -5,7 +5,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use std::sync::{Arc, RwLock};
-use tufmirror_core::cjson;
 use tufmirror_core::diff::LeafList;
 use tufmirror_core::merkle::{MerkleTree, PathProof};
 
@@ -80,9 +79,8 @@ impl RepoState {
     }
 }
 
-fn proof_header<T: serde::Serialize>(proof: &T) -> Option<HeaderValue> {
-    let bytes = cjson::to_vec(proof).ok()?;
-    HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(bytes)).ok()
+fn proof_header(canonical_json: &[u8]) -> Option<HeaderValue> {
+    HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(canonical_json)).ok()
 }
 
 pub async fn get_index(
@@ -117,14 +115,14 @@ pub async fn get_index(
             if let Ok(v) = HeaderValue::from_str(&etag) {
                 h.insert(header::ETAG, v);
             }
-            if let Some(v) = proof_header(&proof) {
+            if let Some(v) = proof_header(&proof.to_canonical_json()) {
                 h.insert(PROOF_HEADER, v);
             }
             Ok(response)
         }
         PathProof::Absent(absent) => {
             let mut response = (StatusCode::NOT_FOUND, "crate not found\n").into_response();
-            if let Some(v) = proof_header(&absent) {
+            if let Some(v) = proof_header(&absent.to_canonical_json()) {
                 response.headers_mut().insert(PROOF_HEADER, v);
             }
             Err(response)

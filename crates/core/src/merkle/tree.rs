@@ -171,6 +171,30 @@ mod tests {
     }
 
     #[test]
+    fn direct_canonical_json_equals_the_generic_encoder() {
+        // 70 leaves: paths up to 7 levels; the 1100-leaf tree has 11 levels, so keys "10".
+        for n in [0, 1, 2, 5, 70, 1100] {
+            let tree = MerkleTree::build(leaves(n)).expect("sorted");
+            for i in (0..n).step_by(1 + n / 50) {
+                let proof = tree.prove_index(i, 9);
+                assert_eq!(
+                    proof.to_canonical_json(),
+                    crate::cjson::to_vec(&proof).expect("cjson"),
+                    "size {n} index {i}"
+                );
+            }
+            for absent in ["", "00000a", "99999", "zzz\"\\"] {
+                let PathProof::Absent(proof) = tree.prove(absent, 9) else { panic!("{absent} is present") };
+                assert_eq!(
+                    proof.to_canonical_json(),
+                    crate::cjson::to_vec(&proof).expect("cjson"),
+                    "absent {absent:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn refuses_unsorted_and_duplicate_leaves() {
         let mut ls = leaves(3);
         ls.swap(0, 1);
