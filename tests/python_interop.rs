@@ -761,3 +761,39 @@ fn expired_timestamp_is_refused() {
     let stdout = m.audit(&m.out, &["--allow-expired"]).ok();
     assert!(stdout.contains(&format!("pouf_verify: {FIXTURE_FILES} proofs ok")), "{stdout}");
 }
+
+/// One changed byte inside `signed` of any metadata file python-tuf reads (snapshot, targets,
+/// timestamp), and a changed byte of the `config.json` target, are each refused by python-tuf
+/// and by the independent verifier.
+#[test]
+fn every_signed_file_is_protected() {
+    let m = Mirror::new();
+    m.publish(&fixture_index());
+    let config_hash = {
+        let bytes = fs::read(m.out.join("index/config.json")).expect("config");
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
+    };
+    let cases = [
+        // Same-length edits, so that what refuses them is a hash or a signature, not a length.
+        ("tuf/1.snapshot.json", "\"spec_version\":\"1.0.31\"", "\"spec_version\":\"1.0.32\""),
+        ("tuf/1.targets.json", "\"spec_version\":\"1.0.31\"", "\"spec_version\":\"1.0.32\""),
+        ("tuf/1.targets.json", "\"x-tufmirror-removals\":[]", "\"x-tufmirror-removals\":{}"),
+        ("tuf/timestamp.json", "\"merkle_tree_size\":191", "\"merkle_tree_size\":190"),
+        ("index/config.json", "static.crates.io", "static.crates.iO"),
+    ];
+    for (case, (file, from, to)) in cases.into_iter().enumerate() {
+        let tampered = m.dir.join(format!("tampered-{case}"));
+        copy_tree(&m.out, &tampered);
+        let mut path = fs::canonicalize(tampered.join(file)).expect("resolves");
+        if file == "index/config.json" {
+            // The TUF client downloads the consistent-snapshot name of the target.
+            path = path.with_file_name(format!("{config_hash}.config.json"));
+        }
+        let text = fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{file}: {from:?} not in {text}");
+        fs::write(&path, text.replacen(from, to, 1)).expect("write");
+        let stdout = m.interop(&tampered, &["--expect-failure"]).ok();
+        assert!(stdout.contains("refused the repository as expected"), "{file}: {stdout}");
+        m.audit(&tampered, &[]).rejected();
+    }
+}
