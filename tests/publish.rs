@@ -27,12 +27,7 @@ fn fixture_publishes_and_every_file_verifies() {
 
 #[test]
 fn republishing_changed_input_raises_versions_and_keeps_the_old_snapshot() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let keys = generate_keys(tmp.path());
-    let index = tmp.path().join("index");
-    copy_dir(&fixture_index(), &index);
-    let out = tmp.path().join("out");
-    publish_ok(&index, &keys, &out);
+    let Published { tmp: _tmp, keys, index, out } = Published::fixture_copy();
     let v1_serde = std::fs::read(out.join("index/se/rd/serde")).expect("v1");
 
     // Change one file, remove one, add one.
@@ -191,12 +186,7 @@ fn refuses_to_write_into_a_directory_that_is_not_a_repository() {
 /// the served, flushed snapshot are.
 #[test]
 fn a_torn_blob_from_a_killed_publish_is_rewritten() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let keys = generate_keys(tmp.path());
-    let index = tmp.path().join("index");
-    copy_dir(&fixture_index(), &index);
-    let out = tmp.path().join("out");
-    publish_ok(&index, &keys, &out);
+    let Published { tmp: _tmp, keys, index, out } = Published::fixture_copy();
 
     let changed = format!("{}\n", std::fs::read_to_string(index.join("3/l/log")).expect("read").trim_end());
     let changed = changed.clone()

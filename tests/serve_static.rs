@@ -22,12 +22,7 @@ fn timestamp(server: &Server) -> Timestamp {
 
 #[test]
 fn index_files_come_with_proofs_and_404s_with_non_inclusion_proofs() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let keys = generate_keys(tmp.path());
-    let index = tmp.path().join("index");
-    copy_dir(&fixture_index(), &index);
-    let out = tmp.path().join("out");
-    publish_ok(&index, &keys, &out);
+    let Published { tmp: _tmp, keys, index, out } = Published::fixture_copy();
     let server = Server::start(&out);
     let ts = timestamp(&server);
     let (root, size, version) = (ts.merkle_root.expect("root"), ts.merkle_tree_size.expect("size"), 1);

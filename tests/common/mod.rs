@@ -60,6 +60,27 @@ pub fn publish_ok(index: &Path, keys: &Path, out: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A scratch directory with development keys, a writable copy of the fixture index, and an
+/// output repository published once from it.
+pub struct Published {
+    pub tmp: tempfile::TempDir,
+    pub keys: PathBuf,
+    pub index: PathBuf,
+    pub out: PathBuf,
+}
+
+impl Published {
+    pub fn fixture_copy() -> Published {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let keys = generate_keys(tmp.path());
+        let index = tmp.path().join("index");
+        copy_dir(&fixture_index(), &index);
+        let out = tmp.path().join("out");
+        publish_ok(&index, &keys, &out);
+        Published { tmp, keys, index, out }
+    }
+}
+
 /// Copies a directory tree (regular files and folders).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");

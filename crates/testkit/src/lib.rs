@@ -477,16 +477,10 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
-/// A JSON string; the generator's strings hold no control characters, only `"` needs care.
+/// A JSON string, escaped as canonical JSON escapes it (the generator's strings hold no control
+/// characters, so this is also valid ordinary JSON).
 fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    for &b in s.as_bytes() {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
+    tufmirror_core::cjson::write_string(s, out);
 }
 
 fn push_str_list(out: &mut Vec<u8>, items: &[impl AsRef<str>]) {
