@@ -218,3 +218,18 @@ fn root_json_is_repaired_from_the_chain() {
         std::fs::read(out.join("tuf/1.root.json")).expect("1")
     );
 }
+
+/// ECDSA P-256 keys (what KMS and HSMs without Ed25519 offer) work end to end: the root holds PEM
+/// keys, whose newlines must be escaped in the JSON that is written.
+#[test]
+fn ecdsa_keys_publish_and_verify() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let keys = tmp.path().join("keys");
+    tufmirror_ok(&["keys", "generate", "--algorithm", "ecdsa-p256", "--out", keys.to_str().expect("utf-8")]);
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(keys.join("1.root.json")).expect("root")).expect("root is valid JSON");
+    assert!(root["signed"]["keys"].as_object().expect("keys").values().all(|k| k["scheme"] == "ecdsa-sha2-nistp256"));
+    let out = tmp.path().join("out");
+    publish_ok(&fixture_index(), &keys, &out);
+    assert_eq!(verify_repository(&out), (1, 191));
+}

@@ -1,6 +1,6 @@
 //! `tufmirror publish` output checked by code that shares nothing with tufmirror:
 //!
-//! - `tests/python/pouf_verify.py`, an independent stdlib-only re-implementation of docs/POUF.md
+//! - `tests/python/pouf_verify.py`, an independent re-implementation of docs/POUF.md
 //!   (canonical JSON, key ids, signatures, Merkle proofs, leaf lists, diffs, removal records);
 //! - `tests/python/tuf_interop.py`, python-tuf's stock `ngclient.Updater` fetching `config.json`.
 //!
@@ -796,4 +796,28 @@ fn every_signed_file_is_protected() {
         assert!(stdout.contains("refused the repository as expected"), "{file}: {stdout}");
         m.audit(&tampered, &[]).rejected();
     }
+}
+
+/// python-tuf accepts a repository whose keys are all ECDSA P-256 (PEM public keys in root).
+#[test]
+fn ecdsa_repository_is_accepted_by_python_tuf() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let keys = tmp.path().join("keys");
+    let out = tmp.path().join("out");
+    tufmirror(
+        [OsStr::new("keys"), OsStr::new("generate"), OsStr::new("--algorithm"), OsStr::new("ecdsa-p256")]
+            .into_iter()
+            .chain([OsStr::new("--out"), keys.as_os_str()]),
+    );
+    tufmirror([OsStr::new("publish"), OsStr::new("--index"), fixture_index().as_os_str()].into_iter().chain([
+        OsStr::new("--keys"),
+        keys.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ]));
+    let root = keys.join("1.root.json");
+    let stdout = tuf_interop([OsStr::new("--root"), root.as_os_str(), OsStr::new("--out"), out.as_os_str()]).ok();
+    assert!(stdout.contains("config.json"), "{stdout}");
+    let stdout = pouf_verify([OsStr::new("--trusted-root"), root.as_os_str(), out.as_os_str()]).ok();
+    assert!(stdout.contains("191 proofs ok"), "{stdout}");
 }

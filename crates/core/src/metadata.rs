@@ -285,9 +285,12 @@ impl<T: Metadata> Signed<T> {
         self.signatures.sort_by(|a, b| a.keyid.cmp(&b.keyid));
     }
 
-    /// The bytes that are written and served: the canonical JSON of the whole envelope. They are
-    /// produced once; the hash and length in the next role's metadata are of these exact bytes.
+    /// The bytes that are written and served: compact JSON of the envelope with sorted keys.
+    /// Not canonical JSON: canonical JSON leaves control characters raw inside strings (a PEM
+    /// key's newlines), which is not valid JSON; it is only ever the form that is *signed*. They
+    /// are produced once; the hash and length in the next role's metadata are of these bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>, cjson::CanonicalJsonError> {
-        cjson::to_vec(self)
+        let value = serde_json::to_value(self).map_err(|e| cjson::CanonicalJsonError::NotJson(e.to_string()))?;
+        serde_json::to_vec(&value).map_err(|e| cjson::CanonicalJsonError::NotJson(e.to_string()))
     }
 }

@@ -12,7 +12,7 @@ use tufmirror_core::diff::{LeafList, SnapshotDiff};
 use tufmirror_core::merkle::{LeafError, MerkleTree};
 use tufmirror_core::metadata::{RemovalRecord, Root, Timestamp};
 use tufmirror_core::verify::parse_unverified;
-use tufmirror_core::{Sha256Hash, cjson, time as tuf_time};
+use tufmirror_core::{Sha256Hash, time as tuf_time};
 use tufmirror_index::RegistryConfig;
 use tufmirror_signer::SignerError;
 
@@ -188,8 +188,10 @@ fn config_bytes(input: &InputIndex, dl: Option<&str>) -> Vec<u8> {
     }
 }
 
+/// Compact JSON with sorted keys, for the leaf list and the diff.
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PublishError> {
-    cjson::to_vec(value).map_err(|e| PublishError::Sign(SignerError::Other(Box::new(e))))
+    let other = |e: serde_json::Error| PublishError::Sign(SignerError::Other(Box::new(e)));
+    serde_json::to_vec(&serde_json::to_value(value).map_err(other)?).map_err(other)
 }
 
 /// The root chain: versions in the key directory that the output does not have yet (verified
