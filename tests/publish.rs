@@ -233,3 +233,18 @@ fn ecdsa_keys_publish_and_verify() {
     publish_ok(&fixture_index(), &keys, &out);
     assert_eq!(verify_repository(&out), (1, 191));
 }
+
+/// An empty mirror is a valid, signed snapshot whose Merkle root is SHA-256("").
+#[test]
+fn an_empty_index_publishes_a_signed_empty_tree() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let keys = generate_keys(tmp.path());
+    let (index, out) = (tmp.path().join("empty"), tmp.path().join("out"));
+    std::fs::create_dir(&index).expect("mkdir");
+    let report = publish_ok(&index, &keys, &out);
+    assert!(
+        report.contains("0 files, merkle root e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        "{report}"
+    );
+    assert_eq!(verify_repository(&out), (1, 0));
+}
