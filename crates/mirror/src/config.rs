@@ -1,0 +1,331 @@
+//! The daemon's configuration: typed, TOML, every key optional with a default, unknown keys
+//! refused, and every error naming the key and the file (or environment variable) it came from.
+//!
+//! With no file at all the embedded default runs a working mirror of crates.io on
+//! 127.0.0.1:8080 with its data in `./tufmirror-data`. `config/tufmirror.toml` documents every
+//! key; a test keeps it parseable and in step with the defaults here.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Environment variables that override the file, for deployment and secrets.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("TUFMIRROR_LISTEN", "server.listen"),
+    ("TUFMIRROR_PUBLIC_URL", "server.public_url"),
+    ("TUFMIRROR_DATA_DIR", "storage.data_dir"),
+    ("TUFMIRROR_UPSTREAM_INDEX", "upstream.index_url"),
+    ("TUFMIRROR_UPSTREAM_PROXY", "upstream.proxy"),
+    ("TUFMIRROR_UPSTREAM_CA_FILE", "upstream.extra_ca_file"),
+];
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("{origin}: `{key}` {reason}")]
+    Invalid { origin: String, key: &'static str, reason: String },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub upstream: UpstreamConfig,
+    pub mirror: MirrorConfig,
+    pub keys: KeysConfig,
+    pub expiry: ExpiryConfig,
+}
+
+/// `[server]`: the one HTTP listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The URL clients use; `dl` and every absolute URL are built from it, never from request
+    /// headers (a Host header is attacker-controlled).
+    pub public_url: String,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+/// `[storage]`: where state and snapshots live.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    /// Snapshots kept readable (files addressable by hash) besides the current one.
+    pub keep_snapshots: u64,
+}
+
+/// `[upstream]`: the sparse index mirrored and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    /// The upstream sparse index; cargo's rule: it ends with `/`.
+    pub index_url: String,
+    /// An explicit proxy; `HTTPS_PROXY`/`NO_PROXY` are honoured without it.
+    pub proxy: Option<String>,
+    /// PEM certificates trusted in addition to the operating system's store (TLS-intercepting
+    /// proxies).
+    pub extra_ca_file: Option<PathBuf>,
+    pub max_concurrency: usize,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    pub retries: u32,
+    pub max_index_file_bytes: u64,
+    pub max_crate_bytes: u64,
+}
+
+/// `[mirror]`: what gets mirrored and how it is kept fresh.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MirrorConfig {
+    /// Fetch a crate the mirror lacks when someone asks for it.
+    pub on_demand: bool,
+    /// Crate names whose whole dependency closure is mirrored.
+    pub seeds: Vec<String>,
+    /// `Cargo.lock` files whose packages seed the closure.
+    pub lockfiles: Vec<PathBuf>,
+    /// Follow dev-dependencies in the closure too.
+    pub dev_dependencies: bool,
+    /// A file of crate names, one per line (a full mirror is a full list).
+    pub list_file: Option<PathBuf>,
+    /// Glob patterns; a crate must match one of `allow` and none of `deny` (denied: 404).
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    /// Download every mirrored `.crate` ahead of time (air-gapped sites), not only on demand.
+    pub prefetch_crates: bool,
+    /// A file requested after this long since its last check is revalidated first.
+    #[serde(with = "humantime_serde")]
+    pub revalidate_after: Duration,
+    /// Every mirrored file is revalidated at least this often.
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+    /// Keep serving crates that disappear upstream (a removal is then never published).
+    pub keep_removed: bool,
+}
+
+/// `[keys]`: the online role keys (URIs, see `tufmirror-signer`) and the root chain.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Folder holding `1.root.json`, `2.root.json`, ...
+    pub root_dir: PathBuf,
+    pub targets: String,
+    pub snapshot: String,
+    pub timestamp: String,
+    /// Create development keys and root v1 on first start when `root_dir` has no root (with a
+    /// loud warning). Never for production.
+    pub generate_development_keys: bool,
+}
+
+/// `[expiry]`: days until each online role's metadata expires; re-signed well before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExpiryConfig {
+    pub targets_days: i64,
+    pub snapshot_days: i64,
+    pub timestamp_days: i64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { data_dir: PathBuf::from("tufmirror-data"), keep_snapshots: 3 }
+    }
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            index_url: "https://index.crates.io/".to_owned(),
+            proxy: None,
+            extra_ca_file: None,
+            max_concurrency: 32,
+            timeout: Duration::from_secs(30),
+            retries: 4,
+            max_index_file_bytes: 32 << 20,
+            max_crate_bytes: 64 << 20,
+        }
+    }
+}
+
+impl Default for MirrorConfig {
+    fn default() -> Self {
+        MirrorConfig {
+            on_demand: true,
+            seeds: Vec::new(),
+            lockfiles: Vec::new(),
+            dev_dependencies: false,
+            list_file: None,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            prefetch_crates: false,
+            revalidate_after: Duration::from_secs(300),
+            refresh_interval: Duration::from_secs(6 * 3600),
+            keep_removed: true,
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        KeysConfig {
+            root_dir: PathBuf::from("tufmirror-data/keys"),
+            targets: "file:tufmirror-data/keys/targets.pem".to_owned(),
+            snapshot: "file:tufmirror-data/keys/snapshot.pem".to_owned(),
+            timestamp: "file:tufmirror-data/keys/timestamp.pem".to_owned(),
+            generate_development_keys: true,
+        }
+    }
+}
+
+impl Default for ExpiryConfig {
+    fn default() -> Self {
+        ExpiryConfig { targets_days: 90, snapshot_days: 7, timestamp_days: 1 }
+    }
+}
+
+impl Config {
+    /// Loads `path` (or the embedded default when `None`), applies environment overrides read
+    /// through `env`, resolves relative paths against the file's folder, and validates.
+    pub fn load(path: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let (mut config, origin, base) = match path {
+            None => (Config::default(), "the embedded default configuration".to_owned(), PathBuf::from(".")),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                let config = Config::parse(&text, &path.display().to_string())?;
+                let base = path.parent().map(Path::to_owned).unwrap_or_default();
+                (config, path.display().to_string(), base)
+            }
+        };
+        config.apply_env(&env)?;
+        config.resolve_paths(&base);
+        config.validate(&origin)?;
+        Ok(config)
+    }
+
+    /// Parses TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        // toml's message names the key and shows the line, e.g. "unknown field `lisen`".
+        toml::from_str(text).map_err(|e| ConfigError::Parse { origin: origin.to_owned(), message: e.to_string() })
+    }
+
+    fn apply_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        for &(var, key) in ENV_OVERRIDES {
+            let Some(value) = env(var) else { continue };
+            let invalid =
+                |reason: String| ConfigError::Invalid { origin: format!("environment variable {var}"), key, reason };
+            match key {
+                "server.listen" => {
+                    self.server.listen = value.parse().map_err(|e| invalid(format!("{value:?}: {e}")))?
+                }
+                "server.public_url" => self.server.public_url = value,
+                "storage.data_dir" => self.storage.data_dir = value.into(),
+                "upstream.index_url" => self.upstream.index_url = value,
+                "upstream.proxy" => self.upstream.proxy = Some(value),
+                "upstream.extra_ca_file" => self.upstream.extra_ca_file = Some(value.into()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.storage.data_dir);
+        resolve(&mut self.keys.root_dir);
+        self.upstream.extra_ca_file.as_mut().map(resolve);
+        self.mirror.list_file.as_mut().map(resolve);
+        self.mirror.lockfiles.iter_mut().for_each(resolve);
+    }
+
+    fn validate(&mut self, origin: &str) -> Result<(), ConfigError> {
+        let invalid =
+            |key: &'static str, reason: String| ConfigError::Invalid { origin: origin.to_owned(), key, reason };
+        self.server.public_url =
+            http_url(&self.server.public_url, false).map_err(|r| invalid("server.public_url", r))?;
+        self.upstream.index_url =
+            http_url(&self.upstream.index_url, true).map_err(|r| invalid("upstream.index_url", r))?;
+        if let Some(proxy) = &self.upstream.proxy {
+            url::Url::parse(proxy).map_err(|e| invalid("upstream.proxy", format!("is not a URL: {e}")))?;
+        }
+        for (key, patterns) in [("mirror.allow", &self.mirror.allow), ("mirror.deny", &self.mirror.deny)] {
+            for p in patterns {
+                globset::Glob::new(p).map_err(|e| invalid(key, format!("pattern {p:?}: {e}")))?;
+            }
+        }
+        let positive = [
+            ("storage.keep_snapshots", self.storage.keep_snapshots),
+            ("upstream.max_concurrency", self.upstream.max_concurrency as u64),
+            ("upstream.max_index_file_bytes", self.upstream.max_index_file_bytes),
+            ("upstream.max_crate_bytes", self.upstream.max_crate_bytes),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".to_owned()));
+            }
+        }
+        let e = self.expiry;
+        for (key, days) in [
+            ("expiry.targets_days", e.targets_days),
+            ("expiry.snapshot_days", e.snapshot_days),
+            ("expiry.timestamp_days", e.timestamp_days),
+        ] {
+            if days < 1 {
+                return Err(invalid(key, format!("is {days}; metadata must live at least a day")));
+            }
+        }
+        for (key, timeout) in
+            [("server.request_timeout", self.server.request_timeout), ("upstream.timeout", self.upstream.timeout)]
+        {
+            if timeout.is_zero() {
+                return Err(invalid(key, "must be longer than zero".to_owned()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an http(s) URL without query or fragment; `dir` adds the trailing `/` that cargo
+/// requires of a registry, otherwise a trailing `/` is dropped.
+fn http_url(raw: &str, dir: bool) -> Result<String, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{raw:?} must be an http:// or https:// URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{raw:?} must not have a query or fragment"));
+    }
+    let trimmed = url.as_str().trim_end_matches('/');
+    Ok(if dir { format!("{trimmed}/") } else { trimmed.to_owned() })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../../../config/tufmirror.toml");
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+#[test]
+fn the_embedded_default_is_a_working_local_mirror() {
+    let c = Config::load(None, no_env).expect("default loads");
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.server.public_url, "http://127.0.0.1:8080");
+    assert_eq!(c.upstream.index_url, "https://index.crates.io/");
+    assert!(c.mirror.on_demand && c.keys.generate_development_keys);
+    assert_eq!(c.storage.data_dir, Path::new("./tufmirror-data"));
+}
+
+#[test]
+fn the_example_file_documents_exactly_the_defaults() {
+    // Every key in config/tufmirror.toml is set to its default, so the example cannot drift.
+    assert_eq!(Config::parse(EXAMPLE, "config/tufmirror.toml").expect("example parses"), Config::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("tufmirror.toml");
+    std::fs::write(&path, EXAMPLE).expect("write");
+    let c = Config::load(Some(&path), no_env).expect("example validates");
+    assert_eq!(c.storage.data_dir, dir.path().join("tufmirror-data"), "relative to the file's folder");
+}
+
+fn load_text(text: &str) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, text).expect("write");
+    Config::load(Some(&path), no_env)
+}
+
+#[test]
+fn unknown_keys_and_bad_values_name_the_key_and_the_file() {
+    let err = load_text("[server]\nlisen = \"127.0.0.1:1\"\n").expect_err("typo").to_string();
+    assert!(err.contains("bad.toml") && err.contains("lisen"), "{err}");
+    let err = load_text("[servr]\n").expect_err("unknown table").to_string();
+    assert!(err.contains("bad.toml") && err.contains("servr"), "{err}");
+    let err = load_text("[server]\nlisten = \"not an address\"\n").expect_err("bad address").to_string();
+    assert!(err.contains("bad.toml") && err.contains("listen"), "{err}");
+    let cases = [
+        ("[server]\npublic_url = \"ftp://x\"\n", "server.public_url"),
+        ("[upstream]\nindex_url = \"https://x/?q=1\"\n", "upstream.index_url"),
+        ("[mirror]\ndeny = [\"a[\"]\n", "mirror.deny"),
+        ("[storage]\nkeep_snapshots = 0\n", "storage.keep_snapshots"),
+        ("[expiry]\ntimestamp_days = 0\n", "expiry.timestamp_days"),
+        ("[upstream]\ntimeout = \"0s\"\n", "upstream.timeout"),
+    ];
+    for (text, key) in cases {
+        let err = load_text(text).expect_err(key).to_string();
+        assert!(err.contains("bad.toml") && err.contains(key), "{key}: {err}");
+    }
+    let err = Config::load(Some(Path::new("/nonexistent/tufmirror.toml")), no_env).expect_err("missing").to_string();
+    assert!(err.contains("/nonexistent/tufmirror.toml"), "{err}");
+}
+
+#[test]
+fn environment_overrides_the_file_and_names_itself_in_errors() {
+    let env = |var: &str| match var {
+        "TUFMIRROR_PUBLIC_URL" => Some("https://mirror.example.org/".to_owned()),
+        "TUFMIRROR_UPSTREAM_INDEX" => Some("https://upstream.example.org/index".to_owned()),
+        _ => None,
+    };
+    let c = Config::load(None, env).expect("loads");
+    assert_eq!(c.server.public_url, "https://mirror.example.org");
+    assert_eq!(c.upstream.index_url, "https://upstream.example.org/index/", "a registry URL ends in /");
+    let err = Config::load(None, |v: &str| (v == "TUFMIRROR_LISTEN").then(|| "nope".to_owned())).expect_err("bad");
+    assert!(err.to_string().contains("TUFMIRROR_LISTEN"), "{err}");
+}
