@@ -1,0 +1,281 @@
+//! The client: one reqwest client (HTTP/2 where the server offers it, connections pooled), a
+//! semaphore bounding requests in flight, and the retry loop around each fetch.
+
+use crate::body::read_limited;
+use crate::config::{ProxySetting, UpstreamConfig, redact};
+use crate::error::UpstreamError;
+use crate::fetch::{CrateFetch, IndexFetch, Validator};
+use crate::retry::{backoff, parse_retry_after};
+use reqwest::header::{ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+use tufmirror_index::CrateName;
+
+/// A client for one upstream registry. Cheap to clone; clones share connections and the
+/// concurrency limit.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: UpstreamConfig,
+    permits: Semaphore,
+}
+
+/// One thing to fetch and the rules for it.
+struct Target<'a> {
+    url: &'a Url,
+    /// `url` redacted, for logs and errors.
+    shown: String,
+    limit: u64,
+    timeout: Duration,
+    validator: Option<&'a Validator>,
+}
+
+/// A successful attempt, before it is shaped into [`IndexFetch`] or [`CrateFetch`].
+enum Answer {
+    Body { bytes: Vec<u8>, etag: Option<String>, last_modified: Option<String> },
+    NotModified,
+    NotFound { status: u16 },
+}
+
+/// A failed attempt, with the wait upstream asked for, if it did.
+struct Failure {
+    error: UpstreamError,
+    retry_after: Option<Duration>,
+}
+
+impl From<UpstreamError> for Failure {
+    fn from(error: UpstreamError) -> Self {
+        Failure { error, retry_after: None }
+    }
+}
+
+impl UpstreamClient {
+    /// Builds the client. Reads the OS certificate store (or `SSL_CERT_FILE`/`SSL_CERT_DIR`),
+    /// `extra_ca_file` and, unless a proxy is configured, the proxy environment variables: now,
+    /// not per request.
+    pub fn new(mut config: UpstreamConfig) -> Result<Self, UpstreamError> {
+        let invalid = |reason: String| UpstreamError::Config { reason };
+        if !matches!(config.index_url.scheme(), "http" | "https") {
+            return Err(invalid(format!("index_url {} is not http(s)", redact(&config.index_url))));
+        }
+        if !config.index_url.path().ends_with('/') {
+            let path = format!("{}/", config.index_url.path());
+            config.index_url.set_path(&path);
+        }
+        if config.max_concurrency == 0 || config.max_concurrency > Semaphore::MAX_PERMITS {
+            return Err(invalid(format!("max_concurrency must be 1 to {}", Semaphore::MAX_PERMITS)));
+        }
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(true)
+            .connect_timeout(config.connect_timeout)
+            .redirect(redirect_policy())
+            .user_agent(config.user_agent.clone());
+        if let Some(path) = &config.extra_ca_file {
+            for cert in load_ca_file(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        builder = match &config.proxy {
+            ProxySetting::Environment => builder,
+            ProxySetting::Url(url) => {
+                let proxy = reqwest::Proxy::all(url.clone())
+                    .map_err(|source| UpstreamError::BadProxy { proxy: redact(url), source })?;
+                builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_env()))
+            }
+            ProxySetting::Direct => builder.no_proxy(),
+        };
+        let http = builder.build().map_err(|source| UpstreamError::Client { source })?;
+        let permits = Semaphore::new(config.max_concurrency);
+        Ok(UpstreamClient { inner: Arc::new(Inner { http, config, permits }) })
+    }
+
+    /// The configuration in use (`index_url` ends with `/`).
+    pub fn config(&self) -> &UpstreamConfig {
+        &self.inner.config
+    }
+
+    /// The index file of `name`, conditional on `previous` if given.
+    pub async fn fetch_index_file(
+        &self,
+        name: &CrateName,
+        previous: Option<&Validator>,
+    ) -> Result<IndexFetch, UpstreamError> {
+        let url = self.index_url(&name.index_path())?;
+        self.fetch_index_url(&url, previous).await
+    }
+
+    /// The registry's `config.json`, conditional on `previous` if given.
+    pub async fn fetch_config_json(&self, previous: Option<&Validator>) -> Result<IndexFetch, UpstreamError> {
+        let url = self.index_url("config.json")?;
+        self.fetch_index_url(&url, previous).await
+    }
+
+    /// A `.crate` file, from the URL `config.json`'s `dl` template gives
+    /// (`tufmirror_index::RegistryConfig::download_url`). Limited by `max_crate_bytes` and
+    /// `crate_timeout`.
+    pub async fn fetch_crate(&self, url: &Url) -> Result<CrateFetch, UpstreamError> {
+        let config = &self.inner.config;
+        let target = Target {
+            url,
+            shown: redact(url),
+            limit: config.max_crate_bytes,
+            timeout: config.crate_timeout,
+            validator: None,
+        };
+        match self.fetch(target, "crate").await? {
+            Answer::Body { bytes, .. } => Ok(CrateFetch::Fetched { bytes }),
+            Answer::NotFound { status } => Ok(CrateFetch::NotFound { status }),
+            // Only possible after sending a validator, and none was sent.
+            Answer::NotModified => Err(UpstreamError::Status { url: redact(url), status: 304 }),
+        }
+    }
+
+    fn index_url(&self, path: &str) -> Result<Url, UpstreamError> {
+        let base = &self.inner.config.index_url;
+        base.join(path).map_err(|e| UpstreamError::Config { reason: format!("{path} under {}: {e}", redact(base)) })
+    }
+
+    async fn fetch_index_url(&self, url: &Url, previous: Option<&Validator>) -> Result<IndexFetch, UpstreamError> {
+        let config = &self.inner.config;
+        let target = Target {
+            url,
+            shown: redact(url),
+            limit: config.max_index_file_bytes,
+            timeout: config.timeout,
+            validator: previous,
+        };
+        Ok(match self.fetch(target, "index").await? {
+            Answer::Body { bytes, etag, last_modified } => IndexFetch::Fetched { bytes, etag, last_modified },
+            Answer::NotModified => IndexFetch::NotModified,
+            Answer::NotFound { status } => IndexFetch::NotFound { status },
+        })
+    }
+
+    /// Attempts until success, a permanent failure, or `retries` retries.
+    async fn fetch(&self, target: Target<'_>, kind: &'static str) -> Result<Answer, UpstreamError> {
+        let span = tracing::info_span!("upstream_fetch", url = %target.shown, kind);
+        async {
+            let config = &self.inner.config;
+            let attempts = config.retries.saturating_add(1);
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let failure = match self.attempt(&target, attempt).await {
+                    Ok(answer) => return Ok(answer),
+                    Err(failure) => failure,
+                };
+                if !failure.error.is_transient() {
+                    return Err(failure.error);
+                }
+                if attempt >= attempts {
+                    if attempt == 1 {
+                        return Err(failure.error);
+                    }
+                    let last = Box::new(failure.error);
+                    return Err(UpstreamError::RetriesExhausted { url: target.shown.clone(), attempts: attempt, last });
+                }
+                let delay = match failure.retry_after {
+                    Some(asked) => asked.min(config.retry_after_max),
+                    None => backoff(attempt, config.backoff_initial, config.backoff_max),
+                };
+                tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, error = %failure.error, "retrying");
+                tokio::time::sleep(delay).await;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One request, holding a concurrency permit until its body is read (not while waiting to
+    /// retry, so that backing off does not starve other fetches).
+    async fn attempt(&self, target: &Target<'_>, attempt: u32) -> Result<Answer, Failure> {
+        // The semaphore is never closed, so acquiring only waits; the permit lives in the Result.
+        let _permit = self.inner.permits.acquire().await;
+        let mut request = self.inner.http.get(target.url.clone()).timeout(target.timeout);
+        request = match target.validator {
+            Some(Validator::ETag(etag)) => request.header(IF_NONE_MATCH, etag),
+            Some(Validator::LastModified(date)) => request.header(IF_MODIFIED_SINCE, date),
+            None => request,
+        };
+        let response = request.send().await.map_err(|e| UpstreamError::from_reqwest(&target.shown, e))?;
+        let status = response.status();
+        tracing::debug!(attempt, status = status.as_u16(), version = ?response.version(), "response");
+        match status {
+            StatusCode::OK => {
+                let etag = header_text(response.headers(), ETAG);
+                let last_modified = header_text(response.headers(), LAST_MODIFIED);
+                let bytes = read_limited(response, &target.shown, target.limit).await?;
+                tracing::debug!(attempt, status = 200, bytes = bytes.len(), "fetched");
+                Ok(Answer::Body { bytes, etag, last_modified })
+            }
+            StatusCode::NOT_MODIFIED if target.validator.is_some() => Ok(Answer::NotModified),
+            StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS => {
+                tracing::debug!(attempt, status = status.as_u16(), "not found upstream");
+                Ok(Answer::NotFound { status: status.as_u16() })
+            }
+            _ => {
+                let retry_after = header_text(response.headers(), RETRY_AFTER)
+                    .and_then(|value| parse_retry_after(&value, SystemTime::now()));
+                let error = UpstreamError::Status { url: target.shown.clone(), status: status.as_u16() };
+                Err(Failure { error, retry_after })
+            }
+        }
+    }
+}
+
+impl fmt::Debug for UpstreamClient {
+    /// The (redacted) configuration only: reqwest's own Debug output lists proxies.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpstreamClient").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+/// Redirects are followed (up to 10), but never from https to http: until the mirror has signed
+/// them, index files are only as trustworthy as the TLS connection they came over.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.url().scheme() == "http" && attempt.previous().iter().any(|url| url.scheme() == "https") {
+            attempt.error("refusing a redirect from https to http")
+        } else if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+fn header_text(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Every certificate in the PEM file at `path`, each checked as a trust anchor now, so that a bad
+/// file is reported as such rather than as a failure to build the client.
+fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, UpstreamError> {
+    let bad = |source: io::Error| UpstreamError::BadCaBundle { path: path.to_owned(), source };
+    let invalid = |e: &dyn fmt::Display| bad(io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
+    let pem = std::fs::read(path).map_err(bad)?;
+    let mut certs = Vec::new();
+    for (n, der) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+        let unusable = |e: &dyn fmt::Display| invalid(&format!("certificate {} cannot be a trust anchor ({e})", n + 1));
+        let der = der.map_err(|e| invalid(&e))?;
+        rustls::RootCertStore::empty().add(der.clone()).map_err(|e| unusable(&e))?;
+        certs.push(reqwest::Certificate::from_der(&der).map_err(|e| unusable(&e))?);
+    }
+    if certs.is_empty() {
+        return Err(invalid(&"no PEM certificate (-----BEGIN CERTIFICATE-----) in the file"));
+    }
+    Ok(certs)
+}

@@ -1,0 +1,31 @@
+//! The HTTP client the mirror daemon syncs from: sparse-index files, `config.json` and `.crate`
+//! files from an upstream registry (crates.io, or anything that speaks cargo's sparse protocol).
+//!
+//! Upstream is not trusted to be well behaved, only to be the source of truth for content:
+//! - bodies are size-limited (declared and streamed) and must be complete;
+//! - transient failures (connection errors, timeouts, truncated bodies, 5xx, 429) are retried
+//!   with jittered exponential backoff, honouring `Retry-After` up to a cap; other 4xx are not;
+//! - at most `max_concurrency` requests are in flight, over pooled HTTP/2 connections where the
+//!   server offers HTTP/2;
+//! - 404, 410 and 451 are answers ([`IndexFetch::NotFound`]), not errors.
+//!
+//! Change detection: conditional requests (`If-None-Match`, else `If-Modified-Since`) when
+//! upstream gave a validator; the upstream reachable in production gives none, so
+//! [`IndexFetch::is_unchanged`] compares content hashes instead.
+//!
+//! Trust and proxies: the operating system's certificate store (or `SSL_CERT_FILE`), plus an
+//! optional extra CA file; proxies from the environment, or one given explicitly. Credentials in
+//! proxy URLs never reach logs, errors or Debug output.
+
+mod body;
+mod client;
+mod config;
+mod error;
+mod fetch;
+mod retry;
+
+pub use client::UpstreamClient;
+pub use config::{ProxySetting, UpstreamConfig, redact};
+pub use error::UpstreamError;
+pub use fetch::{CrateFetch, IndexFetch, Validator, same_content};
+pub use reqwest::Url;
