@@ -58,10 +58,11 @@ pub enum KeyError {
 }
 
 /// Opens `ROLE.pem` in `dir` for every online role.
-pub fn open_online_signers(dir: &Path) -> Result<RoleSigners, KeyError> {
+pub async fn open_online_signers(dir: &Path) -> Result<RoleSigners, KeyError> {
     let mut signers = RoleSigners::new();
     for role in Role::ONLINE {
         let signer = open_signer(&format!("file:{}.pem", role.name()), dir)
+            .await
             .map_err(|source| KeyError::Signer { role, source })?;
         signers.insert(role, vec![signer]);
     }

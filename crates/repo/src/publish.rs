@@ -87,7 +87,7 @@ pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishErro
 
     let input = read_index_dir(&opts.index_dir)?;
     let config = config_bytes(&input, opts.dl.as_deref());
-    let signers = keys::open_online_signers(&opts.keys_dir)?;
+    let signers = keys::open_online_signers(&opts.keys_dir).await?;
     let layout = Layout::new(&opts.out_dir);
     if !layout.is_repository_or_empty().map_err(write_err(&opts.out_dir))? {
         return Err(PublishError::NotARepository { path: opts.out_dir.clone() });

@@ -48,8 +48,9 @@ fn is_scheme(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
-/// Opens the signer that `uri` names.
-pub fn open_signer(uri: &str, base: &Path) -> Result<Box<dyn Signer>, SignerError> {
+/// Opens the signer that `uri` names. Async because remote backends (KMS, Vault) fetch the public
+/// key when a key is opened, so that a wrong key is found at start-up, not at the first signature.
+pub async fn open_signer(uri: &str, base: &Path) -> Result<Box<dyn Signer>, SignerError> {
     match SignerUri::parse(uri, base)? {
         SignerUri::File(path) => Ok(Box::new(FileSigner::open(&path)?)),
     }
