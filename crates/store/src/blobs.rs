@@ -1,0 +1,113 @@
+//! Content-addressed files: `ROOT/hh/<sha256>`, immutable once written.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use tufmirror_core::Sha256Hash;
+
+/// A folder of files named by the SHA-256 of their bytes.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        fs::create_dir_all(&root)?;
+        Ok(BlobStore { root })
+    }
+
+    pub fn path(&self, hash: &Sha256Hash) -> PathBuf {
+        let hex = hash.to_hex();
+        self.root.join(&hex[..2]).join(hex)
+    }
+
+    /// Stores `bytes` durably and returns their hash. The file appears under its final name only
+    /// after its bytes are flushed (write, fsync, rename, fsync the folder), so a blob that exists
+    /// is always whole.
+    pub fn put(&self, bytes: &[u8]) -> io::Result<Sha256Hash> {
+        let hash = Sha256Hash::of(bytes);
+        let path = self.path(&hash);
+        if path.exists() {
+            return Ok(hash);
+        }
+        let dir = path.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(".{}.tmp", hash.to_hex()));
+        {
+            let mut f = File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, &path)?;
+        File::open(dir)?.sync_all()?;
+        Ok(hash)
+    }
+
+    /// Reads a blob and checks that its bytes still have its hash (disks and people make
+    /// mistakes; a served file must be the signed one).
+    pub fn get(&self, hash: &Sha256Hash) -> io::Result<Vec<u8>> {
+        let bytes = fs::read(self.path(hash))?;
+        if Sha256Hash::of(&bytes) != *hash {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("blob {hash} is corrupt")));
+        }
+        Ok(bytes)
+    }
+
+    pub fn contains(&self, hash: &Sha256Hash) -> bool {
+        self.path(hash).is_file()
+    }
+
+    /// Removes every blob not in `keep`, and leftovers of interrupted writes.
+    pub fn retain(&self, keep: &dyn Fn(&Sha256Hash) -> bool) -> io::Result<usize> {
+        let mut removed = 0;
+        for shard in fs::read_dir(&self.root)? {
+            let shard = shard?.path();
+            if !shard.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(&shard)? {
+                let path = entry?.path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                let wanted = Sha256Hash::from_hex(name).is_ok_and(|h| keep(&h));
+                if !wanted {
+                    fs::remove_file(&path)?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_and_corruption_is_detected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::open(dir.path()).expect("open");
+        let h = store.put(b"{\"name\": \"x\"}\n").expect("put");
+        assert_eq!(store.put(b"{\"name\": \"x\"}\n").expect("again"), h);
+        assert_eq!(store.get(&h).expect("get"), b"{\"name\": \"x\"}\n");
+        std::fs::write(store.path(&h), b"tampered").expect("tamper");
+        assert_eq!(store.get(&h).expect_err("corrupt").kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn retain_removes_unwanted_blobs_and_leftovers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::open(dir.path()).expect("open");
+        let keep = store.put(b"keep").expect("put");
+        let drop = store.put(b"drop").expect("put");
+        std::fs::write(store.path(&keep).with_file_name(".leftover.tmp"), b"x").expect("leftover");
+        assert_eq!(store.retain(&|h| *h == keep).expect("retain"), 2);
+        assert!(store.contains(&keep) && !store.contains(&drop));
+    }
+}
