@@ -5,9 +5,11 @@
 //! re-serialized, because upstream's exact bytes are what is hashed, signed and served.
 
 mod config;
+mod history;
 mod line;
 mod path;
 
 pub use config::{ConfigError, RegistryConfig};
+pub use history::{HistoryViolation, check_history};
 pub use line::{IndexFileError, IndexLine, LineError, validate_index_file};
 pub use path::{CrateName, NameError, PathError, crate_of_path, index_path};
