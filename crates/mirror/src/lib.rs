@@ -2,3 +2,4 @@
 //! and (as it grows) syncing from upstream and publishing snapshots through `tufmirror-repo`.
 
 pub mod config;
+pub mod selection;
