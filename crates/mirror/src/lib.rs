@@ -2,4 +2,5 @@
 //! and (as it grows) syncing from upstream and publishing snapshots through `tufmirror-repo`.
 
 pub mod config;
+pub mod decide;
 pub mod selection;

@@ -1,0 +1,113 @@
+//! What one upstream answer means for one crate: the rule that keeps garbage and rewritten
+//! history out of every published snapshot. Pure: the sync fetches, this decides, the store
+//! records.
+
+use std::collections::BTreeMap;
+use tufmirror_core::Sha256Hash;
+use tufmirror_index::{CrateName, HistoryViolation, IndexFileError, IndexLine, check_history, validate_index_file};
+
+/// Upstream's answer for a crate's index file.
+#[derive(Debug, Clone, Copy)]
+pub enum Upstream<'a> {
+    Bytes(&'a [u8]),
+    /// 304 to a conditional request.
+    NotModified,
+    /// 404 (or 410/451): upstream no longer has the crate.
+    NotFound,
+}
+
+/// What to do with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Same bytes as the current file (by validator or by content hash): only the check time moves.
+    Unchanged,
+    /// A valid file that keeps history: store it; `new_versions` are the versions it publishes for
+    /// the first time.
+    Accept { sha256: Sha256Hash, new_versions: Vec<(String, String)> },
+    /// Valid, but it rewrites what was signed before: keep serving the last good file, hold this
+    /// one for an operator.
+    Quarantine { sha256: Sha256Hash, violations: Vec<HistoryViolation> },
+    /// Not a valid index file: keep the last good file, count the error.
+    Invalid(IndexFileError),
+    /// Upstream has no such crate. For a crate the mirror has, keep it or publish a signed removal,
+    /// as configured; for one it lacks, a 404.
+    Gone,
+}
+
+/// Decides for crate `name`, whose current file (if any) has hash `current` and whose published
+/// versions are `published` (vers -> cksum).
+pub fn decide(
+    name: &CrateName,
+    current: Option<&Sha256Hash>,
+    published: &BTreeMap<String, String>,
+    upstream: Upstream<'_>,
+) -> Decision {
+    let bytes = match upstream {
+        Upstream::NotModified => return Decision::Unchanged,
+        Upstream::NotFound => return Decision::Gone,
+        Upstream::Bytes(bytes) => bytes,
+    };
+    let sha256 = Sha256Hash::of(bytes);
+    if current == Some(&sha256) {
+        return Decision::Unchanged;
+    }
+    let lines: Vec<IndexLine> = match validate_index_file(bytes, name) {
+        Ok(lines) => lines,
+        Err(e) => return Decision::Invalid(e),
+    };
+    let violations = check_history(published, &lines);
+    if !violations.is_empty() {
+        return Decision::Quarantine { sha256, violations };
+    }
+    let new_versions =
+        lines.into_iter().filter(|l| !published.contains_key(&l.vers)).map(|l| (l.vers, l.cksum)).collect();
+    Decision::Accept { sha256, new_versions }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(vers: &str, c: char) -> String {
+        format!(
+            r#"{{"name": "foo", "vers": "{vers}", "deps": [], "cksum": "{}", "features": {{}}, "yanked": false}}"#,
+            c.to_string().repeat(64)
+        ) + "\n"
+    }
+
+    fn foo() -> CrateName {
+        CrateName::new("foo").expect("name")
+    }
+
+    #[test]
+    fn the_decisions() {
+        let v1 = line("1.0.0", 'a');
+        let published = BTreeMap::from([("1.0.0".to_owned(), "a".repeat(64))]);
+        let h1 = Sha256Hash::of(v1.as_bytes());
+        assert_eq!(decide(&foo(), Some(&h1), &published, Upstream::Bytes(v1.as_bytes())), Decision::Unchanged);
+        assert_eq!(decide(&foo(), Some(&h1), &published, Upstream::NotModified), Decision::Unchanged);
+        assert_eq!(decide(&foo(), Some(&h1), &published, Upstream::NotFound), Decision::Gone);
+
+        let v2 = format!("{v1}{}", line("1.1.0", 'b'));
+        assert_eq!(
+            decide(&foo(), Some(&h1), &published, Upstream::Bytes(v2.as_bytes())),
+            Decision::Accept {
+                sha256: Sha256Hash::of(v2.as_bytes()),
+                new_versions: vec![("1.1.0".into(), "b".repeat(64))]
+            }
+        );
+
+        let rewritten = line("1.0.0", 'c');
+        assert!(matches!(
+            decide(&foo(), Some(&h1), &published, Upstream::Bytes(rewritten.as_bytes())),
+            Decision::Quarantine { violations, .. } if matches!(violations[..], [HistoryViolation::ChecksumChanged { .. }])
+        ));
+
+        let truncated = &v2.as_bytes()[..v2.len() - 20];
+        assert!(matches!(decide(&foo(), Some(&h1), &published, Upstream::Bytes(truncated)), Decision::Invalid(_)));
+        assert!(matches!(
+            decide(&foo(), None, &BTreeMap::new(), Upstream::Bytes(b"")),
+            Decision::Invalid(IndexFileError::Empty)
+        ));
+    }
+}
