@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Runs every tufmirror test on a fresh machine. It installs what the tests need first:
+#   - SoftHSM2 and OpenSC (a real PKCS#11 token for the pkcs11: signer tests) and OpenSSL (the
+#     exec: signer tests' signing program), from Debian,
 #   - python-tuf (and an independent verifier's needs) in a virtualenv under target/,
 # then runs the whole cargo test suite. The end-to-end tests use the real binary
 # (CARGO_BIN_EXE_tufmirror), real HTTP on loopback and python-tuf as an independent TUF client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "==> SoftHSM2, OpenSC and OpenSSL (PKCS#11 and exec: signer tests)"
+if ! dpkg -s softhsm2 opensc openssl >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends softhsm2 opensc openssl >/dev/null
+fi
 
 echo "==> preparing the Python test environment (python-tuf)"
 TUFMIRROR_PYTHON="$(bash tests/python/setup-venv.sh)"

@@ -6,8 +6,14 @@
 //! URI ([`uri`]), parsed in one place.
 
 mod error;
+#[cfg(feature = "exec")]
+pub mod exec;
 pub mod file;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 pub mod uri;
+#[cfg(feature = "vault")]
+pub mod vault;
 
 pub use error::SignerError;
 pub use file::{FileSigner, KeyAlgorithm, generate_key_file};

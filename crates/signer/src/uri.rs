@@ -5,21 +5,72 @@
 //! ```text
 //! signer-uri = "file:" path        ; PKCS#8 PEM private key; relative paths are relative to
 //!                                  ; the configuration that names them
+//!            / "exec:" program [ "?" exec-param *( "&" exec-param ) ]
+//!                                  ; an external signing program (crate::exec: the protocol)
+//!            / "vault://" host [ ":" port ] "/" mount "/" key [ "?" vault-param *( "&" vault-param ) ]
+//!                                  ; a Vault/OpenBao transit key (crate::vault)
+//!            / "pkcs11:" pk11-path [ "?" pk11-query ]
+//!                                  ; an HSM key, RFC 7512 (crate::pkcs11: every attribute)
+//! program     = path               ; percent-decoded; relative to the configuration's directory
+//! exec-param  = "arg=" value       ; repeatable: the program's arguments, in order (never secrets)
+//!             / "timeout=" seconds ; per invocation, default 30
+//! port        = 1*DIGIT            ; default 8200
+//! mount       = segment *( "/" segment )  ; the transit engine's mount path, e.g. transit
+//! key         = segment            ; the transit key's name
+//! vault-param = "tls=" ( "true" / "false" )  ; default true (https); false: plain http
+//!             / "token-env=" name  ; default VAULT_TOKEN
+//!             / "token-file=" path ; instead of token-env; relative to the configuration's directory
+//!             / "namespace=" value / "key-version=" 1*DIGIT / "timeout=" seconds
+//!             / "ca-file=" path    ; extra trusted CA certificates (PEM)
+//! seconds     = a decimal number of seconds, more than 0 and at most 3600
+//! pk11-path   = pk11-attr *( ";" pk11-attr )  ; token=, object=, id=, type=private, serial=, ...
+//! pk11-query  = pk11-attr *( "&" pk11-attr )  ; module-path=, pin-source=, pin-env=, pin-value=
 //! ```
+//!
+//! `pkcs11:` URIs follow RFC 7512 instead: `%XX` decoding (`id` may decode to any bytes),
+//! attributes tufmirror does not use are ignored, and `pin-value` (discouraged) may carry a PIN.
+//!
+//! In `exec:` and `vault:` URIs, paths, segments and parameter values are percent-decoded (`%XX`;
+//! `+` is a plus), each parameter other than `arg` may appear once, and an unknown parameter is an
+//! error. Tokens, PINs and passwords never appear in a URI.
 //!
 //! A bare path (no scheme) is read as `file:`, which keeps `--keys DIR` layouts simple. Windows
 //! drive letters are not a concern: tufmirror targets Unix hosts.
 
 use crate::{FileSigner, Signer, SignerError};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-const KNOWN: &str = "file:";
+#[cfg(any(feature = "exec", feature = "vault"))]
+pub(crate) mod params;
+
+/// The schemes this build knows.
+const SCHEMES: &[&str] = &[
+    "file:",
+    #[cfg(feature = "exec")]
+    "exec:",
+    #[cfg(feature = "vault")]
+    "vault:",
+    #[cfg(feature = "pkcs11")]
+    "pkcs11:",
+];
+
+fn known() -> &'static str {
+    static KNOWN: OnceLock<String> = OnceLock::new();
+    KNOWN.get_or_init(|| SCHEMES.join(" "))
+}
 
 /// A parsed key URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignerUri {
     File(PathBuf),
+    #[cfg(feature = "exec")]
+    Exec(crate::exec::ExecUri),
+    #[cfg(feature = "vault")]
+    Vault(Box<crate::vault::VaultUri>),
+    #[cfg(feature = "pkcs11")]
+    Pkcs11(Box<crate::pkcs11::Pkcs11Uri>),
 }
 
 impl SignerUri {
@@ -37,7 +88,13 @@ impl SignerUri {
                 }
                 Ok(SignerUri::File(base.join(path)))
             }
-            other => Err(SignerError::UnknownScheme { scheme: other.to_owned(), known: KNOWN }),
+            #[cfg(feature = "exec")]
+            "exec" => Ok(SignerUri::Exec(crate::exec::ExecUri::parse(uri, rest, base)?)),
+            #[cfg(feature = "vault")]
+            "vault" => Ok(SignerUri::Vault(Box::new(crate::vault::VaultUri::parse(uri, rest, base)?))),
+            #[cfg(feature = "pkcs11")]
+            "pkcs11" => Ok(SignerUri::Pkcs11(Box::new(crate::pkcs11::Pkcs11Uri::parse(uri, base)?))),
+            other => Err(SignerError::UnknownScheme { scheme: other.to_owned(), known: known() }),
         }
     }
 }
@@ -53,6 +110,12 @@ fn is_scheme(s: &str) -> bool {
 pub async fn open_signer(uri: &str, base: &Path) -> Result<Box<dyn Signer>, SignerError> {
     match SignerUri::parse(uri, base)? {
         SignerUri::File(path) => Ok(Box::new(FileSigner::open(&path)?)),
+        #[cfg(feature = "exec")]
+        SignerUri::Exec(uri) => Ok(Box::new(crate::exec::ExecSigner::open(uri).await?)),
+        #[cfg(feature = "vault")]
+        SignerUri::Vault(uri) => Ok(Box::new(crate::vault::VaultSigner::open(*uri).await?)),
+        #[cfg(feature = "pkcs11")]
+        SignerUri::Pkcs11(uri) => Ok(Box::new(crate::pkcs11::Pkcs11Signer::open(&uri).await?)),
     }
 }
 
