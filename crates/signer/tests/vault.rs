@@ -3,8 +3,7 @@
 //! CA; the token from the environment in a child process (tests cannot set variables).
 #![cfg(feature = "vault")]
 
-#[path = "common/tls.rs"]
-mod tls;
+use tufmirror_testkit::tls;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -545,7 +544,8 @@ async fn https_is_the_default_and_trusts_the_ca_file() {
     let vault = FakeVault::new();
     let key = vault.add_key("transit/k", Kind::Ed25519);
     let pki = tls::test_pki();
-    let addr = tls::serve_tls(vault.router(), &pki).await;
+    let (url, _) = tls::serve_tls(vault.router(), &pki).await;
+    let addr = url.trim_start_matches("https://").trim_end_matches('/').to_owned();
     let (dir, _) = token_file(TOKEN);
     std::fs::write(dir.path().join("ca.pem"), &pki.ca_pem).expect("write CA");
 

@@ -7,7 +7,11 @@
 //! space after `:` and `,`). The bytes depend only on `files` and `seed`, never on the machine or
 //! the number of threads used to generate them.
 //!
-//! No dependencies: the random numbers come from [`Rng`] (splitmix64), the JSON is written by hand.
+//! No dependencies by default: the random numbers come from [`Rng`] (splitmix64), the JSON is written
+//! by hand. The `tls` feature adds [`tls`], a throw-away CA and HTTPS server for client tests.
+
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io;

@@ -6,8 +6,8 @@ mod common;
 
 use axum::Router;
 use axum::routing::get;
-use common::tls::{serve_tls, test_pki};
 use common::{config, run_child_test};
+use tufmirror_testkit::tls::{serve_tls, test_pki};
 use tufmirror_upstream::{IndexFetch, UpstreamClient, UpstreamError};
 
 const URL_VAR: &str = "TUFMIRROR_TEST_TLS_URL";

@@ -7,10 +7,10 @@ mod common;
 use axum::Router;
 use axum::response::Redirect;
 use axum::routing::get;
-use common::tls::{serve_tls, test_pki};
 use common::{config, name, serve};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use tufmirror_testkit::tls::{serve_tls, test_pki};
 use tufmirror_upstream::{IndexFetch, UpstreamClient, UpstreamError};
 
 const BODY: &[u8] = b"{\"name\": \"serde\", \"vers\": \"1.0.0\"}\n";

@@ -3,8 +3,6 @@
 //! need their own environment variables.
 #![allow(dead_code)]
 
-pub mod tls;
-
 use axum::Router;
 use std::future::Future;
 use std::process::Command;

@@ -1,13 +1,16 @@
-//! A throw-away CA and an HTTPS server on loopback whose certificate it signed (for 127.0.0.1).
+//! A throw-away CA and an HTTPS server on loopback whose certificate it signed (for 127.0.0.1),
+//! offering HTTP/2 and HTTP/1.1 by ALPN. For tests of clients that must trust a private CA (a
+//! TLS-intercepting proxy, a Vault with its own CA).
 
 use axum::Router;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 
+#[derive(Debug)]
 pub struct TestPki {
     /// The CA certificate, PEM: what a client must trust.
     pub ca_pem: String,
@@ -43,18 +46,23 @@ pub fn test_pki() -> TestPki {
     TestPki { ca_pem: ca_cert.pem(), server: Arc::new(server) }
 }
 
-/// Serves `router` over TLS on 127.0.0.1; returns `127.0.0.1:PORT`.
-pub async fn serve_tls(router: Router, pki: &TestPki) -> String {
+/// The ALPN protocol of each completed handshake, in order (`none` when none was agreed).
+pub type Negotiated = Arc<Mutex<Vec<String>>>;
+
+/// Serves `router` over TLS on 127.0.0.1; returns `https://127.0.0.1:PORT/`.
+pub async fn serve_tls(router: Router, pki: &TestPki) -> (String, Negotiated) {
     let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = tcp.local_addr().expect("local address");
-    let listener = TlsListener { tcp, acceptor: TlsAcceptor::from(pki.server.clone()) };
+    let negotiated = Negotiated::default();
+    let listener = TlsListener { tcp, acceptor: TlsAcceptor::from(pki.server.clone()), negotiated: negotiated.clone() };
     tokio::spawn(async move { axum::serve(listener, router).await });
-    addr.to_string()
+    (format!("https://{addr}/"), negotiated)
 }
 
 struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
+    negotiated: Negotiated,
 }
 
 impl axum::serve::Listener for TlsListener {
@@ -66,6 +74,8 @@ impl axum::serve::Listener for TlsListener {
             let Ok((tcp, addr)) = self.tcp.accept().await else { continue };
             // A failed handshake (a client that does not trust the CA) is just skipped.
             if let Ok(tls) = self.acceptor.accept(tcp).await {
+                let alpn = tls.get_ref().1.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
+                self.negotiated.lock().expect("lock").push(alpn.unwrap_or_else(|| "none".to_owned()));
                 return (tls, addr);
             }
         }
