@@ -45,18 +45,19 @@ def _field(obj, key):
     return obj.get(key) if isinstance(obj, dict) else None
 
 
-def need_uint(obj, key, where):
+def _need(obj, key, where, ok, what, show=repr):
     v = _field(obj, key)
-    if not is_uint(v):
-        raise VerifyError(where, f"{key!r} must be a non-negative integer, found {v!r}")
+    if not ok(v):
+        raise VerifyError(where, f"{key!r} must be {what}, found {show(v)}")
     return v
+
+
+def need_uint(obj, key, where):
+    return _need(obj, key, where, is_uint, "a non-negative integer")
 
 
 def need_str(obj, key, where):
-    v = _field(obj, key)
-    if not isinstance(v, str):
-        raise VerifyError(where, f"{key!r} must be a string, found {v!r}")
-    return v
+    return _need(obj, key, where, lambda v: isinstance(v, str), "a string")
 
 
 def need_hex64(obj, key, where):
@@ -67,17 +68,11 @@ def need_hex64(obj, key, where):
 
 
 def need_dict(obj, key, where):
-    v = _field(obj, key)
-    if not isinstance(v, dict):
-        raise VerifyError(where, f"{key!r} must be an object, found {type(v).__name__}")
-    return v
+    return _need(obj, key, where, lambda v: isinstance(v, dict), "an object", lambda v: type(v).__name__)
 
 
 def need_list(obj, key, where):
-    v = _field(obj, key)
-    if not isinstance(v, list):
-        raise VerifyError(where, f"{key!r} must be an array, found {type(v).__name__}")
-    return v
+    return _need(obj, key, where, lambda v: isinstance(v, list), "an array", lambda v: type(v).__name__)
 
 
 def exact_keys(obj, keys, where):
