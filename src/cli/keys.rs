@@ -1,10 +1,9 @@
 //! `tufmirror keys generate --out DIR`: development keys and the root v1 that `publish` starts from.
 
 use anyhow::Context as _;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use tufmirror_core::metadata::Role;
-use tufmirror_signer::{FileSigner, KeyAlgorithm, generate_key_file, sign_metadata};
+use tufmirror_signer::KeyAlgorithm;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -47,17 +46,10 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
         Algorithm::Ed25519 => KeyAlgorithm::Ed25519,
         Algorithm::EcdsaP256 => KeyAlgorithm::EcdsaP256,
     };
-    let mut keys = BTreeMap::new();
-    for role in Role::ALL {
-        let path = args.out.join(format!("{}.pem", role.name()));
-        keys.insert(role, generate_key_file(&path, algorithm)?);
-    }
     let expires = tufmirror_core::time::in_days(time::OffsetDateTime::now_utc(), args.root_expiry_days);
-    let root = tufmirror_repo::keys::initial_root(&keys, expires);
-    let root_signer = FileSigner::open(&args.out.join("root.pem"))?;
-    let signed = super::runtime()?.block_on(sign_metadata(root, &[&root_signer]))?;
+    let keys =
+        super::runtime()?.block_on(tufmirror_repo::keys::generate_development_keys(&args.out, algorithm, expires))?;
     let path = args.out.join("1.root.json");
-    std::fs::write(&path, signed.to_bytes()?).with_context(|| format!("writing {}", path.display()))?;
     for (role, key) in &keys {
         println!("{:<9} {}", role.name(), key.key_id());
     }

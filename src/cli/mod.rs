@@ -1,8 +1,12 @@
 //! The subcommands.
 
+mod daemon;
 mod keys;
 mod publish;
+mod quarantine;
+mod serve;
 mod serve_static;
+mod sync;
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +22,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the mirror daemon: sync from upstream, publish signed snapshots, serve cargo.
+    Serve(serve::Args),
+    /// Refresh everything once, publish, and exit (cron, air-gapped transfer).
+    Sync(sync::Args),
+    /// List, accept or reject upstream files held back because they rewrite signed history.
+    Quarantine(quarantine::Args),
     /// Validate a sparse-index directory and publish it as the next signed snapshot.
     Publish(publish::Args),
     /// Manage role keys.
@@ -29,6 +39,9 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Sync(args) => sync::run(args),
+        Command::Quarantine(args) => quarantine::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Keys(cmd) => keys::run(cmd),
         Command::ServeStatic(args) => serve_static::run(args),

@@ -46,6 +46,10 @@ pub struct Config {
     pub mirror: MirrorConfig,
     pub keys: KeysConfig,
     pub expiry: ExpiryConfig,
+    /// The folder relative paths (and relative `file:` key URIs) are resolved against: the
+    /// config file's folder, or the working directory for the embedded default.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 /// `[server]`: the one HTTP listener.
@@ -67,6 +71,10 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// Snapshots kept readable (files addressable by hash) besides the current one.
     pub keep_snapshots: u64,
+    /// A superseded snapshot also stays readable this long after the next one replaced it, so
+    /// that builds pinned to `/snapshots/N/index/` keep working for a known time.
+    #[serde(with = "humantime_serde")]
+    pub keep_snapshots_for: Duration,
 }
 
 /// `[upstream]`: the sparse index mirrored and how to reach it.
@@ -152,7 +160,11 @@ impl Default for ServerConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: PathBuf::from("tufmirror-data"), keep_snapshots: 3 }
+        StorageConfig {
+            data_dir: PathBuf::from("tufmirror-data"),
+            keep_snapshots: 3,
+            keep_snapshots_for: Duration::from_secs(24 * 3600),
+        }
     }
 }
 
@@ -223,6 +235,7 @@ impl Config {
         };
         config.apply_env(&env)?;
         config.resolve_paths(&base);
+        config.base_dir = base;
         config.validate(&origin)?;
         Ok(config)
     }

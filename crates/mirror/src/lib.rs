@@ -1,6 +1,38 @@
-//! The engine of `tufmirror serve` and `tufmirror sync`: what the daemon is configured to do,
-//! and (as it grows) syncing from upstream and publishing snapshots through `tufmirror-repo`.
+//! The mirror daemon's engine: configuration, what to mirror, checks against upstream,
+//! publishing signed snapshots, on-demand batches, `.crate` downloads and the quarantine. HTTP
+//! lives in `tufmirror-server`; this crate decides and stores.
 
+pub mod check;
 pub mod config;
+pub mod datadir;
 pub mod decide;
+pub mod downloads;
+pub mod keys;
+pub mod lookup;
+pub mod maintenance;
+pub mod metrics;
+pub mod mirror;
+mod ondemand;
+pub mod published;
+pub mod publisher;
+pub mod quarantine;
+mod retention;
 pub mod selection;
+pub mod sync;
+
+pub use check::CheckResult;
+pub use config::Config;
+pub use lookup::IndexAnswer;
+pub use mirror::{Mirror, OpenError};
+
+/// An error with its causes, `a: b: c`, for logs.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

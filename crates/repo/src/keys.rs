@@ -136,6 +136,43 @@ pub fn check_signers(root: &Root, signers: &RoleSigners) -> Result<(), KeyError>
     Ok(())
 }
 
+/// Creates one key per role in `dir` (PKCS#8 PEM, mode 0600) and root version 1 signed by the
+/// root key: development keys, for `tufmirror keys generate` and the daemon's first start. `dir`
+/// must not hold keys already; nothing is overwritten.
+pub async fn generate_development_keys(
+    dir: &Path,
+    algorithm: tufmirror_signer::KeyAlgorithm,
+    root_expires: time::OffsetDateTime,
+) -> Result<BTreeMap<Role, tufmirror_core::PublicKey>, KeyError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| KeyError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut keys = BTreeMap::new();
+    for role in Role::ALL {
+        let path = dir.join(format!("{}.pem", role.name()));
+        if path.exists() {
+            return Err(KeyError::Io { path, source: std::io::ErrorKind::AlreadyExists.into() });
+        }
+        let key = tufmirror_signer::generate_key_file(&path, algorithm)
+            .map_err(|source| KeyError::Signer { role, source })?;
+        keys.insert(role, key);
+    }
+    let root = initial_root(&keys, root_expires);
+    let signer = tufmirror_signer::FileSigner::open(&dir.join("root.pem"))
+        .map_err(|source| KeyError::Signer { role: Role::Root, source })?;
+    let signed = tufmirror_signer::sign_metadata(root, &[&signer])
+        .await
+        .map_err(|source| KeyError::Signer { role: Role::Root, source })?;
+    let bytes = signed
+        .to_bytes()
+        .map_err(|e| KeyError::Signer { role: Role::Root, source: SignerError::Other(Box::new(e)) })?;
+    let path = dir.join("1.root.json");
+    std::fs::write(&path, bytes).map_err(io(&path))?;
+    Ok(keys)
+}
+
 /// Root version 1 for one key per role, threshold 1, `consistent_snapshot` on: what
 /// `tufmirror keys generate` proposes for development.
 pub fn initial_root(keys: &BTreeMap<Role, tufmirror_core::PublicKey>, expires: time::OffsetDateTime) -> Root {

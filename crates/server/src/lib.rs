@@ -7,6 +7,7 @@
 //! and rebuilt from `leaves.json` when the snapshot changes. Everything else (`tuf/`,
 //! `snapshots/`, `history/`) is served as static files.
 
+pub mod daemon;
 mod index;
 
 use axum::Router;

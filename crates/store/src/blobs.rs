@@ -24,12 +24,24 @@ impl BlobStore {
     }
 
     /// Stores `bytes` durably and returns their hash. The file appears under its final name only
-    /// after its bytes are flushed (write, fsync, rename, fsync the folder), so a blob that exists
-    /// is always whole.
+    /// after its bytes are flushed (write, fsync, rename, fsync the folder), so a blob written
+    /// this way is always whole.
     pub fn put(&self, bytes: &[u8]) -> io::Result<Sha256Hash> {
+        self.write(bytes, true)
+    }
+
+    /// Stores `bytes` without flushing them: many blobs are then made durable together by one
+    /// `syncfs` ([`Self::sync`]) before anything refers to them. A crash before that sync may leave
+    /// a torn blob under its final name, which is why an existing blob is only reused when its
+    /// bytes still have its hash.
+    pub fn put_deferred(&self, bytes: &[u8]) -> io::Result<Sha256Hash> {
+        self.write(bytes, false)
+    }
+
+    fn write(&self, bytes: &[u8], durable: bool) -> io::Result<Sha256Hash> {
         let hash = Sha256Hash::of(bytes);
         let path = self.path(&hash);
-        if path.exists() {
+        if fs::read(&path).is_ok_and(|existing| Sha256Hash::of(&existing) == hash) {
             return Ok(hash);
         }
         let dir = path.parent().unwrap_or(&self.root);
@@ -38,11 +50,21 @@ impl BlobStore {
         {
             let mut f = File::create(&tmp)?;
             f.write_all(bytes)?;
-            f.sync_all()?;
+            if durable {
+                f.sync_all()?;
+            }
         }
         fs::rename(&tmp, &path)?;
-        File::open(dir)?.sync_all()?;
+        if durable {
+            File::open(dir)?.sync_all()?;
+        }
         Ok(hash)
+    }
+
+    /// Flushes every deferred write of this filesystem (`syncfs(2)`): one call instead of an
+    /// fsync per file.
+    pub fn sync(&self) -> io::Result<()> {
+        rustix::fs::syncfs(File::open(&self.root)?).map_err(io::Error::from)
     }
 
     /// Reads a blob and checks that its bytes still have its hash (disks and people make
@@ -98,6 +120,10 @@ mod tests {
         assert_eq!(store.get(&h).expect("get"), b"{\"name\": \"x\"}\n");
         std::fs::write(store.path(&h), b"tampered").expect("tamper");
         assert_eq!(store.get(&h).expect_err("corrupt").kind(), io::ErrorKind::InvalidData);
+        // A torn or corrupt blob is rewritten, not reused.
+        assert_eq!(store.put_deferred(b"{\"name\": \"x\"}\n").expect("rewrite"), h);
+        store.sync().expect("sync");
+        assert_eq!(store.get(&h).expect("get"), b"{\"name\": \"x\"}\n");
     }
 
     #[test]

@@ -10,4 +10,4 @@ pub mod blobs;
 pub mod state;
 
 pub use blobs::BlobStore;
-pub use state::{FileRecord, QuarantineRecord, SnapshotRecord, StateDb, StoreError};
+pub use state::{Batch, FileRecord, QuarantineRecord, SnapshotRecord, StateDb, StoreError};

@@ -62,6 +62,10 @@ pub struct QuarantineRecord {
     pub sha256: Sha256Hash,
     pub reason: String,
     pub detected_at: i64,
+    /// An operator rejected this file: upstream offering the same bytes again is ignored, and
+    /// the last good file stays served.
+    #[serde(default)]
+    pub rejected: bool,
 }
 
 /// A published snapshot.
@@ -83,6 +87,11 @@ pub struct Batch {
     pub files: Vec<(String, Option<FileRecord>)>,
     /// Newly published versions: (crate, vers, cksum).
     pub versions: Vec<(String, String, String)>,
+    /// Versions whose cksum an operator accepted to change (`tufmirror quarantine accept`): the
+    /// only way a published cksum is ever replaced.
+    pub replaced_versions: Vec<(String, String, String)>,
+    /// Counters to set, such as the time of the last complete refresh.
+    pub meta: Vec<(&'static str, u64)>,
     pub quarantine: Vec<(String, Option<QuarantineRecord>)>,
     /// A snapshot that becomes the current one.
     pub snapshot: Option<SnapshotRecord>,
@@ -156,6 +165,52 @@ impl StateDb {
         Ok(out)
     }
 
+    /// The cksum with which `vers` of `krate` was published, if it was.
+    pub fn cksum(&self, krate: &str, vers: &str) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let table = txn.open_table(VERSIONS).map_err(StoreError::db)?;
+        Ok(table.get(version_key(krate, vers).as_str()).map_err(StoreError::db)?.map(|v| v.value().to_owned()))
+    }
+
+    /// Every version ever published: (crate, vers, cksum).
+    pub fn all_versions(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let table = txn.open_table(VERSIONS).map_err(StoreError::db)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(StoreError::db)? {
+            let (k, v) = entry.map_err(StoreError::db)?;
+            if let Some((krate, vers)) = k.value().split_once('\0') {
+                out.push((krate.to_owned(), vers.to_owned(), v.value().to_owned()));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn quarantine_record(&self, path: &str) -> Result<Option<QuarantineRecord>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let table = txn.open_table(QUARANTINE).map_err(StoreError::db)?;
+        table.get(path).map_err(StoreError::db)?.map(|v| decode(path, v.value())).transpose()
+    }
+
+    /// A counter from `meta`.
+    pub fn meta(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let meta = txn.open_table(META).map_err(StoreError::db)?;
+        Ok(meta.get(name).map_err(StoreError::db)?.map(|v| v.value()))
+    }
+
+    /// Every published snapshot, oldest first.
+    pub fn snapshots(&self) -> Result<Vec<SnapshotRecord>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let table = txn.open_table(SNAPSHOTS).map_err(StoreError::db)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(StoreError::db)? {
+            let (k, v) = entry.map_err(StoreError::db)?;
+            out.push(decode(&k.value().to_string(), v.value())?);
+        }
+        Ok(out)
+    }
+
     pub fn quarantined(&self) -> Result<Vec<(String, QuarantineRecord)>, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::db)?;
         let table = txn.open_table(QUARANTINE).map_err(StoreError::db)?;
@@ -207,6 +262,9 @@ impl StateDb {
                 }
                 versions.insert(key.as_str(), cksum.as_str()).map_err(StoreError::db)?;
             }
+            for (krate, vers, cksum) in &batch.replaced_versions {
+                versions.insert(version_key(krate, vers).as_str(), cksum.as_str()).map_err(StoreError::db)?;
+            }
             let mut files = txn.open_table(FILES).map_err(StoreError::db)?;
             for (path, record) in &batch.files {
                 match record {
@@ -228,6 +286,10 @@ impl StateDb {
                 snapshots.insert(snapshot.version, encode(snapshot).as_slice()).map_err(StoreError::db)?;
                 let mut meta = txn.open_table(META).map_err(StoreError::db)?;
                 meta.insert(CURRENT, snapshot.version).map_err(StoreError::db)?;
+            }
+            let mut meta = txn.open_table(META).map_err(StoreError::db)?;
+            for (name, value) in &batch.meta {
+                meta.insert(*name, *value).map_err(StoreError::db)?;
             }
         }
         txn.commit().map_err(StoreError::db)

@@ -8,10 +8,16 @@
 //! the number of threads used to generate them.
 //!
 //! No dependencies by default: the random numbers come from [`Rng`] (splitmix64), the JSON is written
-//! by hand. The `tls` feature adds [`tls`], a throw-away CA and HTTPS server for client tests.
+//! by hand. The `tls` feature adds [`tls`], a throw-away CA and HTTPS server for client tests; the
+//! `upstream` feature adds [`registry`] (real, buildable synthetic `.crate` files) and [`upstream`]
+//! (a fake upstream sparse index on loopback, with fault injection).
 
+#[cfg(feature = "upstream")]
+pub mod registry;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "upstream")]
+pub mod upstream;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io;

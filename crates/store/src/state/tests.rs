@@ -29,8 +29,9 @@ fn a_batch_commits_files_versions_and_the_current_snapshot_together() {
     let batch = Batch {
         files: vec![("se/rd/serde".into(), Some(record(b"a"))), ("3/s/syn".into(), Some(record(b"b")))],
         versions: vec![("Serde".into(), "1.0.0".into(), "aa".into()), ("serde".into(), "1.0.1".into(), "bb".into())],
-        quarantine: vec![],
         snapshot: Some(snapshot(1)),
+        meta: vec![("last_refresh", 42)],
+        ..Batch::default()
     };
     db.apply(&batch).expect("apply");
     assert_eq!(db.file("se/rd/serde").expect("read"), Some(record(b"a")));
@@ -43,6 +44,14 @@ fn a_batch_commits_files_versions_and_the_current_snapshot_together() {
     assert_eq!(versions.len(), 2);
     assert!(db.versions("serde_json").expect("other crate").is_empty(), "prefix scans stop at the crate");
     assert_eq!(db.current_snapshot().expect("read").map(|s| s.version), Some(1));
+    assert_eq!(db.cksum("SERDE", "1.0.1").expect("cksum").as_deref(), Some("bb"));
+    assert_eq!(db.meta("last_refresh").expect("meta"), Some(42));
+    assert_eq!(db.all_versions().expect("all").len(), 2);
+
+    // Only an explicit replacement (an operator's accept) changes a published cksum.
+    let replace = Batch { replaced_versions: vec![("serde".into(), "1.0.0".into(), "cc".into())], ..Batch::default() };
+    db.apply(&replace).expect("replace");
+    assert_eq!(db.cksum("serde", "1.0.0").expect("cksum").as_deref(), Some("cc"));
 }
 
 #[test]
@@ -72,7 +81,12 @@ fn removals_and_quarantine() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = StateDb::open(&dir.path().join("state.redb")).expect("open");
     db.apply(&Batch { files: vec![("1/a".into(), Some(record(b"a")))], ..Batch::default() }).expect("add");
-    let q = QuarantineRecord { sha256: Sha256Hash::of(b"x"), reason: "cksum of 1.0.0 changed".into(), detected_at: 5 };
+    let q = QuarantineRecord {
+        sha256: Sha256Hash::of(b"x"),
+        reason: "cksum of 1.0.0 changed".into(),
+        detected_at: 5,
+        rejected: false,
+    };
     db.apply(&Batch {
         files: vec![("1/a".into(), None)],
         quarantine: vec![("1/b".into(), Some(q.clone()))],

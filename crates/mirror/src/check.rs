@@ -1,0 +1,184 @@
+//! Checking one crate against upstream: fetch (conditionally when upstream gives validators),
+//! decide, and say what would change. Nothing is committed here; a batch of checks is published
+//! together.
+
+use crate::decide::{Decision, Upstream, decide};
+use crate::mirror::Mirror;
+use crate::publisher::Changes;
+use tracing::warn;
+use tufmirror_index::CrateName;
+use tufmirror_store::{FileRecord, QuarantineRecord};
+use tufmirror_upstream::{IndexFetch, Validator};
+
+/// What a request for a crate gets once its check is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckResult {
+    /// The mirror has a file for it (maybe the last good one).
+    Present,
+    /// Upstream does not have it (or it is denied): a 404.
+    NotFound,
+    /// The mirror has nothing to serve and upstream failed: a 502 with this reason.
+    Failed(String),
+}
+
+/// The outcome of one check, ready to be merged into a publish.
+#[derive(Debug)]
+pub struct CrateCheck {
+    pub name: CrateName,
+    pub result: CheckResult,
+    pub changes: Changes,
+}
+
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Mirror {
+    /// Checks crate `name` against upstream.
+    pub async fn check_crate(&self, name: CrateName) -> CrateCheck {
+        let path = name.index_path();
+        let mut check = CrateCheck { name: name.clone(), result: CheckResult::Present, changes: Changes::default() };
+        let failed = |check: &mut CrateCheck, present: bool, reason: String| {
+            check.result = if present { CheckResult::Present } else { CheckResult::Failed(reason) };
+        };
+        let record = match self.db.file(&path) {
+            Ok(r) => r,
+            Err(e) => {
+                failed(&mut check, false, format!("state database: {e}"));
+                return check;
+            }
+        };
+        if !self.filter.allows(name.as_str()) {
+            check.result = CheckResult::NotFound;
+            if record.is_some() {
+                check.changes.files.push((path.clone(), None));
+                check.changes.removal_reasons.insert(path, "denied by the mirror's configuration".to_owned());
+            }
+            return check;
+        }
+        let validator = record.as_ref().and_then(|r| match (&r.etag, &r.last_modified) {
+            (Some(etag), _) => Some(Validator::ETag(etag.clone())),
+            (None, Some(date)) => Some(Validator::LastModified(date.clone())),
+            _ => None,
+        });
+        let fetch = match self.upstream.fetch_index_file(&name, validator.as_ref()).await {
+            Ok(fetch) => fetch,
+            Err(e) => {
+                self.metrics.upstream_errors.inc();
+                self.metrics.count_check("error");
+                warn!(krate = %name, error = %e, "upstream fetch failed; the last good file stays served");
+                failed(&mut check, record.is_some(), format!("upstream failed: {e}"));
+                return check;
+            }
+        };
+        let published = match self.db.versions(name.as_str()) {
+            Ok(v) => v,
+            Err(e) => {
+                failed(&mut check, record.is_some(), format!("state database: {e}"));
+                return check;
+            }
+        };
+        let (upstream, etag, last_modified) = match &fetch {
+            IndexFetch::Fetched { bytes, etag, last_modified } => {
+                (Upstream::Bytes(bytes), etag.clone(), last_modified.clone())
+            }
+            IndexFetch::NotModified => (Upstream::NotModified, None, None),
+            IndexFetch::NotFound { .. } => (Upstream::NotFound, None, None),
+            _ => (Upstream::NotFound, None, None),
+        };
+        let now = now_unix();
+        let touched = |r: &FileRecord| {
+            let mut r = r.clone();
+            r.checked_at = now;
+            if etag.is_some() || last_modified.is_some() {
+                r.etag = etag.clone();
+                r.last_modified = last_modified.clone();
+            }
+            r
+        };
+        match decide(&name, record.as_ref().map(|r| &r.sha256), &published, upstream) {
+            Decision::Unchanged => {
+                self.metrics.count_check("unchanged");
+                if let Some(r) = &record {
+                    check.changes.files.push((path, Some(touched(r))));
+                }
+            }
+            Decision::Accept { sha256, new_versions } => {
+                let Upstream::Bytes(bytes) = upstream else { return check };
+                if let Err(e) = self.blobs.put_deferred(bytes) {
+                    failed(&mut check, record.is_some(), format!("storing {path}: {e}"));
+                    return check;
+                }
+                self.metrics.count_check(if record.is_some() { "changed" } else { "new" });
+                let krate = name.lowercase();
+                check.changes.versions =
+                    new_versions.into_iter().map(|(vers, cksum)| (krate.clone(), vers, cksum)).collect();
+                check.changes.files.push((
+                    path.clone(),
+                    Some(FileRecord { sha256, length: bytes.len() as u64, etag, last_modified, checked_at: now }),
+                ));
+                if matches!(self.db.quarantine_record(&path), Ok(Some(_))) {
+                    check.changes.quarantine.push((path, None));
+                }
+            }
+            Decision::Quarantine { sha256, violations } => {
+                let Upstream::Bytes(bytes) = upstream else { return check };
+                match &record {
+                    Some(r) => check.changes.files.push((path.clone(), Some(touched(r)))),
+                    None => failed(
+                        &mut check,
+                        false,
+                        format!("{name} rewrites published history and is held in quarantine"),
+                    ),
+                }
+                let known = self.db.quarantine_record(&path).ok().flatten();
+                if known.as_ref().is_some_and(|q| q.sha256 == sha256) {
+                    return check;
+                }
+                let reason = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                self.metrics.count_check("quarantined");
+                warn!(krate = %name, %reason, "upstream rewrote signed history: file quarantined, last good file stays served");
+                if self.blobs.put_deferred(bytes).is_ok() {
+                    let q = QuarantineRecord { sha256, reason, detected_at: now, rejected: false };
+                    check.changes.quarantine.push((path, Some(q)));
+                }
+            }
+            Decision::Invalid(e) => {
+                self.metrics.count_check("invalid");
+                warn!(krate = %name, error = %e, "upstream sent an invalid index file; it is not published");
+                failed(&mut check, record.is_some(), format!("upstream's index file for {name} is invalid: {e}"));
+            }
+            Decision::Gone => {
+                self.metrics.count_check("not_found");
+                match &record {
+                    None => check.result = CheckResult::NotFound,
+                    Some(r) if self.config.mirror.keep_removed => {
+                        check.changes.files.push((path, Some(touched(r))));
+                    }
+                    Some(_) => {
+                        check.result = CheckResult::NotFound;
+                        check.changes.files.push((path.clone(), None));
+                        check.changes.removal_reasons.insert(path, "removed upstream".to_owned());
+                    }
+                }
+            }
+        }
+        check
+    }
+}
+
+impl Changes {
+    /// Adds another check's changes to these.
+    pub fn merge(&mut self, other: Changes) {
+        self.files.extend(other.files);
+        self.versions.extend(other.versions);
+        self.replaced_versions.extend(other.replaced_versions);
+        self.quarantine.extend(other.quarantine);
+        self.removal_reasons.extend(other.removal_reasons);
+        self.meta.extend(other.meta);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.quarantine.is_empty() && self.meta.is_empty()
+    }
+}

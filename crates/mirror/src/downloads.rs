@@ -1,0 +1,118 @@
+//! `.crate` files: fetched from upstream once, checked against the `cksum` that a signed snapshot
+//! published for that version (before anything is stored or served), then served from disk.
+//! Yanked versions stay downloadable: yanking only stops new resolutions.
+
+use crate::mirror::Mirror;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tracing::{error, info};
+use tufmirror_core::Sha256Hash;
+use tufmirror_index::{CrateName, RegistryConfig};
+use tufmirror_upstream::{CrateFetch, Url};
+
+/// Why a `.crate` cannot be served.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownloadError {
+    /// Not a version any signed snapshot published (or a denied crate): 404.
+    #[error("{name} {vers} is not in the mirror")]
+    NotFound { name: String, vers: String },
+    /// Upstream's file is not the one the index signed: 502, nothing cached.
+    #[error("upstream's {name}-{vers}.crate has sha256 {got}, but the signed index says {expected}")]
+    Mismatch { name: String, vers: String, expected: String, got: String },
+    /// Upstream failed or does not have it: 502.
+    #[error("fetching {name}-{vers}.crate from upstream: {reason}")]
+    Upstream { name: String, vers: String, reason: String },
+    #[error("storing {name}-{vers}.crate")]
+    Store {
+        name: String,
+        vers: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Mirror {
+    /// The path of the verified `.crate` of `name` `vers`, fetching it first if needed.
+    pub async fn crate_file(&self, name: &str, vers: &str) -> Result<PathBuf, DownloadError> {
+        let not_found = || DownloadError::NotFound { name: name.to_owned(), vers: vers.to_owned() };
+        let Ok(krate) = CrateName::new(name) else { return Err(not_found()) };
+        if !self.filter.allows(krate.as_str()) {
+            return Err(not_found());
+        }
+        let cksum = self.db.cksum(krate.as_str(), vers).ok().flatten().ok_or_else(not_found)?;
+        let hash = Sha256Hash::from_hex(&cksum).map_err(|_| not_found())?;
+        let path = self.crates.path(&hash);
+        if path.is_file() {
+            self.metrics.count_download("cached");
+            return Ok(path);
+        }
+        let lock = {
+            let mut downloads = self.downloads.lock().unwrap_or_else(|p| p.into_inner());
+            downloads.entry(hash).or_insert_with(|| Arc::new(tokio::sync::Mutex::new(()))).clone()
+        };
+        let _one_at_a_time = lock.lock().await;
+        if path.is_file() {
+            self.metrics.count_download("cached");
+            return Ok(path);
+        }
+        let result = self.fetch_crate(name, vers, &cksum, &hash).await;
+        self.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&hash);
+        result.map(|()| path)
+    }
+
+    async fn fetch_crate(&self, name: &str, vers: &str, cksum: &str, hash: &Sha256Hash) -> Result<(), DownloadError> {
+        let upstream_err =
+            |reason: String| DownloadError::Upstream { name: name.to_owned(), vers: vers.to_owned(), reason };
+        let registry = self.upstream_registry().await.map_err(&upstream_err)?;
+        let url = Url::parse(&registry.download_url(name, vers, cksum))
+            .map_err(|e| upstream_err(format!("upstream's dl gives a bad URL: {e}")))?;
+        let bytes = match self.upstream.fetch_crate(&url).await {
+            Ok(CrateFetch::Fetched { bytes }) => bytes,
+            Ok(CrateFetch::NotFound { status }) => {
+                self.metrics.count_download("upstream_missing");
+                return Err(upstream_err(format!("upstream answered {status}")));
+            }
+            Ok(_) => return Err(upstream_err("unexpected answer".to_owned())),
+            Err(e) => {
+                self.metrics.upstream_errors.inc();
+                self.metrics.count_download("upstream_error");
+                return Err(upstream_err(e.to_string()));
+            }
+        };
+        let got = Sha256Hash::of(&bytes);
+        if got != *hash {
+            self.metrics.count_download("checksum_mismatch");
+            error!(krate = name, vers, expected = cksum, got = %got, "upstream's .crate does not match the signed cksum; refused, nothing cached");
+            return Err(DownloadError::Mismatch {
+                name: name.to_owned(),
+                vers: vers.to_owned(),
+                expected: cksum.to_owned(),
+                got: got.to_hex(),
+            });
+        }
+        self.crates.put(&bytes).map_err(|source| DownloadError::Store {
+            name: name.to_owned(),
+            vers: vers.to_owned(),
+            source,
+        })?;
+        self.metrics.count_download("fetched");
+        info!(krate = name, vers, bytes = bytes.len(), "crate fetched and verified");
+        Ok(())
+    }
+
+    /// Upstream's `config.json`, read once; a failure is retried on the next download.
+    async fn upstream_registry(&self) -> Result<&RegistryConfig, String> {
+        self.upstream_registry
+            .get_or_try_init(|| async {
+                let fetch = self.upstream.fetch_config_json(None).await.map_err(|e| format!("config.json: {e}"))?;
+                match fetch {
+                    tufmirror_upstream::IndexFetch::Fetched { bytes, .. } => {
+                        RegistryConfig::parse(&bytes).map_err(|e| format!("upstream's {e}"))
+                    }
+                    _ => Err("upstream has no config.json".to_owned()),
+                }
+            })
+            .await
+    }
+}

@@ -1,0 +1,109 @@
+//! The daemon's keys at start-up: development keys on first start (loudly), the root chain
+//! copied into the served `tuf/`, and the start-up check that every online role can sign with
+//! keys that root lists for it, before anything is signed.
+
+use crate::config::KeysConfig;
+use crate::datadir::{DataDir, write_durably};
+use std::path::Path;
+use time::OffsetDateTime;
+use tracing::{info, warn};
+use tufmirror_core::metadata::Role;
+use tufmirror_repo::keys::{self, KeyError, RoleSigners, RootFile};
+use tufmirror_signer::open_signer;
+
+/// The keys the daemon signs with and the root chain it serves.
+#[derive(Debug)]
+pub struct DaemonKeys {
+    pub signers: RoleSigners,
+    pub roots: Vec<RootFile>,
+}
+
+/// Why the daemon refuses to start with these keys.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupKeyError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{path} holds root version {version} with other bytes than {root_dir}: a published root never changes")]
+    RootChanged { path: String, version: u64, root_dir: String },
+    #[error("the served root chain has {served} versions but {root_dir} only {offered}: restore the missing roots")]
+    RootsMissing { served: usize, offered: usize, root_dir: String },
+    #[error("writing {path}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Loads (or, when allowed and there is no root yet, creates) the keys, verifies the root chain,
+/// publishes new root versions into `tuf/`, and runs the start-up check.
+pub async fn load(config: &KeysConfig, base: &Path, dir: &DataDir) -> Result<DaemonKeys, StartupKeyError> {
+    let root_dir = &config.root_dir;
+    if config.generate_development_keys && !root_dir.join("1.root.json").exists() {
+        let expires = tufmirror_core::time::in_days(OffsetDateTime::now_utc(), Role::Root.default_expiry_days());
+        keys::generate_development_keys(root_dir, tufmirror_signer::KeyAlgorithm::Ed25519, expires).await?;
+        for _ in 0..3 {
+            warn!(
+                dir = %root_dir.display(),
+                "DEVELOPMENT KEYS CREATED: the root key is on this disk, next to the online keys. \
+                 Never use these keys for a production mirror: hold a root ceremony instead \
+                 (docs/key-management.md) and set keys.generate_development_keys = false."
+            );
+        }
+    }
+    let offered = keys::verify_root_chain(None, keys::read_root_files(root_dir)?)?;
+    let latest = offered.last().cloned().ok_or_else(|| KeyError::NoRoot { dir: root_dir.clone() })?;
+    publish_roots(&offered, dir, root_dir)?;
+
+    let mut signers = RoleSigners::new();
+    for (role, uri) in
+        [(Role::Targets, &config.targets), (Role::Snapshot, &config.snapshot), (Role::Timestamp, &config.timestamp)]
+    {
+        let signer = open_signer(uri, base).await.map_err(|source| KeyError::Signer { role, source })?;
+        signers.insert(role, vec![signer]);
+    }
+    let root = &latest.root.signed;
+    if root.expires <= OffsetDateTime::now_utc() {
+        return Err(KeyError::RootExpired {
+            version: root.version,
+            expires: tufmirror_core::time::format(root.expires),
+        }
+        .into());
+    }
+    keys::check_signers(root, &signers)?;
+    info!(root_version = root.version, "keys checked: every online role signs with a key that root lists");
+    Ok(DaemonKeys { signers, roots: offered })
+}
+
+/// Copies root versions that `tuf/` lacks, refusing a chain that disagrees with what was served.
+fn publish_roots(offered: &[RootFile], dir: &DataDir, root_dir: &Path) -> Result<(), StartupKeyError> {
+    let served = keys::read_root_files(&dir.root.join("tuf"))?;
+    if served.len() > offered.len() {
+        return Err(StartupKeyError::RootsMissing {
+            served: served.len(),
+            offered: offered.len(),
+            root_dir: root_dir.display().to_string(),
+        });
+    }
+    for (i, root) in offered.iter().enumerate() {
+        let version = root.root.signed.version;
+        let path = dir.tuf(&format!("{version}.root.json"));
+        match served.get(i) {
+            Some((_, bytes)) if *bytes == root.bytes => {}
+            Some(_) => {
+                return Err(StartupKeyError::RootChanged {
+                    path: path.display().to_string(),
+                    version,
+                    root_dir: root_dir.display().to_string(),
+                });
+            }
+            None => {
+                write_durably(&path, &root.bytes)
+                    .map_err(|source| StartupKeyError::Write { path: path.display().to_string(), source })?;
+                info!(version, "root published");
+            }
+        }
+    }
+    Ok(())
+}

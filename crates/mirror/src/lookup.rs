@@ -1,0 +1,75 @@
+//! Answering index requests: from the current snapshot, after an on-demand check when the
+//! mirror lacks the crate or its file is due for revalidation.
+
+use crate::check::{CheckResult, now_unix};
+use crate::mirror::Mirror;
+use crate::published::Published;
+use std::sync::Arc;
+use std::time::Duration;
+use tufmirror_core::merkle::{InclusionProof, NonInclusionProof, PathProof};
+use tufmirror_index::crate_of_path;
+
+/// What `GET /index/<path>` gets.
+#[derive(Debug)]
+pub enum IndexAnswer {
+    /// The file of `published`, with its proof.
+    Found { published: Arc<Published>, proof: InclusionProof, bytes: Vec<u8> },
+    /// No such crate in `published` (which proves it), or not allowed here.
+    Missing { published: Arc<Published>, proof: NonInclusionProof },
+    /// Not a sparse-index path at all.
+    NotAnIndexPath,
+    /// The mirror lacks the crate and could not get it: a 502 (cargo retries 5xx).
+    Failed(String),
+    /// The stored file could not be read (a 500).
+    Damaged(String),
+}
+
+/// The longest a request waits for the revalidation of a file the mirror has (then the current
+/// file is served).
+const REVALIDATE_WAIT: Duration = Duration::from_secs(10);
+
+impl Mirror {
+    pub async fn index_file(&self, path: &str) -> IndexAnswer {
+        let Ok(name) = crate_of_path(path) else { return IndexAnswer::NotAnIndexPath };
+        let mut published = self.publisher.current();
+        let on_demand = self.config.mirror.on_demand;
+        let mut checked = None;
+        match published.tree.prove(path, published.version()) {
+            PathProof::Included(_) if on_demand && self.is_stale(path) => {
+                let wait = REVALIDATE_WAIT.min(self.config.server.request_timeout / 2);
+                if let Ok(result) = tokio::time::timeout(wait, self.check_on_demand(name.clone())).await {
+                    checked = Some(result);
+                }
+                published = self.publisher.current();
+            }
+            PathProof::Absent(_) if on_demand && self.filter.allows(name.as_str()) && !self.recently_missing(&name) => {
+                let wait = self.config.server.request_timeout.saturating_sub(Duration::from_secs(1));
+                checked = Some(
+                    tokio::time::timeout(wait, self.check_on_demand(name.clone()))
+                        .await
+                        .unwrap_or_else(|_| CheckResult::Failed("timed out waiting for upstream".to_owned())),
+                );
+                published = self.publisher.current();
+            }
+            _ => {}
+        }
+        match published.tree.prove(path, published.version()) {
+            PathProof::Included(proof) => match self.blobs.get(&proof.leaf_contents.sha256) {
+                Ok(bytes) => IndexAnswer::Found { published, proof, bytes },
+                Err(e) => IndexAnswer::Damaged(format!("{path}: {e}")),
+            },
+            PathProof::Absent(proof) => match checked {
+                Some(CheckResult::Failed(reason)) => IndexAnswer::Failed(reason),
+                _ => IndexAnswer::Missing { published, proof },
+            },
+        }
+    }
+
+    fn is_stale(&self, path: &str) -> bool {
+        let after = self.config.mirror.revalidate_after.as_secs() as i64;
+        match self.db.file(path) {
+            Ok(Some(record)) => record.checked_at + after <= now_unix(),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Prometheus metrics, every name prefixed `tufmirror_`. Counters are bumped where things
+//! happen; gauges that depend on the clock are computed when `/metrics` is scraped.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: &'static str,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: &'static str,
+}
+
+/// Every metric the daemon exports.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub requests: Family<RequestLabels, Counter>,
+    /// Index file checks against upstream, by what they found.
+    pub upstream_checks: Family<ResultLabels, Counter>,
+    /// Failed upstream requests (after retries).
+    pub upstream_errors: Counter,
+    pub crate_downloads: Family<ResultLabels, Counter>,
+    pub quarantined_files: Gauge,
+    pub index_files: Gauge,
+    pub snapshot_version: Gauge,
+    pub snapshots_published: Counter,
+    pub snapshot_age_seconds: Gauge,
+    pub timestamp_expires_in_seconds: Gauge,
+    /// Seconds since the last complete refresh of every mirrored file (-1 before the first).
+    pub sync_lag_seconds: Gauge,
+    pub on_demand_batches: Counter,
+}
+
+impl Metrics {
+    /// A registry exporting `self`; keep both.
+    pub fn registry(&self) -> Registry {
+        let mut r = Registry::with_prefix("tufmirror");
+        r.register("http_requests", "HTTP requests by route and status", self.requests.clone());
+        r.register("upstream_checks", "Index file checks against upstream, by result", self.upstream_checks.clone());
+        r.register("upstream_errors", "Upstream requests that failed after retries", self.upstream_errors.clone());
+        r.register("crate_downloads", "Crate downloads by how they were answered", self.crate_downloads.clone());
+        r.register("quarantined_files", "Upstream files held back for an operator", self.quarantined_files.clone());
+        r.register("index_files", "Index files in the current snapshot", self.index_files.clone());
+        r.register("snapshot_version", "Version of the current snapshot", self.snapshot_version.clone());
+        r.register("snapshots_published", "Snapshots published by this process", self.snapshots_published.clone());
+        r.register("snapshot_age_seconds", "Age of the current snapshot", self.snapshot_age_seconds.clone());
+        r.register(
+            "timestamp_expires_in_seconds",
+            "Seconds until the current timestamp expires",
+            self.timestamp_expires_in_seconds.clone(),
+        );
+        r.register("sync_lag_seconds", "Seconds since the last complete refresh", self.sync_lag_seconds.clone());
+        r.register("on_demand_batches", "Batches of on-demand fetches", self.on_demand_batches.clone());
+        r
+    }
+
+    pub fn count_check(&self, result: &'static str) {
+        self.upstream_checks.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    pub fn count_download(&self, result: &'static str) {
+        self.crate_downloads.get_or_create(&ResultLabels { result }).inc();
+    }
+}

@@ -1,0 +1,220 @@
+//! The mirror: everything the daemon and `tufmirror sync` share, opened once at start.
+
+use crate::config::Config;
+use crate::datadir::DataDir;
+use crate::metrics::Metrics;
+use crate::ondemand::OnDemand;
+use crate::publisher::{PublishError, Publisher};
+use crate::selection::{Filter, PatternError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+use tufmirror_core::Sha256Hash;
+use tufmirror_index::RegistryConfig;
+use tufmirror_repo::keys::RootFile;
+use tufmirror_repo::sign::Expiries;
+use tufmirror_store::{BlobStore, StateDb, StoreError};
+use tufmirror_upstream::{ProxySetting, UpstreamClient, UpstreamError};
+
+/// Why the mirror could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    #[error("cannot use the data folder {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("another tufmirror process is using the data folder {path}")]
+    Locked { path: String },
+    #[error(transparent)]
+    Keys(#[from] crate::keys::StartupKeyError),
+    #[error("state database")]
+    Store(#[from] StoreError),
+    #[error("publishing the first snapshot")]
+    Publish(#[from] PublishError),
+    #[error("the upstream client")]
+    Upstream(#[from] UpstreamError),
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    #[error("`upstream.proxy` {0:?} is not a URL")]
+    Proxy(String),
+}
+
+/// The running mirror.
+#[derive(Debug)]
+pub struct Mirror {
+    pub config: Config,
+    pub dir: DataDir,
+    pub db: Arc<StateDb>,
+    pub blobs: BlobStore,
+    pub crates: BlobStore,
+    pub publisher: Publisher,
+    pub upstream: UpstreamClient,
+    pub filter: Filter,
+    pub metrics: Metrics,
+    pub metrics_registry: prometheus_client::registry::Registry,
+    pub roots: Vec<RootFile>,
+    pub admin_token: String,
+    pub shutdown: CancellationToken,
+    pub(crate) ondemand: OnDemand,
+    /// Upstream's `config.json`, read once (its `dl` says where `.crate` files are).
+    pub(crate) upstream_registry: tokio::sync::OnceCell<RegistryConfig>,
+    /// One download per `.crate` at a time.
+    pub(crate) downloads: Mutex<HashMap<Sha256Hash, Arc<tokio::sync::Mutex<()>>>>,
+    /// Checks hold it shared from storing a blob until the publish that refers to it; garbage
+    /// collection holds it exclusively, so it never removes a blob that is about to be used.
+    pub(crate) blob_guard: tokio::sync::RwLock<()>,
+    /// Wakes the refresh loop (`/admin/sync`, SIGHUP).
+    pub sync_now: tokio::sync::Notify,
+    _lock: std::fs::File,
+}
+
+/// `config.json` for cargo: downloads go through the mirror.
+pub fn mirror_registry_config(public_url: &str) -> Vec<u8> {
+    RegistryConfig { dl: format!("{public_url}/crates"), api: None, auth_required: false, unknown: Default::default() }
+        .to_bytes()
+}
+
+impl Mirror {
+    /// Opens the data folder (creating it), checks the keys, and loads or signs the current
+    /// snapshot. Background work (on-demand batches) starts with [`Mirror::start`].
+    pub async fn open(config: Config, shutdown: CancellationToken) -> Result<Arc<Mirror>, OpenError> {
+        let dir = DataDir::new(&config.storage.data_dir);
+        let io = |source| OpenError::DataDir { path: dir.root.display().to_string(), source };
+        dir.create().map_err(io)?;
+        let lock = lock(&dir)?;
+        let keys = crate::keys::load(&config.keys, &config.base_dir, &dir).await?;
+        let db = Arc::new(StateDb::open(&dir.state_db())?);
+        let blobs = BlobStore::open(dir.blobs()).map_err(io)?;
+        let crates = BlobStore::open(dir.crates()).map_err(io)?;
+        let expiries = Expiries {
+            targets: config.expiry.targets_days,
+            snapshot: config.expiry.snapshot_days,
+            timestamp: config.expiry.timestamp_days,
+        };
+        let publisher = Publisher::open(
+            dir.clone(),
+            db.clone(),
+            blobs.clone(),
+            keys.signers,
+            mirror_registry_config(&config.server.public_url),
+            expiries,
+        )
+        .await?;
+        let upstream = UpstreamClient::new(upstream_config(&config)?)?;
+        let filter = Filter::new(&config.mirror.allow, &config.mirror.deny)?;
+        let admin_token = admin_token(&dir).map_err(io)?;
+        let (ondemand, queue) = OnDemand::new();
+        let metrics = Metrics::default();
+        let metrics_registry = metrics.registry();
+        let mirror = Arc::new(Mirror {
+            config,
+            dir,
+            db,
+            blobs,
+            crates,
+            publisher,
+            upstream,
+            filter,
+            metrics,
+            metrics_registry,
+            roots: keys.roots,
+            admin_token,
+            shutdown,
+            ondemand,
+            upstream_registry: tokio::sync::OnceCell::new(),
+            downloads: Mutex::new(HashMap::new()),
+            blob_guard: tokio::sync::RwLock::new(()),
+            sync_now: tokio::sync::Notify::new(),
+            _lock: lock,
+        });
+        mirror.update_gauges();
+        tokio::spawn(crate::ondemand::run_batches(mirror.clone(), queue));
+        let current = mirror.publisher.current();
+        info!(snapshot = current.version(), files = current.tree.len(), data = %mirror.dir.root.display(), "mirror open");
+        Ok(mirror)
+    }
+
+    /// Refreshes the gauges that follow the state (after every publish).
+    pub fn update_gauges(&self) {
+        let current = self.publisher.current();
+        self.metrics.snapshot_version.set(current.version() as i64);
+        self.metrics.index_files.set(current.tree.len() as i64);
+        if let Ok(q) = self.db.quarantined() {
+            self.metrics.quarantined_files.set(q.iter().filter(|(_, r)| !r.rejected).count() as i64);
+        }
+    }
+
+    /// Sets the clock-dependent gauges; called when `/metrics` is scraped.
+    pub fn update_clock_gauges(&self) {
+        let now = time::OffsetDateTime::now_utc();
+        let current = self.publisher.current();
+        self.metrics.snapshot_age_seconds.set(now.unix_timestamp() - current.record.published_at);
+        self.metrics.timestamp_expires_in_seconds.set((current.timestamp_expires - now).whole_seconds());
+        let lag = match self.db.meta(crate::sync::LAST_REFRESH) {
+            Ok(Some(t)) => now.unix_timestamp() - t as i64,
+            _ => -1,
+        };
+        self.metrics.sync_lag_seconds.set(lag);
+    }
+
+    /// Whether a valid signed snapshot is being served.
+    pub fn is_ready(&self) -> bool {
+        let current = self.publisher.current();
+        current.version() > 0 && current.timestamp_expires > time::OffsetDateTime::now_utc()
+    }
+}
+
+fn lock(dir: &DataDir) -> Result<std::fs::File, OpenError> {
+    let path = dir.lock_file();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| OpenError::DataDir { path: path.display().to_string(), source })?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(|_| OpenError::Locked { path: dir.root.display().to_string() })?;
+    Ok(file)
+}
+
+/// The `/admin/` bearer token, created on first start (mode 0600).
+fn admin_token(dir: &DataDir) -> std::io::Result<String> {
+    let path = dir.admin_token();
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    getrandom(&mut bytes)?;
+    let token = tufmirror_core::Sha256Hash::of(&bytes).to_hex();
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+    std::io::Write::write_all(&mut f, token.as_bytes())?;
+    f.sync_all()?;
+    Ok(token)
+}
+
+fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
+    use rand_core::RngCore as _;
+    rand_core::OsRng.try_fill_bytes(buf).map_err(std::io::Error::other)
+}
+
+fn upstream_config(config: &Config) -> Result<tufmirror_upstream::UpstreamConfig, OpenError> {
+    let u = &config.upstream;
+    let url = tufmirror_upstream::Url::parse(&u.index_url).map_err(|_| OpenError::Proxy(u.index_url.clone()))?;
+    let mut out = tufmirror_upstream::UpstreamConfig::new(url);
+    if let Some(proxy) = &u.proxy {
+        out.proxy =
+            ProxySetting::Url(tufmirror_upstream::Url::parse(proxy).map_err(|_| OpenError::Proxy(proxy.clone()))?);
+    }
+    out.extra_ca_file = u.extra_ca_file.clone();
+    out.max_concurrency = u.max_concurrency;
+    out.timeout = u.timeout;
+    out.retries = u.retries;
+    out.max_index_file_bytes = u.max_index_file_bytes;
+    out.max_crate_bytes = u.max_crate_bytes;
+    Ok(out)
+}

@@ -1,0 +1,92 @@
+//! The operator's side of the quarantine: list what upstream tried to rewrite, accept a file (its
+//! changed versions are then published with their new cksum) or reject it (the last good file
+//! stays served, and upstream offering the same bytes again is ignored).
+
+use crate::check::now_unix;
+use crate::mirror::Mirror;
+use crate::publisher::{Changes, PublishError};
+use serde::Serialize;
+use tufmirror_index::{crate_of_path, validate_index_file};
+use tufmirror_store::{FileRecord, StoreError};
+
+/// One quarantined file, as `tufmirror quarantine list` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    pub path: String,
+    pub sha256: String,
+    pub reason: String,
+    pub detected_at: i64,
+    pub rejected: bool,
+}
+
+/// Why a quarantine decision failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QuarantineError {
+    #[error("{0} is not in quarantine")]
+    NotQuarantined(String),
+    #[error("the quarantined file for {path} is unreadable: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("state database")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl Mirror {
+    pub fn quarantine_list(&self) -> Result<Vec<QuarantineEntry>, QuarantineError> {
+        Ok(self
+            .db
+            .quarantined()?
+            .into_iter()
+            .map(|(path, q)| QuarantineEntry {
+                path,
+                sha256: q.sha256.to_hex(),
+                reason: q.reason,
+                detected_at: q.detected_at,
+                rejected: q.rejected,
+            })
+            .collect())
+    }
+
+    /// Publishes the quarantined file at `path` as the crate's file.
+    pub async fn quarantine_accept(&self, path: &str) -> Result<u64, QuarantineError> {
+        let q = self.db.quarantine_record(path)?.ok_or_else(|| QuarantineError::NotQuarantined(path.to_owned()))?;
+        let unreadable = |reason: String| QuarantineError::Unreadable { path: path.to_owned(), reason };
+        let name = crate_of_path(path).map_err(|e| unreadable(e.to_string()))?;
+        let bytes = self.blobs.get(&q.sha256).map_err(|e| unreadable(e.to_string()))?;
+        let lines = validate_index_file(&bytes, &name).map_err(|e| unreadable(e.to_string()))?;
+        let published = self.db.versions(name.as_str())?;
+        let krate = name.lowercase();
+        let mut changes = Changes::default();
+        for line in lines {
+            match published.get(&line.vers) {
+                None => changes.versions.push((krate.clone(), line.vers, line.cksum)),
+                Some(old) if *old != line.cksum => {
+                    changes.replaced_versions.push((krate.clone(), line.vers, line.cksum))
+                }
+                Some(_) => {}
+            }
+        }
+        let record = FileRecord {
+            sha256: q.sha256,
+            length: bytes.len() as u64,
+            etag: None,
+            last_modified: None,
+            checked_at: now_unix(),
+        };
+        changes.files.push((path.to_owned(), Some(record)));
+        changes.quarantine.push((path.to_owned(), None));
+        let _guard = self.blob_guard.read().await;
+        Ok(self.commit(changes, false).await?.version())
+    }
+
+    /// Keeps the last good file; the same upstream bytes are ignored from now on.
+    pub async fn quarantine_reject(&self, path: &str) -> Result<(), QuarantineError> {
+        let mut q = self.db.quarantine_record(path)?.ok_or_else(|| QuarantineError::NotQuarantined(path.to_owned()))?;
+        q.rejected = true;
+        let changes = Changes { quarantine: vec![(path.to_owned(), Some(q))], ..Changes::default() };
+        self.commit(changes, false).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,285 @@
+//! A full refresh: every mirrored file, the configured list, and the dependency closure of the
+//! seeds, checked against upstream and published in a few large snapshots. The daemon runs it
+//! every `refresh_interval`; `tufmirror sync` runs it once.
+
+use crate::check::{CheckResult, now_unix};
+use crate::mirror::Mirror;
+use crate::publisher::{Changes, PublishError};
+use crate::selection::{Closure, dependencies, lockfile_crates};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+use tufmirror_index::{CrateName, crate_of_path, validate_index_file};
+
+/// The `meta` counter holding the end of the last complete refresh (Unix seconds).
+pub const LAST_REFRESH: &str = "last_refresh";
+
+/// Crates checked at once (upstream's own limit bounds requests in flight).
+const CHUNK: usize = 256;
+/// A refresh publishes at least this often, so a long one shows progress and loses little to a crash.
+const PUBLISH_EVERY: Duration = Duration::from_secs(30);
+
+/// Why a refresh could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a Cargo.lock")]
+    Lockfile {
+        path: String,
+        #[source]
+        source: crate::selection::LockfileError,
+    },
+    #[error("state database")]
+    Store(#[from] tufmirror_store::StoreError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub checked: usize,
+    pub failed: usize,
+    pub not_found: usize,
+    pub snapshot_version: u64,
+    pub files: usize,
+    pub crates_fetched: usize,
+    pub crates_failed: usize,
+    /// Stopped early by shutdown.
+    pub interrupted: bool,
+}
+
+/// Reports progress: a bar on a terminal, log lines otherwise.
+pub trait Progress: Send + Sync {
+    fn set_total(&self, total: u64);
+    fn advance(&self, by: u64, message: &str);
+}
+
+/// Progress as log lines, at most every few seconds.
+#[derive(Debug, Default)]
+pub struct LogProgress {
+    state: std::sync::Mutex<(u64, u64, Option<Instant>)>,
+}
+
+impl Progress for LogProgress {
+    fn set_total(&self, total: u64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.1 = total;
+        }
+    }
+    fn advance(&self, by: u64, message: &str) {
+        if let Ok(mut s) = self.state.lock() {
+            s.0 += by;
+            if s.2.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
+                s.2 = Some(Instant::now());
+                info!(done = s.0, total = s.1, "{message}");
+            }
+        }
+    }
+}
+
+impl Mirror {
+    /// The crates a refresh starts from: everything mirrored, the list file, the seeds and the
+    /// packages of the lockfiles.
+    fn refresh_roots(&self) -> Result<(BTreeSet<String>, BTreeSet<String>), SyncError> {
+        let mirrored: BTreeSet<String> = self
+            .publisher
+            .current()
+            .tree
+            .leaves()
+            .iter()
+            .filter_map(|l| crate_of_path(&l.path).ok())
+            .map(|n| n.lowercase())
+            .collect();
+        let mut listed = BTreeSet::new();
+        if let Some(path) = &self.config.mirror.list_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| SyncError::Read { path: path.display().to_string(), source })?;
+            listed.extend(
+                text.lines()
+                    .map(|l| l.split('#').next().unwrap_or("").trim())
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+        let mut seeds: BTreeSet<String> = self.config.mirror.seeds.iter().cloned().collect();
+        for path in &self.config.mirror.lockfiles {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| SyncError::Read { path: path.display().to_string(), source })?;
+            let crates = lockfile_crates(&text)
+                .map_err(|source| SyncError::Lockfile { path: path.display().to_string(), source })?;
+            seeds.extend(crates);
+        }
+        Ok((mirrored.union(&listed).cloned().collect(), seeds))
+    }
+
+    /// Checks everything that is mirrored or configured, publishing as it goes, then prefetches
+    /// `.crate` files when configured.
+    pub async fn sync_all(self: &Arc<Self>, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
+        let started = now_unix();
+        let (plain, seeds) = self.refresh_roots()?;
+        let mut closure = Closure::default();
+        closure.add(seeds, &self.filter);
+        let walk: BTreeSet<String> = closure.names().clone();
+        let mut queue: Vec<String> = plain.into_iter().filter(|n| !walk.contains(n)).collect();
+        queue.reverse();
+        let mut report = SyncReport::default();
+        progress.set_total((queue.len() + walk.len()) as u64);
+        let mut changes = Changes::default();
+        let mut last_publish = Instant::now();
+        let mut done = BTreeSet::new();
+        loop {
+            if self.shutdown.is_cancelled() {
+                report.interrupted = true;
+                break;
+            }
+            let mut chunk = Vec::new();
+            while chunk.len() < CHUNK {
+                match closure.next_to_fetch().or_else(|| queue.pop()) {
+                    Some(name) if done.insert(name.clone()) => chunk.push(name),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            let guard = self.blob_guard.read().await;
+            let mut tasks = tokio::task::JoinSet::new();
+            for name in chunk {
+                let Ok(name) = CrateName::new(&name) else {
+                    warn!(name, "not a crate name; skipped");
+                    continue;
+                };
+                let mirror = self.clone();
+                tasks.spawn(async move { mirror.check_crate(name).await });
+            }
+            let before = closure.names().len();
+            while let Some(joined) = tasks.join_next().await {
+                let Ok(check) = joined else { continue };
+                report.checked += 1;
+                match &check.result {
+                    CheckResult::Failed(_) => report.failed += 1,
+                    CheckResult::NotFound => report.not_found += 1,
+                    CheckResult::Present => {}
+                }
+                let follow = closure.names().contains(&check.name.lowercase());
+                if follow && check.result == CheckResult::Present {
+                    let lines = self.lines_after(&check);
+                    closure.add(dependencies(&lines, self.config.mirror.dev_dependencies), &self.filter);
+                }
+                changes.merge(check.changes);
+            }
+            let grown = closure.names().len() - before;
+            progress.set_total((queue.len() + done.len() + closure.names().len().saturating_sub(done.len())) as u64);
+            progress.advance(0, "checking index files");
+            if grown > 0 {
+                progress.advance(0, "following dependencies");
+            }
+            progress.advance(CHUNK.min(report.checked) as u64, "checked");
+            if last_publish.elapsed() > PUBLISH_EVERY {
+                self.commit(std::mem::take(&mut changes), false).await?;
+                last_publish = Instant::now();
+            }
+            drop(guard);
+        }
+        if !report.interrupted {
+            changes.meta.push((LAST_REFRESH, started.max(0) as u64));
+        }
+        let published = {
+            let _guard = self.blob_guard.read().await;
+            self.commit(changes, false).await?
+        };
+        report.snapshot_version = published.version();
+        report.files = published.tree.len();
+        for name in closure.refused() {
+            info!(krate = %name, "not mirrored: denied by allow/deny or not a crate name");
+        }
+        if self.config.mirror.prefetch_crates && !report.interrupted {
+            let (fetched, failed) = self.prefetch_crates(progress).await;
+            report.crates_fetched = fetched;
+            report.crates_failed = failed;
+        }
+        info!(?report, "refresh finished");
+        Ok(report)
+    }
+
+    /// The lines of the file a check leaves served for its crate (the new one if it changed).
+    fn lines_after(&self, check: &crate::check::CrateCheck) -> Vec<tufmirror_index::IndexLine> {
+        let path = check.name.index_path();
+        let sha = check
+            .changes
+            .files
+            .iter()
+            .find(|(p, _)| *p == path)
+            .and_then(|(_, r)| r.as_ref().map(|r| r.sha256))
+            .or_else(|| self.db.file(&path).ok().flatten().map(|r| r.sha256));
+        sha.and_then(|sha| self.blobs.get(&sha).ok())
+            .and_then(|bytes| validate_index_file(&bytes, &check.name).ok())
+            .unwrap_or_default()
+    }
+
+    /// Publishes `changes` and refreshes the gauges.
+    pub async fn commit(
+        &self,
+        changes: Changes,
+        force: bool,
+    ) -> Result<Arc<crate::published::Published>, PublishError> {
+        let before = self.publisher.current().version();
+        let published = self.publisher.apply(changes, force).await?;
+        if published.version() != before {
+            self.metrics.snapshots_published.inc();
+        }
+        self.update_gauges();
+        Ok(published)
+    }
+
+    /// Downloads every published version's `.crate` the mirror lacks (air-gapped sites).
+    pub async fn prefetch_crates(self: &Arc<Self>, progress: &dyn Progress) -> (usize, usize) {
+        let versions = match self.db.all_versions() {
+            Ok(v) => v,
+            Err(e) => {
+                warn!(error = %e, "cannot list versions to prefetch");
+                return (0, 0);
+            }
+        };
+        let missing: Vec<_> = versions
+            .into_iter()
+            .filter(|(krate, _, cksum)| {
+                self.filter.allows(krate)
+                    && tufmirror_core::Sha256Hash::from_hex(cksum).is_ok_and(|h| !self.crates.path(&h).is_file())
+            })
+            .collect();
+        progress.set_total(missing.len() as u64);
+        let (mut fetched, mut failed) = (0, 0);
+        for chunk in missing.chunks(CHUNK) {
+            if self.shutdown.is_cancelled() {
+                break;
+            }
+            let mut tasks = tokio::task::JoinSet::new();
+            for (krate, vers, _) in chunk {
+                let (krate, vers, mirror) = (krate.clone(), vers.clone(), self.clone());
+                tasks.spawn(async move { mirror.crate_file(&krate, &vers).await });
+            }
+            while let Some(joined) = tasks.join_next().await {
+                match joined {
+                    Ok(Ok(_)) => fetched += 1,
+                    Ok(Err(e)) => {
+                        failed += 1;
+                        warn!(error = %e, "prefetch failed");
+                    }
+                    Err(_) => failed += 1,
+                }
+            }
+            progress.advance(chunk.len() as u64, "prefetching .crate files");
+        }
+        (fetched, failed)
+    }
+}

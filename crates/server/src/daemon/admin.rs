@@ -1,0 +1,68 @@
+//! `/admin/`: quarantine decisions and an immediate refresh, for `tufmirror quarantine` and
+//! `tufmirror sync --now` against a running daemon. Every request needs
+//! `Authorization: Bearer <token>`, the token in the data folder's `admin.token` (mode 0600):
+//! whoever can read the data folder may administer the mirror, nobody else.
+
+use axum::Json;
+use axum::extract::{Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::sync::Arc;
+use tufmirror_core::Sha256Hash;
+use tufmirror_mirror::Mirror;
+use tufmirror_mirror::quarantine::QuarantineError;
+
+pub(super) async fn require_token(State(mirror): State<Arc<Mirror>>, request: Request, next: Next) -> Response {
+    let offered = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Comparing digests keeps the comparison's timing independent of the token.
+    if Sha256Hash::of(offered.as_bytes()) != Sha256Hash::of(mirror.admin_token.as_bytes()) {
+        return (StatusCode::UNAUTHORIZED, "missing or wrong admin token\n").into_response();
+    }
+    next.run(request).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PathQuery {
+    path: String,
+}
+
+fn error(e: QuarantineError) -> Response {
+    let status = match e {
+        QuarantineError::NotQuarantined(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, format!("{}\n", tufmirror_mirror::error_chain(&e))).into_response()
+}
+
+pub(super) async fn list(State(mirror): State<Arc<Mirror>>) -> Response {
+    match mirror.quarantine_list() {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+pub(super) async fn accept(State(mirror): State<Arc<Mirror>>, Query(q): Query<PathQuery>) -> Response {
+    match mirror.quarantine_accept(&q.path).await {
+        Ok(version) => Json(serde_json::json!({ "accepted": q.path, "snapshot_version": version })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+pub(super) async fn reject(State(mirror): State<Arc<Mirror>>, Query(q): Query<PathQuery>) -> Response {
+    match mirror.quarantine_reject(&q.path).await {
+        Ok(()) => Json(serde_json::json!({ "rejected": q.path })).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+pub(super) async fn sync(State(mirror): State<Arc<Mirror>>) -> Response {
+    mirror.sync_now.notify_one();
+    (StatusCode::ACCEPTED, "refresh started\n").into_response()
+}

@@ -1,0 +1,75 @@
+//! What `serve`, `sync` and `quarantine` share: loading the config, opening the mirror, signals,
+//! and talking to a running daemon's `/admin/` routes.
+
+use anyhow::Context as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tufmirror_mirror::{Config, Mirror};
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// The configuration file (config/tufmirror.toml documents every key). Without it, the
+    /// embedded default: a mirror of crates.io on 127.0.0.1:8080 with data in ./tufmirror-data.
+    #[arg(long, env = "TUFMIRROR_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    pub fn load(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(self.config.as_deref(), |var| std::env::var(var).ok())?)
+    }
+}
+
+pub async fn open_mirror(config: Config, shutdown: tokio_util::sync::CancellationToken) -> anyhow::Result<Arc<Mirror>> {
+    Ok(Mirror::open(config, shutdown).await?)
+}
+
+/// SIGINT/SIGTERM stop the daemon (the sync included); SIGHUP starts a refresh now.
+pub async fn signals(mirror: Arc<Mirror>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: refreshing now");
+                mirror.sync_now.notify_one();
+            }
+        }
+    }
+    tracing::info!("shutting down: finishing open requests, stopping the sync");
+    mirror.shutdown.cancel();
+}
+
+/// Sends an `/admin/` request to the daemon that owns `config`'s data folder.
+pub async fn admin_request(config: &Config, method: reqwest::Method, route: &str) -> anyhow::Result<String> {
+    let token_path = config.storage.data_dir.join("admin.token");
+    let token = std::fs::read_to_string(&token_path).with_context(|| {
+        format!("a daemon owns the data folder, and its admin token {} is unreadable", token_path.display())
+    })?;
+    let mut addr = config.server.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{addr}/admin/{route}");
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()?
+        .request(method, &url)
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .with_context(|| format!("asking the running daemon at {url}"))?;
+    let status = response.status();
+    let body = response.text().await?;
+    if !status.is_success() {
+        anyhow::bail!("the daemon answered {status}: {}", body.trim());
+    }
+    Ok(body.trim().to_owned())
+}
