@@ -2,6 +2,8 @@
 //! and fingerprint directories to prove that a failed command wrote nothing.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,0 +1,148 @@
+//! Running `tufmirror serve` in tests: a config file in a temporary folder, a free loopback port,
+//! and the process killed (SIGKILL) on drop or on demand.
+
+use super::{HttpResponse, bin, http_get};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// What goes into the daemon's config besides the fixed parts.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonConfig {
+    /// The upstream index URL (ends with `/`).
+    pub upstream: String,
+    /// Extra `key = value` lines for `[upstream]`, `[mirror]` and `[storage]`.
+    pub upstream_extra: String,
+    pub mirror_extra: String,
+    pub storage_extra: String,
+}
+
+/// A running daemon.
+#[derive(Debug)]
+pub struct Daemon {
+    pub child: Option<Child>,
+    pub addr: SocketAddr,
+    /// The folder holding `tufmirror.toml` and `data/`.
+    pub dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+impl DaemonConfig {
+    pub fn new(upstream: &str) -> Self {
+        DaemonConfig { upstream: upstream.to_owned(), ..Default::default() }
+    }
+
+    /// Writes `dir/tufmirror.toml` for `port`.
+    pub fn write(&self, dir: &Path, port: u16) -> PathBuf {
+        let text = format!(
+            r#"[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+request_timeout = "20s"
+[storage]
+data_dir = "data"
+{storage}
+[upstream]
+index_url = "{upstream}"
+timeout = "3s"
+retries = 1
+{upstream_extra}
+[mirror]
+{mirror}
+[keys]
+root_dir = "data/keys"
+targets = "file:data/keys/targets.pem"
+snapshot = "file:data/keys/snapshot.pem"
+timestamp = "file:data/keys/timestamp.pem"
+"#,
+            storage = self.storage_extra,
+            upstream = self.upstream,
+            upstream_extra = self.upstream_extra,
+            mirror = self.mirror_extra,
+        );
+        let path = dir.join("tufmirror.toml");
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+}
+
+impl Daemon {
+    /// Starts a daemon in `dir` (created if needed) and waits until it listens.
+    pub fn start(dir: &Path, config: &DaemonConfig) -> Daemon {
+        std::fs::create_dir_all(dir).expect("daemon dir");
+        let port = free_port();
+        config.write(dir, port);
+        let mut daemon = Daemon { child: None, addr: SocketAddr::from(([127, 0, 0, 1], port)), dir: dir.to_owned() };
+        daemon.spawn();
+        daemon
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(bin())
+            .args(["serve", "--config", "tufmirror.toml"])
+            .current_dir(&self.dir)
+            .env("RUST_LOG", std::env::var("TUFMIRROR_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env_remove("HTTPS_PROXY")
+            .env_remove("HTTP_PROXY")
+            .env_remove("ALL_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("http_proxy")
+            .env_remove("all_proxy")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn tufmirror serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read addr");
+        assert!(line.starts_with("listening on"), "daemon did not start: {line:?}");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait: the graceful path.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        child.wait().expect("wait")
+    }
+
+    /// Starts the same daemon again (same folder, config and port).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn get(&self, path: &str) -> HttpResponse {
+        http_get(self.addr, path, &[])
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        http_get(self.addr, path, headers)
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
