@@ -11,6 +11,8 @@
 //!
 //! Everything runs on the loopback interface; nothing here touches the network.
 
+mod common;
+
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::fs;
@@ -820,4 +822,36 @@ fn ecdsa_repository_is_accepted_by_python_tuf() {
     assert!(stdout.contains("config.json"), "{stdout}");
     let stdout = pouf_verify([OsStr::new("--trusted-root"), root.as_os_str(), out.as_os_str()]).ok();
     assert!(stdout.contains("191 proofs ok"), "{stdout}");
+}
+
+/// The daemon (`tufmirror serve`) is a standard TUF repository too: python-tuf bootstraps from the
+/// root it generated on first start, walks its metadata after several on-demand snapshots, and
+/// downloads `config.json` by its consistent-snapshot name.
+#[test]
+fn python_tuf_refreshes_against_the_daemon() {
+    use common::daemon::{Daemon, DaemonConfig};
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let upstream = rt.block_on(tufmirror_testkit::upstream::FakeUpstream::start()).expect("upstream");
+    upstream.load_index_dir(&fixture_index()).expect("fixture index");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let daemon = Daemon::start(tmp.path(), &DaemonConfig::new(&upstream.url()));
+    for path in ["se/rd/serde", "3/s/syn", "to/ki/tokio"] {
+        assert_eq!(daemon.get(&format!("/index/{path}")).status, 200, "{path}");
+    }
+    let timestamp: Value = serde_json::from_slice(&daemon.get("/tuf/timestamp.json").body).expect("timestamp");
+    assert!(timestamp["signed"]["version"].as_u64().expect("version") >= 3, "several snapshots were published");
+
+    let expected = tmp.path().join("expected-config.json");
+    fs::write(&expected, format!("{{\"dl\":\"{}/crates\"}}\n", daemon.url())).expect("write expected");
+    let root = daemon.data().join("keys/1.root.json");
+    let url = format!("{}/", daemon.url());
+    let run = tuf_interop([
+        OsStr::new("--root"),
+        root.as_os_str(),
+        OsStr::new("--url"),
+        OsStr::new(&url),
+        OsStr::new("--expected"),
+        expected.as_os_str(),
+    ]);
+    run.ok();
 }

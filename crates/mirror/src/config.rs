@@ -102,6 +102,9 @@ pub struct UpstreamConfig {
 pub struct MirrorConfig {
     /// Fetch a crate the mirror lacks when someone asks for it.
     pub on_demand: bool,
+    /// With `on_demand`, also fetch the dependencies of the newest version of each crate fetched
+    /// on demand, in the same batch: cargo asks for them next, so they are ready when it does.
+    pub prefetch_dependencies: bool,
     /// Crate names whose whole dependency closure is mirrored.
     pub seeds: Vec<String>,
     /// `Cargo.lock` files whose packages seed the closure.
@@ -187,6 +190,7 @@ impl Default for MirrorConfig {
     fn default() -> Self {
         MirrorConfig {
             on_demand: true,
+            prefetch_dependencies: false,
             seeds: Vec::new(),
             lockfiles: Vec::new(),
             dev_dependencies: false,

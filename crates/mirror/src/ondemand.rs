@@ -6,12 +6,12 @@
 use crate::check::CheckResult;
 use crate::mirror::Mirror;
 use crate::publisher::Changes;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument as _, error, info_span};
-use tufmirror_index::CrateName;
+use tufmirror_index::{CrateName, IndexLine};
 
 /// How long a batch keeps collecting after its first request.
 const WINDOW: Duration = Duration::from_millis(30);
@@ -101,17 +101,36 @@ pub(crate) async fn run_batches(mirror: Arc<Mirror>, mut queue: mpsc::Receiver<W
 async fn run_batch(mirror: &Arc<Mirror>, names: Vec<CrateName>) -> BTreeMap<String, CheckResult> {
     mirror.metrics.on_demand_batches.inc();
     let _guard = mirror.blob_guard.read().await;
-    let mut tasks = tokio::task::JoinSet::new();
-    for name in names {
-        let mirror = mirror.clone();
-        tasks.spawn(async move { mirror.check_crate(name).await });
-    }
+    let current = mirror.publisher.current();
+    let missing_before: BTreeSet<String> =
+        names.iter().map(CrateName::lowercase).filter(|n| current.tree.position(&crate_path(n)).is_err()).collect();
     let mut changes = Changes::default();
     let mut results = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let Ok(check) = joined else { continue };
+    let mut next = Vec::new();
+    for check in check_all(mirror, names).await {
         mirror.remember_missing(&check.name, check.result == CheckResult::NotFound);
+        if mirror.config.mirror.prefetch_dependencies
+            && check.result == CheckResult::Present
+            && missing_before.contains(&check.name.lowercase())
+        {
+            next.extend(newest_dependencies(&mirror.lines_after(&check)));
+        }
         results.insert(check.name.lowercase(), check.result);
+        changes.merge(check.changes);
+    }
+    // What cargo will ask for next: the dependencies of the newest version of each crate that was
+    // just fetched. Checked in the same batch, they cost no extra snapshot and no extra round trip.
+    let ahead: Vec<CrateName> = next
+        .into_iter()
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .filter(|n| !results.contains_key(n) && current.tree.position(&crate_path(n)).is_err())
+        .filter_map(|n| CrateName::new(&n).ok())
+        .filter(|n| mirror.filter.allows(n.as_str()) && !mirror.recently_missing(n))
+        .take(MAX_BATCH)
+        .collect();
+    for check in check_all(mirror, ahead).await {
+        mirror.remember_missing(&check.name, check.result == CheckResult::NotFound);
         changes.merge(check.changes);
     }
     if let Err(e) = mirror.commit(changes, false).await {
@@ -119,6 +138,44 @@ async fn run_batch(mirror: &Arc<Mirror>, names: Vec<CrateName>) -> BTreeMap<Stri
         let reason = format!("publishing failed: {e}");
         return results.into_keys().map(|k| (k, CheckResult::Failed(reason.clone()))).collect();
     }
-    mirror.update_gauges();
     results
+}
+
+async fn check_all(mirror: &Arc<Mirror>, names: Vec<CrateName>) -> Vec<crate::check::CrateCheck> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for name in names {
+        let mirror = mirror.clone();
+        tasks.spawn(async move { mirror.check_crate(name).await });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(check) = joined {
+            out.push(check);
+        }
+    }
+    out
+}
+
+fn crate_path(lowercase_name: &str) -> String {
+    tufmirror_index::index_path(lowercase_name)
+}
+
+/// The registry dependencies (normal and build, not optional) of the newest version that is not
+/// yanked: what cargo resolves first.
+fn newest_dependencies(lines: &[IndexLine]) -> Vec<String> {
+    let newest = lines
+        .iter()
+        .filter(|l| !l.yanked)
+        .filter_map(|l| semver::Version::parse(&l.vers).ok().map(|v| (v, l)))
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, l)| l);
+    newest
+        .map(|l| {
+            l.deps
+                .iter()
+                .filter(|d| d.registry.is_none() && !d.optional && d.kind.as_deref() != Some("dev"))
+                .map(|d| d.crate_name().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -212,7 +212,7 @@ impl Mirror {
     }
 
     /// The lines of the file a check leaves served for its crate (the new one if it changed).
-    fn lines_after(&self, check: &crate::check::CrateCheck) -> Vec<tufmirror_index::IndexLine> {
+    pub(crate) fn lines_after(&self, check: &crate::check::CrateCheck) -> Vec<tufmirror_index::IndexLine> {
         let path = check.name.index_path();
         let sha = check
             .changes
