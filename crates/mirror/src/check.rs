@@ -27,6 +27,8 @@ pub struct CrateCheck {
     pub name: CrateName,
     pub result: CheckResult,
     pub changes: Changes,
+    /// What went wrong upstream, even when the last good file is still served.
+    pub error: Option<String>,
 }
 
 pub fn now_unix() -> i64 {
@@ -37,8 +39,10 @@ impl Mirror {
     /// Checks crate `name` against upstream.
     pub async fn check_crate(&self, name: CrateName) -> CrateCheck {
         let path = name.index_path();
-        let mut check = CrateCheck { name: name.clone(), result: CheckResult::Present, changes: Changes::default() };
+        let mut check =
+            CrateCheck { name: name.clone(), result: CheckResult::Present, changes: Changes::default(), error: None };
         let failed = |check: &mut CrateCheck, present: bool, reason: String| {
+            check.error = Some(reason.clone());
             check.result = if present { CheckResult::Present } else { CheckResult::Failed(reason) };
         };
         let record = match self.db.file(&path) {

@@ -43,13 +43,17 @@ impl Mirror {
 
     /// Whether the scheduled refresh is due.
     fn refresh_due(&self) -> bool {
-        let last = self.db.meta(LAST_REFRESH).ok().flatten().unwrap_or(0) as i64;
-        let interval = self.config.mirror.refresh_interval.as_secs() as i64;
-        let has_work = !self.publisher.current().tree.is_empty()
-            || !self.config.mirror.seeds.is_empty()
-            || !self.config.mirror.lockfiles.is_empty()
-            || self.config.mirror.list_file.is_some();
-        has_work && last + interval <= OffsetDateTime::now_utc().unix_timestamp()
+        let m = &self.config.mirror;
+        let configured = !m.seeds.is_empty() || !m.lockfiles.is_empty() || m.list_file.is_some();
+        // Without configured crates, files fetched on demand are first refreshed one interval
+        // after start (requests revalidate them after `revalidate_after` anyway).
+        let last = match self.db.meta(LAST_REFRESH).ok().flatten() {
+            Some(t) => t as i64,
+            None if configured => 0,
+            None => self.started_at,
+        };
+        let has_work = configured || !self.publisher.current().tree.is_empty();
+        has_work && last + m.refresh_interval.as_secs() as i64 <= OffsetDateTime::now_utc().unix_timestamp()
     }
 
     /// Removes blobs that neither a retained snapshot nor the quarantine refers to.

@@ -69,6 +69,8 @@ pub struct Mirror {
     pub(crate) blob_guard: tokio::sync::RwLock<()>,
     /// Wakes the refresh loop (`/admin/sync`, SIGHUP).
     pub sync_now: tokio::sync::Notify,
+    /// Unix seconds when this process opened the mirror.
+    pub started_at: i64,
     _lock: std::fs::File,
 }
 
@@ -129,6 +131,7 @@ impl Mirror {
             downloads: Mutex::new(HashMap::new()),
             blob_guard: tokio::sync::RwLock::new(()),
             sync_now: tokio::sync::Notify::new(),
+            started_at: crate::check::now_unix(),
             _lock: lock,
         });
         mirror.update_gauges();

@@ -124,6 +124,7 @@ impl Mirror {
     /// `.crate` files when configured.
     pub async fn sync_all(self: &Arc<Self>, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
         let started = now_unix();
+        self.resign_if_due().await;
         let (plain, seeds) = self.refresh_roots()?;
         let mut closure = Closure::default();
         closure.add(seeds, &self.filter);
@@ -161,14 +162,15 @@ impl Mirror {
                 let mirror = self.clone();
                 tasks.spawn(async move { mirror.check_crate(name).await });
             }
-            let before = closure.names().len();
+            let mut checked_now = 0u64;
             while let Some(joined) = tasks.join_next().await {
                 let Ok(check) = joined else { continue };
                 report.checked += 1;
-                match &check.result {
-                    CheckResult::Failed(_) => report.failed += 1,
-                    CheckResult::NotFound => report.not_found += 1,
-                    CheckResult::Present => {}
+                checked_now += 1;
+                if check.error.is_some() {
+                    report.failed += 1;
+                } else if check.result == CheckResult::NotFound {
+                    report.not_found += 1;
                 }
                 let follow = closure.names().contains(&check.name.lowercase());
                 if follow && check.result == CheckResult::Present {
@@ -177,13 +179,9 @@ impl Mirror {
                 }
                 changes.merge(check.changes);
             }
-            let grown = closure.names().len() - before;
-            progress.set_total((queue.len() + done.len() + closure.names().len().saturating_sub(done.len())) as u64);
-            progress.advance(0, "checking index files");
-            if grown > 0 {
-                progress.advance(0, "following dependencies");
-            }
-            progress.advance(CHUNK.min(report.checked) as u64, "checked");
+            let pending = queue.len() + closure.names().iter().filter(|n| !done.contains(*n)).count();
+            progress.set_total((done.len() + pending) as u64);
+            progress.advance(checked_now, "checking index files");
             if last_publish.elapsed() > PUBLISH_EVERY {
                 self.commit(std::mem::take(&mut changes), false).await?;
                 last_publish = Instant::now();
