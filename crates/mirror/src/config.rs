@@ -50,6 +50,9 @@ pub struct Config {
     /// config file's folder, or the working directory for the embedded default.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// Where the configuration came from (the file, or the embedded default), for error messages.
+    #[serde(skip)]
+    pub origin: String,
 }
 
 /// `[server]`: the one HTTP listener.
@@ -240,6 +243,7 @@ impl Config {
         config.apply_env(&env)?;
         config.resolve_paths(&base);
         config.base_dir = base;
+        config.origin = origin.clone();
         config.validate(&origin)?;
         Ok(config)
     }

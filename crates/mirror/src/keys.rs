@@ -24,6 +24,13 @@ pub struct DaemonKeys {
 pub enum StartupKeyError {
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error("`{key}` in {origin}")]
+    Configured {
+        key: &'static str,
+        origin: String,
+        #[source]
+        source: KeyError,
+    },
     #[error("{path} holds root version {version} with other bytes than {root_dir}: a published root never changes")]
     RootChanged { path: String, version: u64, root_dir: String },
     #[error("the served root chain has {served} versions but {root_dir} only {offered}: restore the missing roots")]
@@ -38,7 +45,12 @@ pub enum StartupKeyError {
 
 /// Loads (or, when allowed and there is no root yet, creates) the keys, verifies the root chain,
 /// publishes new root versions into `tuf/`, and runs the start-up check.
-pub async fn load(config: &KeysConfig, base: &Path, dir: &DataDir) -> Result<DaemonKeys, StartupKeyError> {
+pub async fn load(
+    config: &KeysConfig,
+    base: &Path,
+    origin: &str,
+    dir: &DataDir,
+) -> Result<DaemonKeys, StartupKeyError> {
     let root_dir = &config.root_dir;
     if config.generate_development_keys && !root_dir.join("1.root.json").exists() {
         let expires = tufmirror_core::time::in_days(OffsetDateTime::now_utc(), Role::Root.default_expiry_days());
@@ -54,13 +66,17 @@ pub async fn load(config: &KeysConfig, base: &Path, dir: &DataDir) -> Result<Dae
     }
     let offered = keys::verify_root_chain(None, keys::read_root_files(root_dir)?)?;
     let latest = offered.last().cloned().ok_or_else(|| KeyError::NoRoot { dir: root_dir.clone() })?;
-    publish_roots(&offered, dir, root_dir)?;
-
     let mut signers = RoleSigners::new();
-    for (role, uri) in
-        [(Role::Targets, &config.targets), (Role::Snapshot, &config.snapshot), (Role::Timestamp, &config.timestamp)]
-    {
-        let signer = open_signer(uri, base).await.map_err(|source| KeyError::Signer { role, source })?;
+    for (role, key, uri) in [
+        (Role::Targets, "keys.targets", &config.targets),
+        (Role::Snapshot, "keys.snapshot", &config.snapshot),
+        (Role::Timestamp, "keys.timestamp", &config.timestamp),
+    ] {
+        let signer = open_signer(uri, base).await.map_err(|source| StartupKeyError::Configured {
+            key,
+            origin: origin.to_owned(),
+            source: KeyError::Signer { role, source },
+        })?;
         signers.insert(role, vec![signer]);
     }
     let root = &latest.root.signed;
@@ -72,6 +88,7 @@ pub async fn load(config: &KeysConfig, base: &Path, dir: &DataDir) -> Result<Dae
         .into());
     }
     keys::check_signers(root, &signers)?;
+    publish_roots(&offered, dir, root_dir)?;
     info!(root_version = root.version, "keys checked: every online role signs with a key that root lists");
     Ok(DaemonKeys { signers, roots: offered })
 }

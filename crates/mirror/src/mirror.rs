@@ -88,7 +88,7 @@ impl Mirror {
         let io = |source| OpenError::DataDir { path: dir.root.display().to_string(), source };
         dir.create().map_err(io)?;
         let lock = lock(&dir)?;
-        let keys = crate::keys::load(&config.keys, &config.base_dir, &dir).await?;
+        let keys = crate::keys::load(&config.keys, &config.base_dir, &config.origin, &dir).await?;
         let db = Arc::new(StateDb::open(&dir.state_db())?);
         let blobs = BlobStore::open(dir.blobs()).map_err(io)?;
         let crates = BlobStore::open(dir.crates()).map_err(io)?;
