@@ -29,7 +29,7 @@ pub enum StartupKeyError {
         key: &'static str,
         origin: String,
         #[source]
-        source: KeyError,
+        source: Box<KeyError>,
     },
     #[error("{path} holds root version {version} with other bytes than {root_dir}: a published root never changes")]
     RootChanged { path: String, version: u64, root_dir: String },
@@ -75,7 +75,7 @@ pub async fn load(
         let signer = open_signer(uri, base).await.map_err(|source| StartupKeyError::Configured {
             key,
             origin: origin.to_owned(),
-            source: KeyError::Signer { role, source },
+            source: Box::new(KeyError::Signer { role, source }),
         })?;
         signers.insert(role, vec![signer]);
     }
