@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod verify_http;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

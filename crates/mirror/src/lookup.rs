@@ -7,7 +7,7 @@ use crate::published::Published;
 use std::sync::Arc;
 use std::time::Duration;
 use tufmirror_core::merkle::{InclusionProof, NonInclusionProof, PathProof};
-use tufmirror_index::crate_of_path;
+use tufmirror_index::{CrateName, crate_of_path};
 
 /// What `GET /index/<path>` gets.
 #[derive(Debug)]
@@ -37,7 +37,7 @@ impl Mirror {
         match published.tree.prove(path, published.version()) {
             PathProof::Included(_) if on_demand && self.is_stale(path) => {
                 let wait = REVALIDATE_WAIT.min(self.config.server.request_timeout / 2);
-                if let Ok(result) = tokio::time::timeout(wait, self.check_on_demand(name.clone())).await {
+                if let Ok(result) = tokio::time::timeout(wait, self.check_until_shutdown(name.clone())).await {
                     checked = Some(result);
                 }
                 published = self.publisher.current();
@@ -45,7 +45,7 @@ impl Mirror {
             PathProof::Absent(_) if on_demand && self.filter.allows(name.as_str()) && !self.recently_missing(&name) => {
                 let wait = self.config.server.request_timeout.saturating_sub(Duration::from_secs(1));
                 checked = Some(
-                    tokio::time::timeout(wait, self.check_on_demand(name.clone()))
+                    tokio::time::timeout(wait, self.check_until_shutdown(name.clone()))
                         .await
                         .unwrap_or_else(|_| CheckResult::Failed("timed out waiting for upstream".to_owned())),
                 );
@@ -62,6 +62,15 @@ impl Mirror {
                 Some(CheckResult::Failed(reason)) => IndexAnswer::Failed(reason),
                 _ => IndexAnswer::Missing { published, proof },
             },
+        }
+    }
+
+    /// [`Mirror::check_on_demand`], given up when the mirror shuts down: a graceful shutdown waits
+    /// for open requests, and a check may wait on a hanging upstream for `retries` timeouts.
+    async fn check_until_shutdown(&self, name: CrateName) -> CheckResult {
+        tokio::select! {
+            result = self.check_on_demand(name) => result,
+            () = self.shutdown.cancelled() => CheckResult::Failed("the mirror is shutting down".to_owned()),
         }
     }
 

@@ -86,6 +86,11 @@ pub async fn run(mirror: Arc<Mirror>) {
                 Ok(report) => info!(checked = report.checked, failed = report.failed, "scheduled refresh done"),
                 Err(e) => error!(error = %crate::error_chain(&e), "scheduled refresh failed"),
             }
+            // An interrupted refresh records no end, so it would be due again at once: without
+            // this the loop would spin (and never let the daemon exit) after a shutdown.
+            if mirror.shutdown.is_cancelled() {
+                return;
+            }
             match mirror.collect_garbage().await {
                 Ok(removed) if removed > 0 => info!(removed, "unreferenced blobs removed"),
                 Ok(_) => {}

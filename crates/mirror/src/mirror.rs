@@ -4,14 +4,14 @@ use crate::config::Config;
 use crate::datadir::DataDir;
 use crate::metrics::Metrics;
 use crate::ondemand::OnDemand;
-use crate::publisher::{PublishError, Publisher};
+use crate::publisher::{Changes, PublishError, Publisher};
 use crate::selection::{Filter, PatternError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 use tufmirror_core::Sha256Hash;
-use tufmirror_index::RegistryConfig;
+use tufmirror_index::{RegistryConfig, crate_of_path};
 use tufmirror_repo::keys::RootFile;
 use tufmirror_repo::sign::Expiries;
 use tufmirror_store::{BlobStore, StateDb, StoreError};
@@ -135,10 +135,30 @@ impl Mirror {
             _lock: lock,
         });
         mirror.update_gauges();
+        mirror.remove_denied().await?;
         tokio::spawn(crate::ondemand::run_batches(mirror.clone(), queue));
         let current = mirror.publisher.current();
         info!(snapshot = current.version(), files = current.tree.len(), data = %mirror.dir.root.display(), "mirror open");
         Ok(mirror)
+    }
+
+    /// Files of crates that `allow`/`deny` no longer admit (the configuration changed since they
+    /// were mirrored) leave the mirror at start, with a signed removal record: otherwise they stay
+    /// served until their next revalidation, although their downloads are refused.
+    async fn remove_denied(&self) -> Result<(), PublishError> {
+        let mut changes = Changes::default();
+        for leaf in self.publisher.current().tree.leaves() {
+            let Ok(name) = crate_of_path(&leaf.path) else { continue };
+            if !self.filter.allows(name.as_str()) {
+                changes.files.push((leaf.path.clone(), None));
+                changes.removal_reasons.insert(leaf.path.clone(), "denied by the mirror's configuration".to_owned());
+            }
+        }
+        if !changes.files.is_empty() {
+            info!(files = changes.files.len(), "removing files that allow/deny no longer admit");
+            self.commit(changes, false).await?;
+        }
+        Ok(())
     }
 
     /// Refreshes the gauges that follow the state (after every publish).

@@ -17,6 +17,8 @@ use tufmirror_index::{CrateName, IndexLine};
 /// most two requests in flight per host, so only HTTP/2 (behind TLS) brings real bursts, and those
 /// arrive within a few milliseconds.
 const WINDOW: Duration = Duration::from_millis(10);
+/// Batches in flight at once.
+const CONCURRENT_BATCHES: usize = 4;
 /// The most crates checked in one batch.
 const MAX_BATCH: usize = 512;
 
@@ -72,6 +74,7 @@ impl Mirror {
 
 /// Drains the queue: one batch at a time, each published as (at most) one snapshot.
 pub(crate) async fn run_batches(mirror: Arc<Mirror>, mut queue: mpsc::Receiver<Waiter>) {
+    let running = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_BATCHES));
     loop {
         let first = tokio::select! {
             w = queue.recv() => match w { Some(w) => w, None => return },
@@ -89,14 +92,22 @@ pub(crate) async fn run_batches(mirror: Arc<Mirror>, mut queue: mpsc::Receiver<W
         for w in batch {
             by_name.entry(w.name.lowercase()).or_insert_with(|| (w.name.clone(), Vec::new())).1.push(w.reply);
         }
-        let span = info_span!("on_demand_batch", crates = by_name.len());
-        let results = run_batch(&mirror, by_name.values().map(|(n, _)| n.clone()).collect()).instrument(span).await;
-        for (key, (_, waiters)) in by_name {
-            let result = results.get(&key).cloned().unwrap_or(CheckResult::Failed("not checked".to_owned()));
-            for w in waiters {
-                let _ = w.send(result.clone());
+        // Batches run side by side (a few at a time): one upstream path that hangs for its
+        // retries must not hold every other request behind it. Publishing stays one at a time.
+        let Ok(permit) = running.clone().acquire_owned().await else { return };
+        let mirror = mirror.clone();
+        tokio::spawn(async move {
+            let span = info_span!("on_demand_batch", crates = by_name.len());
+            let names = by_name.values().map(|(n, _)| n.clone()).collect();
+            let results = run_batch(&mirror, names).instrument(span).await;
+            for (key, (_, waiters)) in by_name {
+                let result = results.get(&key).cloned().unwrap_or(CheckResult::Failed("not checked".to_owned()));
+                for w in waiters {
+                    let _ = w.send(result.clone());
+                }
             }
-        }
+            drop(permit);
+        });
     }
 }
 

@@ -202,6 +202,10 @@ impl Publisher {
             meta: changes.meta,
         };
         if !force && leaves.as_slice() == previous.tree.leaves() {
+            if batch.quarantine.iter().any(|(_, q)| q.is_some()) {
+                // A quarantine record must not outlive (a power loss of) the file it points to.
+                self.blobs.sync().map_err(write_err(self.dir.root.display()))?;
+            }
             self.db.apply(&batch)?;
             return Ok(previous);
         }

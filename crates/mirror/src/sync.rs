@@ -163,7 +163,20 @@ impl Mirror {
                 tasks.spawn(async move { mirror.check_crate(name).await });
             }
             let mut checked_now = 0u64;
-            while let Some(joined) = tasks.join_next().await {
+            loop {
+                let joined = tokio::select! {
+                    joined = tasks.join_next() => match joined {
+                        Some(joined) => joined,
+                        None => break,
+                    },
+                    // Shutdown does not wait for upstream (a hanging request holds a check for
+                    // `retries` timeouts): what was checked so far is published below.
+                    () = self.shutdown.cancelled(), if !report.interrupted => {
+                        tasks.abort_all();
+                        report.interrupted = true;
+                        continue;
+                    }
+                };
                 let Ok(check) = joined else { continue };
                 report.checked += 1;
                 checked_now += 1;

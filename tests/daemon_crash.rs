@@ -1,0 +1,217 @@
+//! A sync killed with SIGKILL at any moment (the `tufmirror sync` process, or the daemon in the
+//! middle of its own refresh) never leaves the data folder in a state that serves anything but a
+//! complete, verifying snapshot, and the next sync completes.
+
+mod common;
+
+use common::bin;
+use common::daemon::{Daemon, DaemonConfig};
+use common::verify_http::verify_daemon;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tufmirror_core::Sha256Hash;
+use tufmirror_testkit::upstream::FakeUpstream;
+
+/// Index files in the synthetic upstream.
+const FILES: usize = 3_000;
+const ROUNDS: u32 = 8;
+/// Where round N kills the sync: once it has sent this many upstream requests, and this many
+/// milliseconds later. The first ones land while files are fetched and stored, the later ones
+/// after every file was fetched: while the snapshot is built, signed, written and committed.
+const KILL_POINTS: [(usize, u64); 8] =
+    [(1, 0), (500, 0), (1_500, 0), (FILES, 0), (FILES, 20), (FILES, 60), (FILES, 120), (FILES, 250)];
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}
+
+fn sync_command(dir: &Path) -> Command {
+    let mut command = Command::new(bin());
+    command
+        .args(["sync", "--config", "tufmirror.toml"])
+        .current_dir(dir)
+        .env("RUST_LOG", "off")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("HTTP_PROXY")
+        .env_remove("ALL_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("http_proxy")
+        .env_remove("all_proxy")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `tufmirror sync` to the end; it must succeed and have checked every crate without a
+/// failure. Returns how long it took.
+fn sync_to_completion(dir: &Path) -> Duration {
+    let started = Instant::now();
+    let out = sync_command(dir).output().expect("run tufmirror sync");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "sync failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let expected = format!("{FILES} index files; checked {FILES} crates (0 failed, 0 not found upstream)");
+    assert!(stdout.contains(&expected), "{stdout}");
+    started.elapsed()
+}
+
+/// A new version appended to every `step`-th file starting at `offset`: a change that keeps
+/// history, so the next sync stores and publishes it.
+fn grow(files: &mut BTreeMap<String, Vec<u8>>, round: u32, offset: usize, step: usize) -> usize {
+    let mut changed = 0;
+    for (i, (path, bytes)) in files.iter_mut().enumerate() {
+        if i % step != offset % step {
+            continue;
+        }
+        let name = path.rsplit('/').next().expect("a name");
+        if !bytes.ends_with(b"\n") {
+            bytes.push(b'\n');
+        }
+        let cksum = Sha256Hash::of(format!("{name} {round}").as_bytes());
+        bytes.extend_from_slice(
+            format!(
+                "{{\"name\": \"{name}\", \"vers\": \"999.{round}.0\", \"deps\": [], \"cksum\": \"{cksum}\", \
+                 \"features\": {{}}, \"yanked\": false}}\n"
+            )
+            .as_bytes(),
+        );
+        changed += 1;
+    }
+    changed
+}
+
+/// The served snapshot verifies, and every file in it is upstream's file of this round or of the
+/// round before (nothing torn, nothing mixed within a file, nothing else).
+fn verify_against(
+    daemon: &Daemon,
+    before: &BTreeMap<String, Vec<u8>>,
+    after: &BTreeMap<String, Vec<u8>>,
+) -> (u64, &'static str) {
+    let verified = verify_daemon(daemon.addr);
+    assert_eq!(verified.files.len(), after.len(), "every listed crate is mirrored");
+    for (path, bytes) in &verified.files {
+        assert!(
+            before.get(path) == Some(bytes) || after.get(path) == Some(bytes),
+            "{path}: served bytes are neither the old nor the new upstream file"
+        );
+    }
+    let state = if verified.files == *after {
+        "new"
+    } else if verified.files == *before {
+        "old"
+    } else {
+        "partly new"
+    };
+    (verified.version, state)
+}
+
+fn current_snapshot(daemon: &Daemon) -> u64 {
+    let bytes = common::verify_http::get_ok(daemon.addr, "/tuf/timestamp.json");
+    let (ts, _) =
+        tufmirror_core::verify::parse_unverified::<tufmirror_core::Timestamp>(&bytes).expect("timestamp parses");
+    ts.signed.snapshot_version().expect("snapshot version")
+}
+
+#[test]
+fn sigkill_during_a_sync_always_leaves_a_verifying_mirror() {
+    let test_started = Instant::now();
+    let rt = runtime();
+    let upstream = rt.block_on(FakeUpstream::start()).expect("upstream");
+    let mut files: BTreeMap<String, Vec<u8>> = tufmirror_testkit::synthetic_index(FILES, 11).into_iter().collect();
+    for (path, bytes) in &files {
+        upstream.set_file(path, bytes.clone());
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let names: Vec<&str> = files.keys().map(|p| p.rsplit('/').next().expect("name")).collect();
+    std::fs::write(dir.path().join("crates.txt"), names.join("\n")).expect("list file");
+    let mut config = DaemonConfig::new(&upstream.url());
+    config.mirror_extra = "list_file = \"crates.txt\"".to_owned();
+    config.write(dir.path(), 9);
+
+    let first = sync_to_completion(dir.path());
+    let mut daemon = Daemon::start(dir.path(), &config);
+    verify_against(&daemon, &files, &files);
+    daemon.stop();
+    eprintln!("first sync of {FILES} files: {first:?}");
+
+    let mut mid_sync = 0;
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    for round in 0..ROUNDS {
+        let before = files.clone();
+        let changed = grow(&mut files, round, round as usize, 3);
+        for (path, bytes) in &files {
+            if before.get(path) != Some(bytes) {
+                upstream.set_file(path, bytes.clone());
+            }
+        }
+        let (requests, extra) = KILL_POINTS[round as usize % KILL_POINTS.len()];
+        let extra = Duration::from_millis(extra);
+        let daemon_mode = round % 2 == 1;
+        let hits_before = upstream.total_hits();
+        let sync_started = Instant::now();
+        // Waits until the sync has sent `requests` upstream requests (or `exited` says it ended),
+        // then `extra` longer.
+        let wait_for_kill_point = |exited: &mut dyn FnMut() -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while upstream.total_hits() - hits_before < requests && Instant::now() < deadline && !exited() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(extra);
+        };
+        let was_running = if daemon_mode {
+            // The daemon's own refresh (SIGHUP = refresh now), killed in the middle.
+            let mut daemon = Daemon::start(dir.path(), &config);
+            let snapshot_before = current_snapshot(&daemon);
+            let pid = rustix::process::Pid::from_raw(daemon.child.as_ref().expect("running").id() as i32).expect("pid");
+            rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("SIGHUP");
+            wait_for_kill_point(&mut || false);
+            let published = current_snapshot(&daemon) > snapshot_before;
+            let asked = upstream.total_hits() > hits_before;
+            daemon.kill();
+            // Mid-sync: it had started asking upstream and not yet published the round.
+            asked && !published
+        } else {
+            let mut child = sync_command(dir.path()).spawn().expect("spawn sync");
+            wait_for_kill_point(&mut || child.try_wait().ok().flatten().is_some());
+            let running = child.try_wait().expect("try_wait").is_none();
+            let _ = child.kill();
+            let _ = child.wait();
+            running
+        };
+        let delay = sync_started.elapsed();
+        let asked = upstream.total_hits() - hits_before;
+
+        let mut started = Instant::now();
+        let mut daemon = Daemon::start(dir.path(), &config);
+        let start_took = started.elapsed();
+        started = Instant::now();
+        let (served, state) = verify_against(&daemon, &before, &files);
+        mid_sync += usize::from(was_running);
+        *outcomes.entry(state).or_insert(0) += 1;
+        eprintln!(
+            "round {round}: {} killed after {delay:?} (kill point {requests} requests + {extra:?}; {changed} files changed upstream, {asked} upstream requests, \
+             {}); snapshot {served} verifies, {state} files; started in {start_took:?}, verified in {:?}",
+            if daemon_mode { "daemon refresh" } else { "tufmirror sync" },
+            if was_running { "mid-sync" } else { "not mid-sync" },
+            started.elapsed(),
+        );
+        let status = daemon.stop();
+        assert!(status.success(), "round {round}: the daemon stops cleanly: {status:?}");
+
+        // The next sync completes (what it leaves is the `before` of the next round, checked
+        // there, and after the last round below).
+        let took = sync_to_completion(dir.path());
+        eprintln!("round {round}: the next sync completed in {took:?}");
+    }
+    eprintln!(
+        "{mid_sync} of {ROUNDS} kills landed mid-sync; served after the kill: {outcomes:?}; total {:?}",
+        test_started.elapsed()
+    );
+    let mut daemon = Daemon::start(dir.path(), &config);
+    let verified = verify_daemon(daemon.addr);
+    assert!(verified.files == files, "after a complete sync the mirror has exactly upstream's files");
+    assert!(daemon.stop().success());
+    assert!(mid_sync * 2 >= ROUNDS as usize, "most kills must land in the middle of a sync: {mid_sync}/{ROUNDS}");
+}
