@@ -65,6 +65,9 @@ pub struct ServerConfig {
     pub public_url: String,
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Memory for ready-to-send index responses (file, ETag, encoded proof) of the current
+    /// snapshot, in MiB; 0 turns the cache off.
+    pub response_cache_mib: u64,
 }
 
 /// `[storage]`: where state and snapshots live.
@@ -160,6 +163,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".to_owned(),
             request_timeout: Duration::from_secs(60),
+            response_cache_mib: 256,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! publishing signed snapshots, on-demand batches, `.crate` downloads and the quarantine. HTTP
 //! lives in `tufmirror-server`; this crate decides and stores.
 
+pub mod cache;
 pub mod check;
 pub mod config;
 pub mod datadir;

@@ -1,21 +1,22 @@
 //! Answering index requests: from the current snapshot, after an on-demand check when the
 //! mirror lacks the crate or its file is due for revalidation.
 
+use crate::cache::ServedFile;
 use crate::check::{CheckResult, now_unix};
 use crate::mirror::Mirror;
 use crate::published::Published;
 use std::sync::Arc;
 use std::time::Duration;
-use tufmirror_core::merkle::{InclusionProof, NonInclusionProof, PathProof};
+use tufmirror_core::merkle::{NonInclusionProof, PathProof};
 use tufmirror_index::{CrateName, crate_of_path};
 
 /// What `GET /index/<path>` gets.
 #[derive(Debug)]
 pub enum IndexAnswer {
-    /// The file of `published`, with its proof.
-    Found { published: Arc<Published>, proof: InclusionProof, bytes: Vec<u8> },
+    /// The file, its ETag and its proof in the current snapshot, ready to send.
+    Found(Arc<ServedFile>),
     /// No such crate in `published` (which proves it), or not allowed here.
-    Missing { published: Arc<Published>, proof: NonInclusionProof },
+    Missing { published: Arc<Published>, proof: Box<NonInclusionProof> },
     /// Not a sparse-index path at all.
     NotAnIndexPath,
     /// The mirror lacks the crate and could not get it: a 502 (cargo retries 5xx).
@@ -33,6 +34,11 @@ impl Mirror {
         let Ok(name) = crate_of_path(path) else { return IndexAnswer::NotAnIndexPath };
         let mut published = self.publisher.current();
         let on_demand = self.config.mirror.on_demand;
+        if let Some(file) = self.cache.get(path, published.version())
+            && !(on_demand && self.is_due(file.checked_at))
+        {
+            return IndexAnswer::Found(file);
+        }
         let mut checked = None;
         match published.tree.prove(path, published.version()) {
             PathProof::Included(_) if on_demand && self.is_stale(path) => {
@@ -55,12 +61,17 @@ impl Mirror {
         }
         match published.tree.prove(path, published.version()) {
             PathProof::Included(proof) => match self.blobs.get(&proof.leaf_contents.sha256) {
-                Ok(bytes) => IndexAnswer::Found { published, proof, bytes },
+                Ok(bytes) => {
+                    let checked_at = self.db.file(path).ok().flatten().map_or(0, |r| r.checked_at);
+                    let file = Arc::new(ServedFile::new(&proof, bytes, checked_at));
+                    self.cache.put(path, file.clone());
+                    IndexAnswer::Found(file)
+                }
                 Err(e) => IndexAnswer::Damaged(format!("{path}: {e}")),
             },
             PathProof::Absent(proof) => match checked {
                 Some(CheckResult::Failed(reason)) => IndexAnswer::Failed(reason),
-                _ => IndexAnswer::Missing { published, proof },
+                _ => IndexAnswer::Missing { published, proof: Box::new(proof) },
             },
         }
     }
@@ -75,10 +86,14 @@ impl Mirror {
     }
 
     fn is_stale(&self, path: &str) -> bool {
-        let after = self.config.mirror.revalidate_after.as_secs() as i64;
         match self.db.file(path) {
-            Ok(Some(record)) => record.checked_at + after <= now_unix(),
+            Ok(Some(record)) => self.is_due(record.checked_at),
             _ => false,
         }
+    }
+
+    /// Whether a file checked at `checked_at` is due for revalidation.
+    fn is_due(&self, checked_at: i64) -> bool {
+        checked_at + self.config.mirror.revalidate_after.as_secs() as i64 <= now_unix()
     }
 }

@@ -52,6 +52,8 @@ pub struct Mirror {
     pub blobs: BlobStore,
     pub crates: BlobStore,
     pub publisher: Publisher,
+    /// Ready-to-send index responses of the current snapshot.
+    pub cache: crate::cache::ResponseCache,
     pub upstream: UpstreamClient,
     pub filter: Filter,
     pub metrics: Metrics,
@@ -109,6 +111,7 @@ impl Mirror {
         let upstream = UpstreamClient::new(upstream_config(&config)?)?;
         let filter = Filter::new(&config.mirror.allow, &config.mirror.deny)?;
         let admin_token = admin_token(&dir).map_err(io)?;
+        let cache = crate::cache::ResponseCache::new(config.server.response_cache_mib as usize * 1024 * 1024);
         let (ondemand, queue) = OnDemand::new();
         let metrics = Metrics::default();
         let metrics_registry = metrics.registry();
@@ -118,6 +121,7 @@ impl Mirror {
             db,
             blobs,
             crates,
+            cache,
             publisher,
             upstream,
             filter,

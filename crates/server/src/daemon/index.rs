@@ -42,6 +42,23 @@ pub(super) fn file_response(headers: &HeaderMap, sha256: &Sha256Hash, bytes: Vec
     response
 }
 
+/// A ready-made answer (or 304) from the mirror's response cache.
+fn served_response(headers: &HeaderMap, file: &tufmirror_mirror::cache::ServedFile) -> Response {
+    let mut response = if not_modified(headers, &file.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "text/plain")], file.bytes.clone()).into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&file.etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&file.proof_header) {
+        h.insert(PROOF_HEADER, v);
+    }
+    response
+}
+
 /// `config.json` (also under its consistent-snapshot name `<sha256>.config.json`).
 pub(super) fn config_response(mirror: &Mirror, headers: &HeaderMap, name: &str) -> Option<Response> {
     let config = mirror.publisher.config_json();
@@ -66,9 +83,7 @@ pub(super) async fn index(State(mirror): State<Arc<Mirror>>, Path(path): Path<St
         return config_response(&mirror, &headers, &path).unwrap_or_else(|| StatusCode::NOT_FOUND.into_response());
     }
     match mirror.index_file(&path).await {
-        IndexAnswer::Found { proof, bytes, .. } => {
-            file_response(&headers, &proof.leaf_contents.sha256, bytes, &proof.to_canonical_json())
-        }
+        IndexAnswer::Found(file) => served_response(&headers, &file),
         IndexAnswer::Missing { proof, .. } => {
             let mut response = (StatusCode::NOT_FOUND, "crate not found\n").into_response();
             if let Some(v) = proof_header(&proof.to_canonical_json()) {
