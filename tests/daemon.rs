@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::daemon::{Daemon, DaemonConfig};
+use common::HttpResponse;
+use common::daemon::{Daemon, DaemonConfig, tufmirror_command};
 use common::verify_http::{VerifiedSnapshot, get_ok, proof_header, verify_absent, verify_daemon};
-use common::{HttpResponse, bin};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 use tufmirror_core::Sha256Hash;
 use tufmirror_core::diff::SnapshotDiff;
@@ -40,16 +40,8 @@ const QUARANTINED_FILES: &str = "tufmirror_quarantined_files";
 
 /// Runs `tufmirror ARGS` in `dir` without proxies; killed if it takes longer than `limit`.
 fn tufmirror_in(dir: &Path, args: &[&str], limit: Duration) -> Output {
-    let child = Command::new(bin())
-        .args(args)
-        .current_dir(dir)
+    let child = tufmirror_command(dir, args)
         .env("RUST_LOG", "warn")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("HTTP_PROXY")
-        .env_remove("ALL_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("http_proxy")
-        .env_remove("all_proxy")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -772,4 +764,57 @@ fn sigterm_stops_the_daemon_gracefully() {
     daemon.restart();
     let after = verify_daemon(daemon.addr);
     assert_eq!(after.files, verified.files);
+}
+
+#[test]
+fn prefetch_dependencies_fetches_the_newest_versions_dependencies_in_the_same_batch() {
+    let rt = runtime();
+    let upstream = rt.block_on(FakeUpstream::start()).expect("upstream");
+    let base = make_crate("basedep", "1.0.0", &[], "pub fn b() {}");
+    let old_only = make_crate("olddep", "1.0.0", &[], "pub fn o() {}");
+    upstream.publish(&base, false);
+    upstream.publish(&old_only, false);
+    upstream.publish(&make_crate("topcrate", "1.0.0", &[Dep::new("olddep", "^1")], "pub fn t() {}"), false);
+    upstream.publish(&make_crate("topcrate", "2.0.0", &[Dep::new("basedep", "^1")], "pub fn t() {}"), false);
+    let (base_path, old_path) = (index_path("basedep"), index_path("olddep"));
+
+    let off = tempfile::tempdir().expect("tempdir");
+    let daemon = Daemon::start(off.path(), &DaemonConfig::new(&upstream.url()));
+    assert_eq!(index(&daemon, &index_path("topcrate")).status, 200);
+    assert_eq!(upstream.hits(&base_path), 0, "off by default: only what was asked for");
+    drop(daemon);
+
+    let on = tempfile::tempdir().expect("tempdir");
+    let config =
+        DaemonConfig { mirror_extra: "prefetch_dependencies = true".into(), ..DaemonConfig::new(&upstream.url()) };
+    let daemon = Daemon::start(on.path(), &config);
+    assert_eq!(index(&daemon, &index_path("topcrate")).status, 200);
+    assert_eq!(upstream.hits(&base_path), 1, "the newest version's dependency came with its dependent");
+    assert_eq!(upstream.hits(&old_path), 0, "an older version's dependency did not");
+    assert_eq!(index(&daemon, &base_path).body, format!("{}\n", base.index_line(false)).into_bytes());
+    assert_eq!(upstream.hits(&base_path), 1, "and is answered from the snapshot");
+}
+
+#[test]
+fn a_hanging_upstream_path_does_not_hold_other_on_demand_requests() {
+    let rt = runtime();
+    let upstream = rt.block_on(FakeUpstream::start()).expect("upstream");
+    let quick = make_crate("quick", "1.0.0", &[], "pub fn q() {}");
+    upstream.publish(&quick, false);
+    upstream.publish(&make_crate("slowpoke", "1.0.0", &[], "pub fn s() {}"), false);
+    upstream.set_fault(&index_path("slowpoke"), Fault::Hang);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = Daemon::start(dir.path(), &DaemonConfig::new(&upstream.url()));
+
+    let addr = daemon.addr;
+    let slow_path = format!("/index/{}", index_path("slowpoke"));
+    let slow = std::thread::spawn(move || common::http_get(addr, &slow_path, &[]).status);
+    while upstream.hits(&index_path("slowpoke")) == 0 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The hanging check holds its batch for (retries + 1) upstream timeouts; another crate's
+    // batch is answered meanwhile.
+    assert_eq!(index(&daemon, &index_path("quick")).status, 200);
+    assert!(!slow.is_finished(), "the quick crate was answered while the slow one still waited");
+    assert_eq!(slow.join().expect("slow request"), 502, "the hanging crate fails cleanly");
 }

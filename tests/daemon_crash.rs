@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::bin;
-use common::daemon::{Daemon, DaemonConfig};
+use common::daemon::{Daemon, DaemonConfig, tufmirror_command};
 use common::verify_http::verify_daemon;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,19 +27,8 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn sync_command(dir: &Path) -> Command {
-    let mut command = Command::new(bin());
-    command
-        .args(["sync", "--config", "tufmirror.toml"])
-        .current_dir(dir)
-        .env("RUST_LOG", "off")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("HTTP_PROXY")
-        .env_remove("ALL_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("http_proxy")
-        .env_remove("all_proxy")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = tufmirror_command(dir, &["sync", "--config", "tufmirror.toml"]);
+    command.env("RUST_LOG", "off").stdout(Stdio::piped()).stderr(Stdio::piped());
     command
 }
 

@@ -27,6 +27,16 @@ pub struct Daemon {
     pub dir: PathBuf,
 }
 
+/// `tufmirror ARGS` run in `dir`, with no proxy from the environment (tests touch only loopback).
+pub fn tufmirror_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(bin());
+    command.args(args).current_dir(dir);
+    for var in ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"] {
+        command.env_remove(var);
+    }
+    command
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
@@ -82,16 +92,8 @@ impl Daemon {
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new(bin())
-            .args(["serve", "--config", "tufmirror.toml"])
-            .current_dir(&self.dir)
+        let mut child = tufmirror_command(&self.dir, &["serve", "--config", "tufmirror.toml"])
             .env("RUST_LOG", std::env::var("TUFMIRROR_TEST_LOG").unwrap_or_else(|_| "warn".into()))
-            .env_remove("HTTPS_PROXY")
-            .env_remove("HTTP_PROXY")
-            .env_remove("ALL_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("http_proxy")
-            .env_remove("all_proxy")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -6,7 +6,7 @@
 //! | `state.redb` | the state database (files, versions, quarantine, snapshots) |
 //! | `blobs/hh/<sha256>` | index files and leaf lists, by content |
 //! | `crates/hh/<sha256>` | `.crate` files, by content (their sha256 is their `cksum`) |
-//! | `tuf/` | `N.root.json`, `N.snapshot.json`, `N.targets.json`, `timestamp.json` |
+//! | `tuf/` | `N.root.json`, `N.snapshot.json`, `N.targets.json` (the current timestamp is served from memory) |
 //! | `history/` | `N.diff.json`, `V.timestamp.json` |
 //! | `admin.token` | the bearer token of the `/admin/` routes (mode 0600) |
 //! | `.lock` | held by the one process that owns the folder |

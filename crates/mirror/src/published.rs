@@ -33,30 +33,10 @@ pub struct DamagedSnapshot {
     pub reason: String,
 }
 
-fn expires_of<T: Metadata + HasExpiry>(bytes: &[u8]) -> Result<(T, OffsetDateTime), String> {
+fn expires_of<T: Metadata>(bytes: &[u8]) -> Result<(T, OffsetDateTime), String> {
     let (signed, _) = parse_unverified::<T>(bytes).map_err(|e| e.to_string())?;
-    let expires = signed.signed.expiry();
+    let expires = signed.signed.expires();
     Ok((signed.signed, expires))
-}
-
-/// The `expires` of a role's metadata.
-pub trait HasExpiry {
-    fn expiry(&self) -> OffsetDateTime;
-}
-impl HasExpiry for Timestamp {
-    fn expiry(&self) -> OffsetDateTime {
-        self.expires
-    }
-}
-impl HasExpiry for Snapshot {
-    fn expiry(&self) -> OffsetDateTime {
-        self.expires
-    }
-}
-impl HasExpiry for Targets {
-    fn expiry(&self) -> OffsetDateTime {
-        self.expires
-    }
 }
 
 impl Published {

@@ -16,9 +16,8 @@ use time::OffsetDateTime;
 use tracing::{Instrument as _, info, info_span};
 use tufmirror_core::diff::{LeafList, SnapshotDiff};
 use tufmirror_core::merkle::{Leaf, LeafError, MerkleTree};
-use tufmirror_core::metadata::RemovalRecord;
 use tufmirror_repo::keys::RoleSigners;
-use tufmirror_repo::sign::{Expiries, SnapshotPlan, sign_snapshot, sign_timestamp};
+use tufmirror_repo::sign::{Expiries, SnapshotPlan, removal_records, sign_snapshot, sign_timestamp};
 use tufmirror_signer::SignerError;
 use tufmirror_store::{Batch, BlobStore, FileRecord, QuarantineRecord, SnapshotRecord, StateDb, StoreError};
 
@@ -216,15 +215,9 @@ impl Publisher {
                 .await
                 .map_err(|e| PublishError::Write { path: "merkle tree".into(), source: std::io::Error::other(e) })??;
             let diff = SnapshotDiff::between(&previous.tree, previous.version(), &tree, version);
-            let removals = diff
-                .removed
-                .iter()
-                .map(|path| RemovalRecord {
-                    path: path.clone(),
-                    snapshot_version: version,
-                    reason: changes.removal_reasons.get(path).cloned().unwrap_or_else(|| "removed".to_owned()),
-                })
-                .collect();
+            let removals = removal_records(&diff, |path| {
+                changes.removal_reasons.get(path).cloned().unwrap_or_else(|| "removed".to_owned())
+            });
             let now = OffsetDateTime::now_utc();
             let timestamp_version = previous.record.timestamp_version + 1;
             let signed = sign_snapshot(

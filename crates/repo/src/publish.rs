@@ -3,14 +3,14 @@
 use crate::input::{InputError, InputIndex, read_again, read_index_dir};
 use crate::keys::{self, KeyError, RoleSigners, RootFile};
 use crate::layout::{self, Layout};
-use crate::sign::{Expiries, SnapshotPlan, sign_snapshot};
+use crate::sign::{Expiries, SnapshotPlan, removal_records, sign_snapshot};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use tracing::{info, info_span, warn};
 use tufmirror_core::diff::{LeafList, SnapshotDiff};
 use tufmirror_core::merkle::{LeafError, MerkleTree};
-use tufmirror_core::metadata::{RemovalRecord, Root, Timestamp};
+use tufmirror_core::metadata::{Root, Timestamp};
 use tufmirror_core::verify::parse_unverified;
 use tufmirror_core::{Sha256Hash, time as tuf_time};
 use tufmirror_index::RegistryConfig;
@@ -108,15 +108,7 @@ pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishErro
     };
     let version = prev_version + 1;
     let diff = SnapshotDiff::between(prev_tree, prev_version, &tree, version);
-    let removals = diff
-        .removed
-        .iter()
-        .map(|path| RemovalRecord {
-            path: path.clone(),
-            snapshot_version: version,
-            reason: "absent from the published input".to_owned(),
-        })
-        .collect();
+    let removals = removal_records(&diff, |_| "absent from the published input".to_owned());
     let signed = sign_snapshot(
         SnapshotPlan {
             snapshot_version: version,

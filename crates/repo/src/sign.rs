@@ -6,6 +6,7 @@
 use crate::keys::RoleSigners;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
+use tufmirror_core::diff::SnapshotDiff;
 use tufmirror_core::merkle::MerkleTree;
 use tufmirror_core::metadata::{
     MetaFile, Metadata, RemovalRecord, Role, SPEC_VERSION, Snapshot, TargetFile, Targets, Timestamp,
@@ -58,6 +59,14 @@ fn signers_of(signers: &RoleSigners, role: Role) -> Vec<&dyn Signer> {
 async fn sign_to_bytes<T: Metadata>(meta: T, signers: &RoleSigners) -> Result<Vec<u8>, SignerError> {
     let signed = sign_metadata(meta, &signers_of(signers, T::ROLE)).await?;
     signed.to_bytes().map_err(|e| SignerError::Other(Box::new(e)))
+}
+
+/// The removal records of snapshot `diff.snapshot_version`: one per removed path, with its reason.
+pub fn removal_records(diff: &SnapshotDiff, reason: impl Fn(&str) -> String) -> Vec<RemovalRecord> {
+    diff.removed
+        .iter()
+        .map(|path| RemovalRecord { path: path.clone(), snapshot_version: diff.snapshot_version, reason: reason(path) })
+        .collect()
 }
 
 /// Signs targets, snapshot and timestamp for `plan`.

@@ -79,7 +79,7 @@ impl RepoState {
     }
 }
 
-fn proof_header(canonical_json: &[u8]) -> Option<HeaderValue> {
+pub(crate) fn proof_header(canonical_json: &[u8]) -> Option<HeaderValue> {
     HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(canonical_json)).ok()
 }
 

@@ -1,49 +1,23 @@
 //! What cargo asks for: `/index/config.json`, `/index/<path>`, `/crates/<name>/<vers>/download`.
 
 use crate::PROOF_HEADER;
+use crate::index::proof_header;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use std::sync::Arc;
 use tower::ServiceExt as _;
 use tufmirror_core::Sha256Hash;
 use tufmirror_mirror::downloads::DownloadError;
 use tufmirror_mirror::{IndexAnswer, Mirror};
 
-pub(super) fn proof_header(canonical_json: &[u8]) -> Option<HeaderValue> {
-    HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(canonical_json)).ok()
-}
-
-pub(super) fn etag_of(sha256: &Sha256Hash) -> String {
-    format!("\"{sha256}\"")
-}
-
 fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes())
 }
 
-/// An index file (or 304) with its ETag and proof.
-pub(super) fn file_response(headers: &HeaderMap, sha256: &Sha256Hash, bytes: Vec<u8>, proof: &[u8]) -> Response {
-    let etag = etag_of(sha256);
-    let mut response = if not_modified(headers, &etag) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, "text/plain")], bytes).into_response()
-    };
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    if let Some(v) = proof_header(proof) {
-        h.insert(PROOF_HEADER, v);
-    }
-    response
-}
-
 /// A ready-made answer (or 304) from the mirror's response cache.
-fn served_response(headers: &HeaderMap, file: &tufmirror_mirror::cache::ServedFile) -> Response {
+pub(super) fn served_response(headers: &HeaderMap, file: &tufmirror_mirror::cache::ServedFile) -> Response {
     let mut response = if not_modified(headers, &file.etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -66,7 +40,7 @@ pub(super) fn config_response(mirror: &Mirror, headers: &HeaderMap, name: &str) 
     if name != "config.json" && name != format!("{sha}.config.json") {
         return None;
     }
-    let etag = etag_of(&sha);
+    let etag = format!("\"{sha}\"");
     let mut response = if not_modified(headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

@@ -1,7 +1,7 @@
 //! The TUF repository as docs/POUF.md 2.1 lays it out. Versioned files are answered only for
 //! versions that are committed, so a file written by a publish that crashed is never served.
 
-use super::index::{config_response, file_response};
+use super::index::{config_response, served_response};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -98,7 +98,7 @@ pub(super) async fn snapshot_index(
     }
     let response = match published.tree.prove(&path, version) {
         PathProof::Included(proof) => match mirror.blobs.get(&proof.leaf_contents.sha256) {
-            Ok(bytes) => file_response(&headers, &proof.leaf_contents.sha256, bytes, &proof.to_canonical_json()),
+            Ok(bytes) => served_response(&headers, &tufmirror_mirror::cache::ServedFile::new(&proof, bytes, 0)),
             Err(e) => {
                 tracing::error!(version, path, error = %e, "index file unreadable");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
