@@ -47,8 +47,13 @@ pub async fn signals(mirror: Arc<Mirror>) {
     mirror.shutdown.cancel();
 }
 
-/// Sends an `/admin/` request to the daemon that owns `config`'s data folder.
-pub async fn admin_request(config: &Config, method: reqwest::Method, route: &str) -> anyhow::Result<String> {
+/// Sends an `/admin/` request (with `body`, if any) to the daemon that owns `config`'s data folder.
+pub async fn admin_request(
+    config: &Config,
+    method: reqwest::Method,
+    route: &str,
+    body: Option<Vec<u8>>,
+) -> anyhow::Result<String> {
     let token_path = config.storage.data_dir.join("admin.token");
     let token = std::fs::read_to_string(&token_path).with_context(|| {
         format!("a daemon owns the data folder, and its admin token {} is unreadable", token_path.display())
@@ -58,11 +63,11 @@ pub async fn admin_request(config: &Config, method: reqwest::Method, route: &str
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
     let url = format!("http://{addr}/admin/{route}");
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()?
-        .request(method, &url)
-        .bearer_auth(token.trim())
+    let mut request = reqwest::Client::builder().no_proxy().build()?.request(method, &url).bearer_auth(token.trim());
+    if let Some(body) = body {
+        request = request.body(body);
+    }
+    let response = request
         .send()
         .await
         .with_context(|| format!("asking the running daemon at {url}"))?;

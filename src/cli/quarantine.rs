@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 out
             }
             Err(e) if matches!(e.downcast_ref::<OpenError>(), Some(OpenError::Locked { .. })) => {
-                admin_request(&config, method, &route).await?
+                admin_request(&config, method, &route, None).await?
             }
             Err(e) => return Err(e),
         };

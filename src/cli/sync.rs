@@ -34,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let mirror = match open_mirror(config.clone(), shutdown.clone()).await {
             Ok(m) => m,
             Err(e) if matches!(e.downcast_ref::<OpenError>(), Some(OpenError::Locked { .. })) => {
-                admin_request(&config, reqwest::Method::POST, "sync").await?;
+                admin_request(&config, reqwest::Method::POST, "sync", None).await?;
                 println!("a running daemon owns {}; it was asked to refresh now", config.storage.data_dir.display());
                 return Ok(());
             }
