@@ -16,6 +16,10 @@ pub struct DaemonConfig {
     pub upstream_extra: String,
     pub mirror_extra: String,
     pub storage_extra: String,
+    /// The whole `[keys]` section's body instead of the development keys in `data/keys`.
+    pub keys: Option<String>,
+    /// Added to the daemon's environment (PINs, `SOFTHSM2_CONF`).
+    pub env: Vec<(String, String)>,
 }
 
 /// A running daemon.
@@ -25,6 +29,7 @@ pub struct Daemon {
     pub addr: SocketAddr,
     /// The folder holding `tufmirror.toml` and `data/`.
     pub dir: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 /// `tufmirror ARGS` run in `dir`, with no proxy from the environment (tests touch only loopback).
@@ -64,15 +69,18 @@ retries = 1
 [mirror]
 {mirror}
 [keys]
-root_dir = "data/keys"
-targets = "file:data/keys/targets.pem"
-snapshot = "file:data/keys/snapshot.pem"
-timestamp = "file:data/keys/timestamp.pem"
+{keys}
 "#,
             storage = self.storage_extra,
             upstream = self.upstream,
             upstream_extra = self.upstream_extra,
             mirror = self.mirror_extra,
+            keys = self.keys.as_deref().unwrap_or(
+                "root_dir = \"data/keys\"\n\
+                 targets = \"file:data/keys/targets.pem\"\n\
+                 snapshot = \"file:data/keys/snapshot.pem\"\n\
+                 timestamp = \"file:data/keys/timestamp.pem\""
+            ),
         );
         let path = dir.join("tufmirror.toml");
         std::fs::write(&path, text).expect("write config");
@@ -86,7 +94,12 @@ impl Daemon {
         std::fs::create_dir_all(dir).expect("daemon dir");
         let port = free_port();
         config.write(dir, port);
-        let mut daemon = Daemon { child: None, addr: SocketAddr::from(([127, 0, 0, 1], port)), dir: dir.to_owned() };
+        let mut daemon = Daemon {
+            child: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir: dir.to_owned(),
+            env: config.env.clone(),
+        };
         daemon.spawn();
         daemon
     }
@@ -94,6 +107,7 @@ impl Daemon {
     fn spawn(&mut self) {
         let mut child = tufmirror_command(&self.dir, &["serve", "--config", "tufmirror.toml"])
             .env("RUST_LOG", std::env::var("TUFMIRROR_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

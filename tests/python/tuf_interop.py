@@ -62,20 +62,26 @@ class LoopbackServer:
         self.thread.join(timeout=5)
 
 
-def run_client(root_bytes, base_url, target, workdir, metadata_url=None, target_url=None):
-    """Runs the python-tuf client; returns (target bytes, summary). python-tuf's errors propagate."""
+def run_client(root_bytes, base_url, target, workdir, metadata_url=None, target_url=None, state=None):
+    """Runs the python-tuf client; returns (target bytes, summary). python-tuf's errors propagate.
+
+    With `state`, the trusted metadata lives on in state/metadata between runs (a client that
+    keeps what it trusted, as a real one does): root_bytes bootstraps only the first run."""
     from tuf.ngclient import Updater
 
-    metadata_dir = os.path.join(workdir, "metadata")
+    metadata_dir = os.path.join(state or workdir, "metadata")
     target_dir = os.path.join(workdir, "targets")
-    os.makedirs(metadata_dir)
+    bootstrap = root_bytes
+    if state and os.path.exists(os.path.join(metadata_dir, "root.json")):
+        bootstrap = None  # the root trusted by the previous run
+    os.makedirs(metadata_dir, exist_ok=True)
     os.makedirs(target_dir)
     updater = Updater(
         metadata_dir=metadata_dir,
         metadata_base_url=metadata_url or base_url + "tuf/",
         target_base_url=target_url or base_url + "index/",
         target_dir=target_dir,
-        bootstrap=root_bytes,
+        bootstrap=bootstrap,
     )
     updater.refresh()
     info = updater.get_targetinfo(target)
@@ -115,6 +121,7 @@ def main(argv=None):
     ap.add_argument("--target-url", help="target base URL (default: <base>/index/)")
     ap.add_argument("--target", default="config.json", help="target to fetch (default: config.json)")
     ap.add_argument("--expected", help="file the downloaded target must equal (default: OUT/index/<target>)")
+    ap.add_argument("--state", help="keep the trusted metadata in STATE/metadata across runs (bootstrap once)")
     ap.add_argument("--expect-failure", action="store_true",
                     help="succeed only if python-tuf refuses the repository (a tuf.api.exceptions.RepositoryError)")
     ap.add_argument("--expect-error", metavar="NAME",
@@ -155,11 +162,12 @@ def main(argv=None):
         try:
             if args.url:
                 base = args.url if args.url.endswith("/") else args.url + "/"
-                data, summary = run_client(root_bytes, base, args.target, workdir, args.metadata_url, args.target_url)
+                data, summary = run_client(root_bytes, base, args.target, workdir, args.metadata_url, args.target_url,
+                                           args.state)
             else:
                 with LoopbackServer(args.out) as server:
                     data, summary = run_client(root_bytes, server.base_url, args.target, workdir,
-                                               args.metadata_url, args.target_url)
+                                               args.metadata_url, args.target_url, args.state)
         except Exception as e:  # classified below: only python-tuf's own refusals count
             failure = e
     finally:

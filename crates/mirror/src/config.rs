@@ -53,6 +53,10 @@ pub struct Config {
     /// Where the configuration came from (the file, or the embedded default), for error messages.
     #[serde(skip)]
     pub origin: String,
+    /// The file it was read from (`None`: the embedded default), read again when a new root is
+    /// published, for the keys that sign under it.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 /// `[server]`: the one HTTP listener.
@@ -140,12 +144,43 @@ pub struct MirrorConfig {
 pub struct KeysConfig {
     /// Folder holding `1.root.json`, `2.root.json`, ...
     pub root_dir: PathBuf,
-    pub targets: String,
-    pub snapshot: String,
-    pub timestamp: String,
+    /// Each online role's key URIs: one URI, or a list when root asks that role for a threshold
+    /// of several signatures.
+    #[serde(deserialize_with = "one_or_many")]
+    pub targets: Vec<String>,
+    #[serde(deserialize_with = "one_or_many")]
+    pub snapshot: Vec<String>,
+    #[serde(deserialize_with = "one_or_many")]
+    pub timestamp: Vec<String>,
     /// Create development keys and root v1 on first start when `root_dir` has no root (with a
     /// loud warning). Never for production.
     pub generate_development_keys: bool,
+}
+
+impl KeysConfig {
+    /// Each online role with its configuration key and URIs.
+    pub fn online_roles(&self) -> [(tufmirror_core::metadata::Role, &'static str, &[String]); 3] {
+        use tufmirror_core::metadata::Role;
+        [
+            (Role::Targets, "keys.targets", &self.targets),
+            (Role::Snapshot, "keys.snapshot", &self.snapshot),
+            (Role::Timestamp, "keys.timestamp", &self.timestamp),
+        ]
+    }
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(uri) => Ok(vec![uri]),
+        OneOrMany::Many(uris) => Ok(uris),
+    }
 }
 
 /// `[expiry]`: days until each online role's metadata expires; re-signed well before.
@@ -216,9 +251,9 @@ impl Default for KeysConfig {
     fn default() -> Self {
         KeysConfig {
             root_dir: PathBuf::from("tufmirror-data/keys"),
-            targets: "file:tufmirror-data/keys/targets.pem".to_owned(),
-            snapshot: "file:tufmirror-data/keys/snapshot.pem".to_owned(),
-            timestamp: "file:tufmirror-data/keys/timestamp.pem".to_owned(),
+            targets: vec!["file:tufmirror-data/keys/targets.pem".to_owned()],
+            snapshot: vec!["file:tufmirror-data/keys/snapshot.pem".to_owned()],
+            timestamp: vec!["file:tufmirror-data/keys/timestamp.pem".to_owned()],
             generate_development_keys: true,
         }
     }
@@ -248,6 +283,7 @@ impl Config {
         config.resolve_paths(&base);
         config.base_dir = base;
         config.origin = origin.clone();
+        config.file = path.map(Path::to_owned);
         config.validate(&origin)?;
         Ok(config)
     }
@@ -325,6 +361,11 @@ impl Config {
         ] {
             if days < 1 {
                 return Err(invalid(key, format!("is {days}; metadata must live at least a day")));
+            }
+        }
+        for (_, key, uris) in self.keys.online_roles() {
+            if uris.is_empty() {
+                return Err(invalid(key, "lists no key".to_owned()));
             }
         }
         for (key, timeout) in

@@ -7,7 +7,7 @@ use crate::datadir::{DataDir, write_durably};
 use std::path::Path;
 use time::OffsetDateTime;
 use tracing::{info, warn};
-use tufmirror_core::metadata::Role;
+use tufmirror_core::metadata::{Role, Root};
 use tufmirror_repo::keys::{self, KeyError, RoleSigners, RootFile};
 use tufmirror_signer::open_signer;
 
@@ -66,20 +66,24 @@ pub async fn load(
     }
     let offered = keys::verify_root_chain(None, keys::read_root_files(root_dir)?)?;
     let latest = offered.last().cloned().ok_or_else(|| KeyError::NoRoot { dir: root_dir.clone() })?;
-    let mut signers = RoleSigners::new();
-    for (role, key, uri) in [
-        (Role::Targets, "keys.targets", &config.targets),
-        (Role::Snapshot, "keys.snapshot", &config.snapshot),
-        (Role::Timestamp, "keys.timestamp", &config.timestamp),
-    ] {
-        let signer = open_signer(uri, base).await.map_err(|source| StartupKeyError::Configured {
-            key,
-            origin: origin.to_owned(),
-            source: Box::new(KeyError::Signer { role, source }),
-        })?;
-        signers.insert(role, vec![signer]);
-    }
-    let root = &latest.root.signed;
+    let signers = signers_for(config, base, origin, &latest.root.signed).await?;
+    publish_roots(&offered, dir, root_dir)?;
+    info!(
+        root_version = latest.root.signed.version,
+        "keys checked: every online role signs with a key that root lists"
+    );
+    Ok(DaemonKeys { signers, roots: offered })
+}
+
+/// Opens the configured online keys and runs the start-up check against `root`: not expired,
+/// every role reaches its threshold, every key is one that `root` lists for its role and none is
+/// a root key. Errors name the configuration key and file.
+pub async fn signers_for(
+    config: &KeysConfig,
+    base: &Path,
+    origin: &str,
+    root: &Root,
+) -> Result<RoleSigners, StartupKeyError> {
     if root.expires <= OffsetDateTime::now_utc() {
         return Err(KeyError::RootExpired {
             version: root.version,
@@ -87,10 +91,33 @@ pub async fn load(
         }
         .into());
     }
-    keys::check_signers(root, &signers)?;
-    publish_roots(&offered, dir, root_dir)?;
-    info!(root_version = root.version, "keys checked: every online role signs with a key that root lists");
-    Ok(DaemonKeys { signers, roots: offered })
+    let configured = |key: &'static str, source: KeyError| StartupKeyError::Configured {
+        key,
+        origin: origin.to_owned(),
+        source: Box::new(source),
+    };
+    let mut signers = RoleSigners::new();
+    for (role, key, uris) in config.online_roles() {
+        let mut opened = Vec::new();
+        for uri in uris {
+            let signer =
+                open_signer(uri, base).await.map_err(|source| configured(key, KeyError::Signer { role, source }))?;
+            opened.push(signer);
+        }
+        signers.insert(role, opened);
+    }
+    keys::check_signers(root, &signers).map_err(|e| {
+        let key = match &e {
+            KeyError::NotListed { role, .. }
+            | KeyError::RootKeyOnline { role, .. }
+            | KeyError::BelowThreshold { role, .. } => {
+                config.online_roles().into_iter().find(|(r, _, _)| r == role).map_or("keys", |(_, key, _)| key)
+            }
+            _ => "keys",
+        };
+        configured(key, e)
+    })?;
+    Ok(signers)
 }
 
 /// Copies root versions that `tuf/` lacks, refusing a chain that disagrees with what was served.

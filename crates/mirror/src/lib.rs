@@ -18,6 +18,7 @@ pub mod published;
 pub mod publisher;
 pub mod quarantine;
 mod retention;
+pub mod rotation;
 pub mod selection;
 pub mod sync;
 

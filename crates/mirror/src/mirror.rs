@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 use tufmirror_core::Sha256Hash;
 use tufmirror_index::{RegistryConfig, crate_of_path};
-use tufmirror_repo::keys::RootFile;
 use tufmirror_repo::sign::Expiries;
 use tufmirror_store::{BlobStore, StateDb, StoreError};
 use tufmirror_upstream::{ProxySetting, UpstreamClient, UpstreamError};
@@ -58,7 +57,8 @@ pub struct Mirror {
     pub filter: Filter,
     pub metrics: Metrics,
     pub metrics_registry: prometheus_client::registry::Registry,
-    pub roots: Vec<RootFile>,
+    /// One root publication at a time.
+    pub(crate) root_update: tokio::sync::Mutex<()>,
     pub admin_token: String,
     pub shutdown: CancellationToken,
     pub(crate) ondemand: OnDemand,
@@ -103,7 +103,7 @@ impl Mirror {
             dir.clone(),
             db.clone(),
             blobs.clone(),
-            keys.signers,
+            keys,
             mirror_registry_config(&config.server.public_url),
             expiries,
         )
@@ -127,7 +127,7 @@ impl Mirror {
             filter,
             metrics,
             metrics_registry,
-            roots: keys.roots,
+            root_update: tokio::sync::Mutex::new(()),
             admin_token,
             shutdown,
             ondemand,

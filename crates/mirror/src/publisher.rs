@@ -9,6 +9,7 @@
 //! `/history/` only answer versions up to the committed ones).
 
 use crate::datadir::DataDir;
+use crate::keys::DaemonKeys;
 use crate::published::{DamagedSnapshot, Published};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,7 +17,6 @@ use time::OffsetDateTime;
 use tracing::{Instrument as _, info, info_span};
 use tufmirror_core::diff::{LeafList, SnapshotDiff};
 use tufmirror_core::merkle::{Leaf, LeafError, MerkleTree};
-use tufmirror_repo::keys::RoleSigners;
 use tufmirror_repo::sign::{Expiries, SnapshotPlan, removal_records, sign_snapshot, sign_timestamp};
 use tufmirror_signer::SignerError;
 use tufmirror_store::{Batch, BlobStore, FileRecord, QuarantineRecord, SnapshotRecord, StateDb, StoreError};
@@ -73,7 +73,9 @@ pub struct Publisher {
     dir: DataDir,
     db: Arc<StateDb>,
     blobs: BlobStore,
-    signers: RoleSigners,
+    /// The online keys and the root chain they sign under; replaced together when a new root is
+    /// published ([`Publisher::rotate`]).
+    keys: RwLock<Arc<DaemonKeys>>,
     config_json: Vec<u8>,
     expiries: Expiries,
     current: RwLock<Arc<Published>>,
@@ -86,12 +88,14 @@ pub struct Publisher {
 impl Publisher {
     /// Loads the current snapshot, or signs the empty snapshot 1 on first start so that the
     /// mirror is ready at once. A snapshot whose `config.json` is not the one given (the public
-    /// URL changed) is followed by a new one that signs it.
+    /// URL changed), or whose metadata the newest root's keys did not sign (a root was published
+    /// while no daemon ran, or the daemon stopped in the middle of adopting it), is followed by a
+    /// new one that is signed properly.
     pub async fn open(
         dir: DataDir,
         db: Arc<StateDb>,
         blobs: BlobStore,
-        signers: RoleSigners,
+        keys: DaemonKeys,
         config_json: Vec<u8>,
         expiries: Expiries,
     ) -> Result<Publisher, PublishError> {
@@ -103,7 +107,7 @@ impl Publisher {
             dir,
             db,
             blobs,
-            signers,
+            keys: RwLock::new(Arc::new(keys)),
             config_json,
             expiries,
             current: RwLock::new(Arc::new(current)),
@@ -111,11 +115,50 @@ impl Publisher {
             serial: tokio::sync::Mutex::new(()),
         };
         let signed_config = publisher.signed_config_matches()?;
-        if fresh || !signed_config {
-            info!(first_start = fresh, "signing a snapshot for the current configuration");
+        let signed_by_root = fresh || publisher.signed_by_newest_root()?;
+        if fresh || !signed_config || !signed_by_root {
+            info!(
+                first_start = fresh,
+                config_changed = !signed_config,
+                keys_changed = !signed_by_root,
+                "signing a snapshot for the current configuration and keys"
+            );
             publisher.apply(Changes::default(), true).await?;
         }
         Ok(publisher)
+    }
+
+    /// The online keys and the root chain being served.
+    pub fn keys(&self) -> Arc<DaemonKeys> {
+        match self.keys.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Whether the current snapshot's targets, snapshot and timestamp verify under the newest root.
+    fn signed_by_newest_root(&self) -> Result<bool, PublishError> {
+        use tufmirror_core::metadata::{Role, Snapshot, Targets, Timestamp};
+        use tufmirror_core::verify::{RoleVerifier, parse_verified};
+        let keys = self.keys();
+        let Some(root) = keys.roots.last() else { return Ok(false) };
+        let current = self.current();
+        let path = self.dir.tuf(&format!("{}.targets.json", current.version()));
+        let targets = std::fs::read(&path).map_err(write_err(path.display()))?;
+        let verifies = |role| RoleVerifier::from_root(&root.root.signed, role);
+        Ok(verifies(Role::Targets).is_ok_and(|v| parse_verified::<Targets>(&targets, &v).is_ok())
+            && verifies(Role::Snapshot).is_ok_and(|v| parse_verified::<Snapshot>(&current.snapshot_json, &v).is_ok())
+            && verifies(Role::Timestamp)
+                .is_ok_and(|v| parse_verified::<Timestamp>(&current.timestamp_json, &v).is_ok()))
+    }
+
+    /// Switches to `keys` (a newly published root and the online keys it lists) and publishes
+    /// the next snapshot signed by them: targets, snapshot and timestamp all at once, so that a
+    /// client that has fetched the new root finds metadata it accepts. The new root becomes
+    /// visible in the same moment as that snapshot; if signing fails, nothing changes.
+    pub async fn rotate(&self, keys: DaemonKeys) -> Result<Arc<Published>, PublishError> {
+        let _serial = self.serial.lock().await;
+        self.publish_locked(Changes::default(), true, Some(Arc::new(keys))).await
     }
 
     /// Version 0: the empty tree before anything was published; never served.
@@ -190,6 +233,18 @@ impl Publisher {
     /// snapshot; otherwise only records are updated. Returns the snapshot current afterwards.
     pub async fn apply(&self, changes: Changes, force: bool) -> Result<Arc<Published>, PublishError> {
         let _serial = self.serial.lock().await;
+        self.publish_locked(changes, force, None).await
+    }
+
+    /// [`Self::apply`], with the publish lock held; signs with `new_keys` when given, and makes
+    /// them current together with the snapshot.
+    async fn publish_locked(
+        &self,
+        changes: Changes,
+        force: bool,
+        new_keys: Option<Arc<DaemonKeys>>,
+    ) -> Result<Arc<Published>, PublishError> {
+        let keys = new_keys.clone().unwrap_or_else(|| self.keys());
         let previous = self.current();
         let leaves = next_leaves(previous.tree.leaves(), &changes.files);
         let mut batch = Batch {
@@ -230,7 +285,7 @@ impl Publisher {
                     now,
                     expiries: self.expiries,
                 },
-                &self.signers,
+                &keys.signers,
             )
             .await?;
             let leaf_list = LeafList {
@@ -270,6 +325,9 @@ impl Publisher {
                 snapshot_expires: expires(self.expiries.snapshot),
                 targets_expires: expires(self.expiries.targets),
             });
+            if let Some(new_keys) = new_keys {
+                self.set_keys(new_keys);
+            }
             self.set_current(published.clone(), Some(previous));
             info!(
                 files = published.tree.len(),
@@ -299,7 +357,7 @@ impl Publisher {
             &current.tree,
             now,
             self.expiries.timestamp,
-            &self.signers,
+            &self.keys().signers,
         )
         .await?;
         let path = self.dir.history(&format!("{version}.timestamp.json"));
@@ -318,6 +376,13 @@ impl Publisher {
         self.set_current(published.clone(), None);
         info!(snapshot = published.version(), timestamp = version, "timestamp re-signed");
         Ok(published)
+    }
+
+    fn set_keys(&self, keys: Arc<DaemonKeys>) {
+        match self.keys.write() {
+            Ok(mut guard) => *guard = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
     }
 
     fn set_current(&self, published: Arc<Published>, previous: Option<Arc<Published>>) {

@@ -1,5 +1,5 @@
-//! `/admin/`: quarantine decisions and an immediate refresh, for `tufmirror quarantine` and
-//! `tufmirror sync --now` against a running daemon. Every request needs
+//! `/admin/`: quarantine decisions, an immediate refresh, and adopting a new root, for
+//! `tufmirror quarantine`, `tufmirror sync` and `tufmirror root publish` against a running daemon. Every request needs
 //! `Authorization: Bearer <token>`, the token in the data folder's `admin.token` (mode 0600):
 //! whoever can read the data folder may administer the mirror, nobody else.
 
@@ -65,4 +65,23 @@ pub(super) async fn reject(State(mirror): State<Arc<Mirror>>, Query(q): Query<Pa
 pub(super) async fn sync(State(mirror): State<Arc<Mirror>>) -> Response {
     mirror.sync_now.notify_one();
     (StatusCode::ACCEPTED, "refresh started\n").into_response()
+}
+
+/// `POST /admin/root` with the new root's bytes: verified, checked against the configured online
+/// keys, stored, and published with every online role re-signed (see `tufmirror_mirror::rotation`).
+/// A refused root is a 409 whose body says why; nothing changed.
+pub(super) async fn root(State(mirror): State<Arc<Mirror>>, body: axum::body::Bytes) -> Response {
+    match mirror.publish_root(body.to_vec()).await {
+        Ok(adopted) => Json(serde_json::json!({
+            "root_version": adopted.root_version,
+            "snapshot_version": adopted.snapshot_version,
+            "timestamp_version": adopted.timestamp_version,
+        }))
+        .into_response(),
+        Err(e) => {
+            let status = if e.is_refusal() { StatusCode::CONFLICT } else { StatusCode::INTERNAL_SERVER_ERROR };
+            tracing::warn!(error = %tufmirror_mirror::error_chain(&e), "new root refused");
+            (status, format!("{}\n", tufmirror_mirror::error_chain(&e))).into_response()
+        }
+    }
 }

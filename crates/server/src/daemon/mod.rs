@@ -27,6 +27,7 @@ pub fn app(mirror: Arc<Mirror>) -> Router {
         .route("/quarantine/accept", post(admin::accept))
         .route("/quarantine/reject", post(admin::reject))
         .route("/sync", post(admin::sync))
+        .route("/root", post(admin::root))
         .route_layer(middleware::from_fn_with_state(mirror.clone(), admin::require_token));
     Router::new()
         .route("/index/{*path}", get(index::index))

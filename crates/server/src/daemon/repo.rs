@@ -40,13 +40,18 @@ pub(super) async fn tuf(State(mirror): State<Arc<Mirror>>, Path(file): Path<Stri
     let current = mirror.publisher.current();
     match file.as_str() {
         "timestamp.json" => return json(current.timestamp_json.clone(), false),
-        "root.json" => return mirror.roots.last().map_or_else(not_found, |r| json(r.bytes.clone(), false)),
+        "root.json" => {
+            return mirror.publisher.keys().roots.last().map_or_else(not_found, |r| json(r.bytes.clone(), false));
+        }
         _ => {}
     }
     match versioned(&file) {
-        Some((n, "root")) => {
-            mirror.roots.get((n as usize).wrapping_sub(1)).map_or_else(not_found, |r| json(r.bytes.clone(), true))
-        }
+        Some((n, "root")) => mirror
+            .publisher
+            .keys()
+            .roots
+            .get((n as usize).wrapping_sub(1))
+            .map_or_else(not_found, |r| json(r.bytes.clone(), true)),
         Some((n, "snapshot" | "targets")) if n >= 1 && n <= current.version() => read(mirror.dir.tuf(&file)).await,
         _ => not_found(),
     }

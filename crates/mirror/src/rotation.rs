@@ -1,0 +1,128 @@
+//! Adopting a newly published root while the daemon runs (`tufmirror root publish`, which hands
+//! the root to `POST /admin/root`).
+//!
+//! A root that rotates an online key is only useful together with metadata signed by the new
+//! key: a client that fetched the new root refuses a timestamp signed by the retired one. So the
+//! daemon adopts a root in one step: it verifies the root against the one it serves (a threshold
+//! of the old root keys *and* of the new), re-reads the configuration's online key URIs (the
+//! operator has pointed them at the new keys), proves that those keys are exactly what the new
+//! root lists, stores the root, and publishes the next snapshot with every online role signed
+//! by the new keys. The new root and that snapshot become visible at the same moment. Anything
+//! that fails leaves the served root, keys and snapshot as they were.
+//!
+//! A crash in the middle is repaired at the next start: the root is already in `keys.root_dir`
+//! (it is written first), and [`crate::publisher::Publisher::open`] re-signs a snapshot that the
+//! newest root's keys did not sign.
+
+use crate::config::{Config, ConfigError};
+use crate::datadir::write_durably;
+use crate::keys::{DaemonKeys, StartupKeyError, signers_for};
+use crate::mirror::Mirror;
+use crate::publisher::PublishError;
+use tracing::info;
+use tufmirror_core::verify::{self, VerifyError};
+use tufmirror_repo::keys::RootFile;
+
+/// Why a new root was not adopted. Nothing changed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RootUpdateError {
+    #[error("the new root does not verify against root version {trusted}")]
+    Verify {
+        trusted: u64,
+        #[source]
+        source: VerifyError,
+    },
+    #[error("re-reading the configuration for the new online keys")]
+    Config(#[from] ConfigError),
+    #[error("the configured online keys cannot sign under root version {version}")]
+    Keys {
+        version: u64,
+        #[source]
+        source: StartupKeyError,
+    },
+    #[error("{path} already holds another root version {version}: a published root never changes")]
+    Conflict { path: String, version: u64 },
+    #[error("writing {path}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("publishing the snapshot signed by the new keys")]
+    Publish(#[from] PublishError),
+}
+
+impl RootUpdateError {
+    /// Whether the root or the configuration was refused (as opposed to a failure of the
+    /// daemon's own storage or signing).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Verify { .. } | Self::Config(_) | Self::Keys { .. } | Self::Conflict { .. })
+    }
+}
+
+/// What adopting a root produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdoptedRoot {
+    pub root_version: u64,
+    pub snapshot_version: u64,
+    pub timestamp_version: u64,
+}
+
+impl Mirror {
+    /// Adopts `bytes` as the next root version: see the module documentation.
+    pub async fn publish_root(&self, bytes: Vec<u8>) -> Result<AdoptedRoot, RootUpdateError> {
+        let _one_at_a_time = self.root_update.lock().await;
+        let current = self.publisher.keys();
+        let Some(trusted) = current.roots.last() else {
+            return Err(RootUpdateError::Keys {
+                version: 0,
+                source: tufmirror_repo::keys::KeyError::NoRoot { dir: self.config.keys.root_dir.clone() }.into(),
+            });
+        };
+        let trusted = &trusted.root.signed;
+        let root = verify::verify_root_update(trusted, &bytes)
+            .map_err(|source| RootUpdateError::Verify { trusted: trusted.version, source })?;
+        let version = root.signed.version;
+
+        let keys_config = match &self.config.file {
+            Some(file) => Config::load(Some(file), |var| std::env::var(var).ok())?.keys,
+            None => self.config.keys.clone(),
+        };
+        let signers = signers_for(&keys_config, &self.config.base_dir, &self.config.origin, &root.signed)
+            .await
+            .map_err(|source| RootUpdateError::Keys { version, source })?;
+
+        let root_dir = &self.config.keys.root_dir;
+        for dir in [root_dir, &self.dir.root.join("tuf")] {
+            store_root(&dir.join(format!("{version}.root.json")), &bytes, version)?;
+        }
+        let mut roots = current.roots.clone();
+        roots.push(RootFile { bytes, root });
+        let published = self.publisher.rotate(DaemonKeys { signers, roots }).await?;
+        info!(
+            root_version = version,
+            snapshot = published.version(),
+            "new root adopted: every online role re-signed with the keys it lists"
+        );
+        Ok(AdoptedRoot {
+            root_version: version,
+            snapshot_version: published.version(),
+            timestamp_version: published.record.timestamp_version,
+        })
+    }
+}
+
+/// Writes a root version durably, accepting the same bytes already there (a retried publish, or
+/// an operator who copied the file in first) and refusing different ones.
+fn store_root(path: &std::path::Path, bytes: &[u8], version: u64) -> Result<(), RootUpdateError> {
+    match std::fs::read(path) {
+        Ok(existing) if existing == bytes => return Ok(()),
+        Ok(_) => return Err(RootUpdateError::Conflict { path: path.display().to_string(), version }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(RootUpdateError::Write { path: path.display().to_string(), source }),
+    }
+    write_durably(path, bytes).map_err(|source| RootUpdateError::Write { path: path.display().to_string(), source })?;
+    info!(path = %path.display(), version, "root stored");
+    Ok(())
+}
