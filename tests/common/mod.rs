@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod python;
+pub mod softhsm;
 pub mod verify_http;
 
 use std::collections::BTreeMap;
