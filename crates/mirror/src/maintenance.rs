@@ -15,6 +15,11 @@ use tufmirror_core::diff::LeafList;
 /// How often the clock looks at what is due.
 const TICK: Duration = Duration::from_secs(20);
 
+/// How often the expiry of the root is looked at (and warned about, when close).
+const ROOT_CHECK_EVERY: Duration = Duration::from_secs(6 * 3600);
+/// Warn this long before the newest root expires: renewing it takes a ceremony.
+const ROOT_WARNING_DAYS: i64 = 30;
+
 /// Whether metadata that lives `days` and expires at `expires` is in the second half of its life.
 fn due(expires: OffsetDateTime, days: i64, now: OffsetDateTime) -> bool {
     expires - now < time::Duration::seconds(days * 86_400 / 2)
@@ -38,6 +43,22 @@ impl Mirror {
         };
         if let Err(e) = result {
             error!(error = %crate::error_chain(&e), "re-signing failed; will retry");
+        }
+    }
+
+    /// Only a ceremony renews root: say so loudly, weeks ahead (the daemon cannot re-sign it, and
+    /// clients refuse everything once it has expired).
+    pub fn warn_if_root_expires_soon(&self) {
+        let keys = self.publisher.keys();
+        let Some(root) = keys.roots.last().map(|r| &r.root.signed) else { return };
+        let left = root.expires - OffsetDateTime::now_utc();
+        if left < time::Duration::days(ROOT_WARNING_DAYS) {
+            warn!(
+                root_version = root.version,
+                expires = %tufmirror_core::time::format(root.expires),
+                days_left = left.whole_days(),
+                "root expires soon: hold a ceremony (tufmirror root edit --set-expiry-days, sign, publish)"
+            );
         }
     }
 
@@ -78,8 +99,13 @@ impl Mirror {
 
 /// Runs until shutdown: re-signing, scheduled refreshes (or on `sync_now`), garbage collection.
 pub async fn run(mirror: Arc<Mirror>) {
+    let mut next_root_check = std::time::Instant::now();
     loop {
         mirror.resign_if_due().await;
+        if std::time::Instant::now() >= next_root_check {
+            mirror.warn_if_root_expires_soon();
+            next_root_check += ROOT_CHECK_EVERY;
+        }
         let wake = mirror.sync_now.notified();
         if mirror.refresh_due() {
             match mirror.sync_all(&LogProgress::default()).await {

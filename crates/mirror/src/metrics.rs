@@ -33,6 +33,10 @@ pub struct Metrics {
     pub snapshots_published: Counter,
     pub snapshot_age_seconds: Gauge,
     pub timestamp_expires_in_seconds: Gauge,
+    /// The newest root: its version and the seconds until it expires (a root only a ceremony can
+    /// renew: alert weeks ahead).
+    pub root_version: Gauge,
+    pub root_expires_in_seconds: Gauge,
     /// Seconds since the last complete refresh of every mirrored file (-1 before the first).
     pub sync_lag_seconds: Gauge,
     pub on_demand_batches: Counter,
@@ -55,6 +59,12 @@ impl Metrics {
             "timestamp_expires_in_seconds",
             "Seconds until the current timestamp expires",
             self.timestamp_expires_in_seconds.clone(),
+        );
+        r.register("root_version", "Version of the newest root", self.root_version.clone());
+        r.register(
+            "root_expires_in_seconds",
+            "Seconds until the newest root expires (renew it in a ceremony)",
+            self.root_expires_in_seconds.clone(),
         );
         r.register("sync_lag_seconds", "Seconds since the last complete refresh", self.sync_lag_seconds.clone());
         r.register("on_demand_batches", "Batches of on-demand fetches", self.on_demand_batches.clone());

@@ -181,6 +181,10 @@ impl Mirror {
         let current = self.publisher.current();
         self.metrics.snapshot_age_seconds.set(now.unix_timestamp() - current.record.published_at);
         self.metrics.timestamp_expires_in_seconds.set((current.timestamp_expires - now).whole_seconds());
+        if let Some(root) = self.publisher.keys().roots.last() {
+            self.metrics.root_version.set(root.root.signed.version as i64);
+            self.metrics.root_expires_in_seconds.set((root.root.signed.expires - now).whole_seconds());
+        }
         let lag = match self.db.meta(crate::sync::LAST_REFRESH) {
             Ok(Some(t)) => now.unix_timestamp() - t as i64,
             _ => -1,
