@@ -67,10 +67,7 @@ pub async fn admin_request(
     if let Some(body) = body {
         request = request.body(body);
     }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("asking the running daemon at {url}"))?;
+    let response = request.send().await.with_context(|| format!("asking the running daemon at {url}"))?;
     let status = response.status();
     let body = response.text().await?;
     if !status.is_success() {

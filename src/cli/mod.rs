@@ -4,6 +4,7 @@ mod daemon;
 mod keys;
 mod publish;
 mod quarantine;
+mod root;
 mod serve;
 mod serve_static;
 mod sync;
@@ -33,6 +34,9 @@ pub enum Command {
     /// Manage role keys.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Root ceremonies: propose, edit, sign (offline, t-of-n) and publish root versions.
+    #[command(subcommand)]
+    Root(root::Command),
     /// Serve a published repository directory over HTTP (index files carry their proofs).
     ServeStatic(serve_static::Args),
 }
@@ -44,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Quarantine(args) => quarantine::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Root(cmd) => root::run(cmd),
         Command::ServeStatic(args) => serve_static::run(args),
     }
 }

@@ -2,6 +2,7 @@
 //! and fingerprint directories to prove that a failed command wrote nothing.
 #![allow(dead_code)]
 
+pub mod ceremony;
 pub mod daemon;
 pub mod python;
 pub mod softhsm;

@@ -171,14 +171,24 @@ fn attempt(addr: SocketAddr) -> Result<VerifiedSnapshot, Moved> {
     Ok(VerifiedSnapshot { version: n, timestamp_version, merkle_root, tree_size, root, targets: targets.signed, files })
 }
 
-/// Every timestamp ever signed is kept, with consecutive versions, each signed and each naming a
-/// snapshot no older than the one before; the newest is the one served as `timestamp.json`.
+/// Every timestamp ever signed is kept, with consecutive versions, each signed under some root of
+/// the chain (keys rotate) and each naming a snapshot no older than the one before; the newest is
+/// the one served as `timestamp.json`.
 fn verify_timestamp_history(addr: SocketAddr, root: &Root, newest: u64, newest_bytes: &[u8]) {
-    let verifier = RoleVerifier::from_root(root, Role::Timestamp).expect("timestamp role");
+    let verifiers: Vec<RoleVerifier> = (1..=root.version)
+        .map(|v| {
+            let (r, _) = parse_unverified::<Root>(&get_ok(addr, &format!("/tuf/{v}.root.json"))).expect("root parses");
+            RoleVerifier::from_root(&r.signed, Role::Timestamp).expect("timestamp role")
+        })
+        .collect();
     let mut last_snapshot = 0;
     for v in 1..=newest {
         let bytes = get_ok(addr, &format!("/history/{v}.timestamp.json"));
-        let ts = parse_verified::<Timestamp>(&bytes, &verifier).expect("historic timestamp verifies");
+        let ts = verifiers
+            .iter()
+            .rev()
+            .find_map(|verifier| parse_verified::<Timestamp>(&bytes, verifier).ok())
+            .unwrap_or_else(|| panic!("historic timestamp {v} verifies under no root of the chain"));
         assert_eq!(ts.signed.version, v, "history/{v}.timestamp.json has version {v}");
         let snapshot = ts.signed.snapshot_version().expect("snapshot version");
         assert!(snapshot >= last_snapshot, "timestamp {v} goes back to snapshot {snapshot}");

@@ -149,6 +149,36 @@ impl PublicKey {
         }
     }
 
+    /// Reads a PEM `SubjectPublicKeyInfo` (`-----BEGIN PUBLIC KEY-----`, what `openssl pkey
+    /// -pubout` and KMS tools print): an Ed25519 key is scheme `ed25519`, an EC P-256 key
+    /// `ecdsa-sha2-nistp256`; anything else is refused.
+    pub fn from_spki_pem(pem: &str) -> Result<Self, KeyError> {
+        let malformed = |reason: &str| KeyError::MalformedPublicKey {
+            scheme: "PEM SubjectPublicKeyInfo".to_owned(),
+            reason: reason.to_owned(),
+        };
+        let pem = pem.trim();
+        if !pem.starts_with("-----BEGIN PUBLIC KEY-----") {
+            return Err(malformed("expected -----BEGIN PUBLIC KEY-----"));
+        }
+        if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_pem(pem) {
+            return Ok(PublicKey::Ed25519(k));
+        }
+        if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_pem(pem) {
+            return Ok(PublicKey::EcdsaP256(k));
+        }
+        Err(malformed("neither an Ed25519 nor an ECDSA P-256 public key"))
+    }
+
+    /// The key as a PEM `SubjectPublicKeyInfo`, the form [`Self::from_spki_pem`] reads.
+    pub fn to_spki_pem(&self) -> String {
+        // Encoding a valid point as SPKI PEM cannot fail.
+        match self {
+            PublicKey::Ed25519(k) => k.to_public_key_pem(LineEnding::LF).unwrap_or_default(),
+            PublicKey::EcdsaP256(k) => k.to_public_key_pem(LineEnding::LF).unwrap_or_default(),
+        }
+    }
+
     /// Checks `sig` over `msg`.
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<(), KeyError> {
         let scheme = self.scheme().to_owned();
@@ -191,6 +221,21 @@ mod tests {
         assert_eq!(key.verify(b"", &sig), Ok(()));
         assert!(matches!(key.verify(b"x", &sig), Err(KeyError::BadSignature { .. })));
         assert!(matches!(key.verify(b"", &sig[..63]), Err(KeyError::MalformedSignature { .. })));
+    }
+
+    #[test]
+    fn spki_pem_round_trips_and_refuses_other_pem() {
+        let ed = PublicKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key());
+        let ec = PublicKey::EcdsaP256(*p256::ecdsa::SigningKey::from_slice(&[9; 32]).expect("scalar").verifying_key());
+        for key in [ed, ec] {
+            let pem = key.to_spki_pem();
+            assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+            assert_eq!(PublicKey::from_spki_pem(&format!("\n{pem}\n")), Ok(key));
+        }
+        let private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH\n-----END PRIVATE KEY-----\n";
+        assert!(matches!(PublicKey::from_spki_pem(private), Err(KeyError::MalformedPublicKey { .. })));
+        let garbage = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+        assert!(matches!(PublicKey::from_spki_pem(garbage), Err(KeyError::MalformedPublicKey { .. })));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! and [`layout`] writes a complete snapshot beside the served one and switches to it with one
 //! atomic rename. A failure before the switch leaves what is served untouched.
 
+pub mod ceremony;
 pub mod input;
 pub mod keys;
 pub mod layout;

@@ -1,0 +1,332 @@
+//! The rotation runbook of docs/key-management.md, end to end, against a running daemon:
+//!
+//! 1. a root v1 ceremony (root keys A, B, C; 2-of-3), the daemon starts under it;
+//! 2. v2 rotates the timestamp key onto a SoftHSM2 token (`keys rotate`, a ceremony, `root publish`
+//!    to the running daemon), which re-signs everything with the new key at once;
+//! 3. v3 replaces root key C with D, still 2-of-3.
+//!
+//! After each step a client that started from root v1 follows the chain and verifies every index
+//! file and its proof, and python-tuf's `Updater` (one that keeps its trusted metadata between
+//! runs, and one that starts from v1 each time) accepts the repository. A timestamp signed with the
+//! retired key is refused by both; a v3 signed by the removed key plus one kept key (v2's threshold,
+//! not its own) is refused by the daemon and by the client; and the daemon refuses to start with a
+//! key that root does not list for its role, naming both keys.
+
+mod common;
+
+use common::daemon::{Daemon, DaemonConfig, tufmirror_command};
+use common::python::tuf_interop;
+use common::softhsm::SoftHsm;
+use common::verify_http::{VerifiedSnapshot, get_ok, verify_daemon};
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use tufmirror_core::PublicKey;
+use tufmirror_core::metadata::{Role, Root, Timestamp};
+use tufmirror_core::verify::{RoleVerifier, parse_unverified, verify_root_update};
+use tufmirror_signer::{FileSigner, KeyAlgorithm, generate_key_file, sign_metadata};
+use tufmirror_testkit::upstream::FakeUpstream;
+
+/// A client that trusts root v1 and keeps what it learns, like a TUF client's metadata folder.
+struct Client {
+    trusted: Root,
+}
+
+impl Client {
+    fn new(root_v1: &[u8]) -> Client {
+        let (root, _) = parse_unverified::<Root>(root_v1).expect("root v1 parses");
+        Client { trusted: root.signed }
+    }
+
+    /// Walks `N+1.root.json` from the trusted root (both thresholds, each step), then verifies
+    /// the whole current snapshot: metadata, leaves against the signed Merkle root, and every
+    /// index file against its proof.
+    fn follow(&mut self, daemon: &Daemon) -> VerifiedSnapshot {
+        loop {
+            let next = daemon.get(&format!("/tuf/{}.root.json", self.trusted.version + 1));
+            if next.status == 404 {
+                break;
+            }
+            assert_eq!(next.status, 200);
+            let root = verify_root_update(&self.trusted, &next.body)
+                .unwrap_or_else(|e| panic!("root {} does not verify: {e}", self.trusted.version + 1));
+            self.trusted = root.signed;
+        }
+        let verified = verify_daemon(daemon.addr);
+        assert_eq!(verified.root, self.trusted, "the snapshot verifies under the root this client followed to");
+        assert!(!verified.files.is_empty(), "index files were verified");
+        verified
+    }
+}
+
+/// The test's folder: root key holders, online keys, the HSM, the daemon.
+struct Ceremony {
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Ceremony {
+    fn run(&self, args: &[&str]) -> Output {
+        tufmirror_command(&self.dir, args).envs(self.env.iter().map(|(k, v)| (k, v))).output().expect("run tufmirror")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "tufmirror {args:?} failed: {}\n{stdout}\n{stderr}", out.status);
+        format!("{stdout}{stderr}")
+    }
+
+    fn refused(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!out.status.success(), "tufmirror {args:?} succeeded but should be refused:\n{stdout}\n{stderr}");
+        format!("{stdout}{stderr}")
+    }
+
+    fn sign(&self, proposal: &str, holders: &[&str]) {
+        for holder in holders {
+            self.ok(&[
+                "root",
+                "sign",
+                proposal,
+                "--roots",
+                "daemon/roots",
+                "--key",
+                &format!("file:holders/{holder}.pem"),
+            ]);
+        }
+    }
+}
+
+fn keys_section(timestamp: &str) -> String {
+    format!(
+        "root_dir = \"roots\"\n\
+         targets = \"file:../online/targets.pem\"\n\
+         snapshot = \"file:../online/snapshot.pem\"\n\
+         timestamp = \"{timestamp}\"\n\
+         generate_development_keys = false"
+    )
+}
+
+/// python-tuf's `Updater` accepts the repository and trusts root `version`: one client that keeps
+/// its trusted metadata from run to run, and one that starts from v1.
+fn python_accepts(root_v1: &Path, daemon: &Daemon, state: &Path, version: u64) {
+    let url = format!("{}/", daemon.url());
+    let (root, state) = (root_v1.as_os_str(), state.as_os_str());
+    let kept =
+        tuf_interop([OsStr::new("--root"), root, OsStr::new("--url"), OsStr::new(&url), OsStr::new("--state"), state])
+            .ok();
+    let fresh = tuf_interop([OsStr::new("--root"), root, OsStr::new("--url"), OsStr::new(&url)]).ok();
+    for out in [kept, fresh] {
+        assert!(out.contains(&format!("trusted root v{version},")), "python-tuf trusts root v{version}: {out}");
+    }
+}
+
+fn signers_of(metadata: &[u8]) -> Vec<String> {
+    let value: serde_json::Value = serde_json::from_slice(metadata).expect("metadata is JSON");
+    let signatures = value["signatures"].as_array().expect("signatures");
+    signatures.iter().map(|s| s["keyid"].as_str().expect("keyid").to_owned()).collect()
+}
+
+#[test]
+fn clients_follow_rotations_and_refuse_retired_keys() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let key = |path: &str| -> PublicKey {
+        let path = dir.join(path);
+        fs::create_dir_all(path.parent().expect("parent")).expect("key dir");
+        generate_key_file(&path, KeyAlgorithm::Ed25519).expect("generate key")
+    };
+    let holders: Vec<PublicKey> = ["a", "b", "c", "d"].iter().map(|h| key(&format!("holders/{h}.pem"))).collect();
+    let old_timestamp = key("online/timestamp.pem");
+    key("online/targets.pem");
+    key("online/snapshot.pem");
+    let hsm = SoftHsm::new(&dir.join("hsm"), "rotation");
+    let hsm_timestamp = hsm.keypair("EC:edwards25519", "timestamp-2", "02");
+    let ceremony = Ceremony { dir: dir.to_owned(), env: hsm.env() };
+    fs::create_dir_all(dir.join("daemon/roots")).expect("roots dir");
+
+    // v1: A, B, C hold root, 2-of-3; the online keys are files.
+    ceremony.ok(&[
+        "root",
+        "init",
+        "--out",
+        "p1.json",
+        "--root-key",
+        "file:holders/a.pem",
+        "--root-key",
+        "file:holders/b.pem",
+        "--root-key",
+        "file:holders/c.pem",
+        "--root-threshold",
+        "2",
+        "--targets-key",
+        "file:online/targets.pem",
+        "--snapshot-key",
+        "file:online/snapshot.pem",
+        "--timestamp-key",
+        "file:online/timestamp.pem",
+    ]);
+    ceremony.sign("p1.json", &["a", "b"]);
+    ceremony.ok(&["root", "publish", "p1.json", "--roots", "daemon/roots"]);
+    let root_v1 = dir.join("trusted-v1.root.json");
+    fs::copy(dir.join("daemon/roots/1.root.json"), &root_v1).expect("keep root v1");
+
+    let upstream = rt.block_on(FakeUpstream::start()).expect("upstream");
+    upstream.load_index_dir(&common::fixture_index()).expect("fixture index");
+    let mut config = DaemonConfig::new(&upstream.url());
+    config.keys = Some(keys_section("file:../online/timestamp.pem"));
+    config.env = hsm.env();
+    let mut daemon = Daemon::start(&dir.join("daemon"), &config);
+    for path in ["se/rd/serde", "3/s/syn", "to/ki/tokio"] {
+        assert_eq!(daemon.get(&format!("/index/{path}")).status, 200, "{path}");
+    }
+    let mut client = Client::new(&fs::read(&root_v1).expect("root v1"));
+    let pystate = dir.join("python-client");
+    let v1 = client.follow(&daemon);
+    assert_eq!(v1.root.version, 1);
+    python_accepts(&root_v1, &daemon, &pystate, 1);
+
+    // v2: the timestamp key moves onto the HSM.
+    let rotated = ceremony.ok(&[
+        "keys",
+        "rotate",
+        "--role",
+        "timestamp",
+        "--new",
+        &hsm_timestamp,
+        "--roots",
+        "daemon/roots",
+        "--out",
+        "p2.json",
+    ]);
+    assert!(rotated.contains("timestamp"), "keys rotate says what it did: {rotated}");
+    ceremony.sign("p2.json", &["a", "b"]);
+    // The daemon's configuration still names the old key: the daemon refuses the root, and
+    // nothing is published (clients would otherwise get a root whose timestamp key cannot sign).
+    let refused = ceremony.refused(&["root", "publish", "p2.json", "--config", "daemon/tufmirror.toml"]);
+    assert!(refused.contains("keys.timestamp"), "the refusal names the configuration key: {refused}");
+    assert!(!dir.join("daemon/roots/2.root.json").exists());
+    assert_eq!(daemon.get("/tuf/2.root.json").status, 404);
+
+    config.keys = Some(keys_section(&hsm_timestamp));
+    config.write(&dir.join("daemon"), daemon.addr.port());
+    let answer = ceremony.ok(&["root", "publish", "p2.json", "--config", "daemon/tufmirror.toml"]);
+    assert!(answer.contains("\"root_version\":2") || answer.contains("root version 2"), "{answer}");
+    let hsm_key_id = client_key_id(&fs::read(dir.join("daemon/roots/2.root.json")).expect("2.root.json"));
+    let v2 = client.follow(&daemon);
+    assert_eq!(v2.root.version, 2);
+    assert!(v2.version > v1.version, "a new snapshot signed by the new keys");
+    let timestamp = get_ok(daemon.addr, "/tuf/timestamp.json");
+    assert_eq!(signers_of(&timestamp), vec![hsm_key_id.clone()], "the timestamp is signed by the HSM key alone");
+    python_accepts(&root_v1, &daemon, &pystate, 2);
+
+    // A timestamp signed by the retired key, newer than the served one, is refused.
+    let (current, _) = parse_unverified::<Timestamp>(&timestamp).expect("timestamp parses");
+    let mut forged = current.signed.clone();
+    forged.version += 1;
+    let old_signer = FileSigner::open(&dir.join("online/timestamp.pem")).expect("old timestamp key");
+    let forged = rt.block_on(sign_metadata(forged, &[&old_signer])).expect("sign").to_bytes().expect("bytes");
+    let (parsed, signed_bytes) = parse_unverified::<Timestamp>(&forged).expect("forged parses");
+    let verdict = RoleVerifier::from_root(&client.trusted, Role::Timestamp)
+        .expect("timestamp role")
+        .verify(&signed_bytes, &parsed.signatures);
+    assert!(verdict.is_err(), "our client refuses the retired key {}", old_timestamp.key_id());
+    let hostile = hostile_copy(&daemon, dir, &forged, v2.version, &v2);
+    let state_copy = dir.join("python-client-copy");
+    common::copy_dir(&pystate, &state_copy);
+    tuf_interop([
+        OsStr::new("--root"),
+        root_v1.as_os_str(),
+        OsStr::new("--out"),
+        hostile.as_os_str(),
+        OsStr::new("--state"),
+        state_copy.as_os_str(),
+        OsStr::new("--expect-failure"),
+        OsStr::new("--expect-error"),
+        OsStr::new("UnsignedMetadataError"),
+    ])
+    .ok();
+
+    // v3: root key C is replaced by D, still 2-of-3.
+    let c_id = holders[2].key_id().to_string();
+    ceremony.ok(&[
+        "root",
+        "edit",
+        "p3.json",
+        "--roots",
+        "daemon/roots",
+        "--remove-key",
+        &format!("root={}", &c_id[..12]),
+        "--add-key",
+        "root=file:holders/d.pem",
+    ]);
+    ceremony.sign("p3.json", &["c", "a"]);
+    // The removed key plus one kept key: v2's threshold is met, v3's own is not.
+    fs::copy(dir.join("p3.json"), dir.join("p3-bad.json")).expect("copy");
+    let refused = ceremony.refused(&["root", "publish", "p3-bad.json", "--config", "daemon/tufmirror.toml"]);
+    assert!(refused.contains("threshold"), "the refusal says which threshold is missing: {refused}");
+    assert!(!dir.join("daemon/roots/3.root.json").exists());
+    let bad = fs::read(dir.join("p3-bad.json")).expect("p3-bad");
+    assert!(verify_root_update(&client.trusted, &bad).is_err(), "our client refuses it too");
+
+    ceremony.sign("p3.json", &["d"]);
+    ceremony.ok(&["root", "publish", "p3.json", "--config", "daemon/tufmirror.toml"]);
+    let v3 = client.follow(&daemon);
+    assert_eq!(v3.root.version, 3);
+    let root_keys = &v3.root.roles["root"];
+    assert_eq!(root_keys.threshold, 2);
+    let expected: Vec<_> = [0, 1, 3].iter().map(|&i| holders[i].key_id()).collect();
+    let mut listed = root_keys.keyids.clone();
+    listed.sort();
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(listed, expected, "v3's root keys are A, B and D");
+    python_accepts(&root_v1, &daemon, &pystate, 3);
+
+    // The daemon started with the retired timestamp key refuses, naming both keys.
+    assert!(daemon.stop().success());
+    config.keys = Some(keys_section("file:../online/timestamp.pem"));
+    config.write(&dir.join("daemon"), daemon.addr.port());
+    let out = tufmirror_command(&dir.join("daemon"), &["serve", "--config", "tufmirror.toml"])
+        .envs(hsm.env())
+        .output()
+        .expect("run serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the daemon started with a key root does not list:\n{stderr}");
+    assert!(stderr.contains("keys.timestamp"), "names the configuration key: {stderr}");
+    assert!(stderr.contains(&old_timestamp.key_id().to_string()), "names the configured key: {stderr}");
+    assert!(stderr.contains(&hsm_key_id[..8]), "names the key root lists: {stderr}");
+    drop(upstream);
+}
+
+/// The timestamp key id that `root` lists.
+fn client_key_id(root: &[u8]) -> String {
+    let (root, _) = parse_unverified::<Root>(root).expect("root parses");
+    root.signed.roles["timestamp"].keyids[0].to_string()
+}
+
+/// A static copy of what the daemon serves for `snapshot`, with `timestamp` in place of the real
+/// timestamp: a mirror that got hold of the retired key.
+fn hostile_copy(daemon: &Daemon, dir: &Path, timestamp: &[u8], snapshot: u64, verified: &VerifiedSnapshot) -> PathBuf {
+    let out = dir.join("hostile");
+    fs::create_dir_all(out.join("tuf")).expect("hostile/tuf");
+    fs::create_dir_all(out.join("index")).expect("hostile/index");
+    for v in 1..=verified.root.version {
+        let name = format!("{v}.root.json");
+        fs::write(out.join("tuf").join(&name), get_ok(daemon.addr, &format!("/tuf/{name}"))).expect("root");
+    }
+    let targets = verified.targets.version;
+    for name in [format!("{snapshot}.snapshot.json"), format!("{targets}.targets.json")] {
+        fs::write(out.join("tuf").join(&name), get_ok(daemon.addr, &format!("/tuf/{name}"))).expect("metadata");
+    }
+    fs::write(out.join("tuf/timestamp.json"), timestamp).expect("timestamp");
+    let config = get_ok(daemon.addr, "/index/config.json");
+    let hash = tufmirror_core::Sha256Hash::of(&config).to_hex();
+    fs::write(out.join("index").join(format!("{hash}.config.json")), &config).expect("config");
+    fs::write(out.join("index/config.json"), &config).expect("config");
+    out
+}
