@@ -330,3 +330,50 @@ fn hostile_copy(daemon: &Daemon, dir: &Path, timestamp: &[u8], snapshot: u64, ve
     fs::write(out.join("index/config.json"), &config).expect("config");
     out
 }
+
+/// A root published while no daemon runs (`root publish` writes it into `keys.root_dir` and warns
+/// that the configured key is not the one it lists) is signed for when the daemon starts with the
+/// new key: targets, snapshot and timestamp are re-signed before anything is served.
+#[test]
+fn a_root_published_while_the_daemon_is_stopped_is_signed_for_at_start() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("daemon");
+    let upstream = rt.block_on(FakeUpstream::start()).expect("upstream");
+    upstream.load_index_dir(&common::fixture_index()).expect("fixture index");
+    let mut config = DaemonConfig::new(&upstream.url());
+    let mut daemon = Daemon::start(&dir, &config);
+    assert_eq!(daemon.get("/index/se/rd/serde").status, 200);
+    let before = verify_daemon(daemon.addr);
+    assert!(daemon.stop().success());
+
+    let new_key = generate_key_file(&dir.join("new-timestamp.pem"), KeyAlgorithm::Ed25519).expect("new key");
+    let ceremony = Ceremony { dir: dir.clone(), env: Vec::new() };
+    let args = ["keys", "rotate", "--role", "timestamp", "--new", "file:new-timestamp.pem"];
+    ceremony.ok(&[&args[..], &["--config", "tufmirror.toml", "--out", "p2.json"]].concat());
+    ceremony.ok(&["root", "sign", "p2.json", "--roots", "data/keys", "--key", "file:data/keys/root.pem"]);
+    let published = ceremony.ok(&["root", "publish", "p2.json", "--config", "tufmirror.toml"]);
+    assert!(dir.join("data/keys/2.root.json").is_file(), "written into keys.root_dir: {published}");
+    assert!(published.contains("keys.timestamp"), "warns that the configured key is not the new one: {published}");
+
+    // Still configured with the retired key: refused, and nothing is signed with it.
+    let out = tufmirror_command(&dir, &["serve", "--config", "tufmirror.toml"]).output().expect("serve");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(new_key.key_id().short()));
+
+    config.keys = Some(
+        "root_dir = \"data/keys\"\n\
+         targets = \"file:data/keys/targets.pem\"\n\
+         snapshot = \"file:data/keys/snapshot.pem\"\n\
+         timestamp = \"file:new-timestamp.pem\""
+            .to_owned(),
+    );
+    config.write(&dir, daemon.addr.port());
+    daemon.restart();
+    let after = verify_daemon(daemon.addr);
+    assert_eq!(after.root.version, 2);
+    assert!(after.version > before.version, "a snapshot signed under root 2");
+    assert_eq!(after.files, before.files, "the same index files, re-signed");
+    let timestamp = get_ok(daemon.addr, "/tuf/timestamp.json");
+    assert_eq!(signers_of(&timestamp), vec![new_key.key_id().to_string()]);
+}
