@@ -288,6 +288,13 @@ fn dev_keys(dir: &Path) -> PathBuf {
     keys
 }
 
+/// Development keys in `dir/keys`, and the key URI of their timestamp key.
+fn dev_keys_and_timestamp_uri(dir: &Path) -> (PathBuf, String) {
+    let keys = dev_keys(dir);
+    let timestamp = format!("file:{}", keys.join("timestamp.pem").display());
+    (keys, timestamp)
+}
+
 fn key_id_of(path: &Path) -> KeyId {
     tufmirror_signer::FileSigner::open(path).map(|k| tufmirror_signer::Signer::key_id(&k)).expect("key")
 }
@@ -372,8 +379,7 @@ fn signed_rotation(dir: &Path, keys: &Path, config: &Path) -> (PathBuf, Holder) 
 #[test]
 fn publish_with_a_config_warns_about_online_keys_the_new_root_does_not_list() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let keys = dev_keys(tmp.path());
-    let old = format!("file:{}", keys.join("timestamp.pem").display());
+    let (keys, old) = dev_keys_and_timestamp_uri(tmp.path());
     let config = write_config(tmp.path(), &keys, &old, "127.0.0.1:9");
     let (p2, new) = signed_rotation(tmp.path(), &keys, &config);
 
@@ -432,8 +438,7 @@ fn fake_daemon(status: &'static str, body: &'static str) -> (String, std::thread
 #[test]
 fn publish_hands_the_root_to_a_running_daemon() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let keys = dev_keys(tmp.path());
-    let old = format!("file:{}", keys.join("timestamp.pem").display());
+    let (keys, old) = dev_keys_and_timestamp_uri(tmp.path());
     // The "daemon": the data folder's lock is held and an admin token is there.
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).expect("data");

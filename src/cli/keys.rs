@@ -87,11 +87,9 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
 
 fn rotate(args: RotateArgs) -> anyhow::Result<()> {
     let role = Role::from(args.role);
-    let roots = match (&args.roots, &args.config) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(path)) => tufmirror_mirror::Config::load(Some(path), |var| std::env::var(var).ok())?.keys.root_dir,
-        (None, None) => anyhow::bail!("give --roots DIR (the root chain directory) or --config FILE"),
-    };
+    // The configuration is read only for its keys.root_dir.
+    let config = if args.roots.is_some() { None } else { super::root::load_config(args.config.as_deref())? };
+    let roots = super::root::roots_dir(args.roots.as_deref(), config.as_ref())?;
     if args.out.exists() {
         anyhow::bail!("{} exists; choose another --out (a proposal is never overwritten)", args.out.display());
     }
@@ -106,7 +104,7 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
         tufmirror_repo::ceremony::rotate_online_key(&newest.signed, role, &new_key, args.old.as_deref(), expires)
             .with_context(|| format!("refusing to rotate the {role} key"))?;
     let proposal = tufmirror_core::metadata::Signed::unsigned(rotation.root);
-    tufmirror_repo::ceremony::write_proposal(&args.out, &proposal, false)?;
+    tufmirror_repo::ceremony::write_proposal(&args.out, &proposal, tufmirror_repo::durable::IfExists::Refuse)?;
     let root = &proposal.signed;
     println!(
         "wrote the proposal of root version {} (following version {}) to {}",

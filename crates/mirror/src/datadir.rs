@@ -11,7 +11,7 @@
 //! | `admin.token` | the bearer token of the `/admin/` routes (mode 0600) |
 //! | `.lock` | held by the one process that owns the folder |
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The daemon's data folder.
 #[derive(Debug, Clone)]
@@ -52,6 +52,24 @@ impl DataDir {
         self.root.join(".lock")
     }
 
+    /// Takes the folder's `.lock`, the lock of the one process that may change the folder (the
+    /// daemon, `tufmirror sync`): `None` when another process holds it.
+    pub fn try_lock(&self) -> std::io::Result<Option<std::fs::File>> {
+        tufmirror_repo::durable::try_lock(&self.lock_file())
+    }
+
+    /// Whether a daemon owns the folder. When nobody does, the caller gets the lock, so that no
+    /// daemon starts while it writes (`tufmirror root publish`).
+    pub fn owner(&self) -> std::io::Result<DataDirOwner> {
+        if !self.root.is_dir() {
+            return Ok(DataDirOwner::Nobody(None));
+        }
+        Ok(match self.try_lock()? {
+            Some(lock) => DataDirOwner::Nobody(Some(lock)),
+            None => DataDirOwner::Daemon,
+        })
+    }
+
     /// Creates the folders.
     pub fn create(&self) -> std::io::Result<()> {
         for dir in [self.root.clone(), self.root.join("tuf"), self.root.join("history")] {
@@ -61,18 +79,31 @@ impl DataDir {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, flushed (file and folder)
-/// before returning: a reader sees the old bytes or the new ones, and a crash keeps one of them.
-pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+/// Who owns a data folder, as seen by a command that wants to change it while no daemon runs.
+#[derive(Debug)]
+pub enum DataDirOwner {
+    /// Another process (the daemon, or `tufmirror sync`) holds the folder's `.lock`.
+    Daemon,
+    /// Nobody: the lock is now held by the caller for as long as it keeps this value (`None`
+    /// when the folder does not exist yet).
+    Nobody(Option<std::fs::File>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_data_folder_lock_means_a_daemon() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(matches!(DataDir::new(dir.path().join("absent")).owner(), Ok(DataDirOwner::Nobody(None))));
+        let data = DataDir::new(dir.path());
+        let held = data.try_lock().expect("lock").expect("free");
+        assert!(matches!(data.owner(), Ok(DataDirOwner::Daemon)));
+        drop(held);
+        let mine = data.owner().expect("free");
+        assert!(matches!(mine, DataDirOwner::Nobody(Some(_))));
+        assert!(matches!(data.owner(), Ok(DataDirOwner::Daemon)), "the caller now holds it");
+        assert!(data.try_lock().expect("lock").is_none());
     }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
 }

@@ -1,15 +1,20 @@
 //! The daemon's keys at start-up: development keys on first start (loudly), the root chain
 //! copied into the served `tuf/`, and the start-up check that every online role can sign with
-//! keys that root lists for it, before anything is signed.
+//! keys that root lists for it, before anything is signed; also that check as a report of
+//! everything it finds, for `tufmirror root publish` to warn with.
 
 use crate::config::KeysConfig;
-use crate::datadir::{DataDir, write_durably};
+use crate::datadir::DataDir;
+use std::collections::BTreeMap;
 use std::path::Path;
 use time::OffsetDateTime;
 use tracing::{info, warn};
+use tufmirror_core::KeyId;
 use tufmirror_core::metadata::{Role, Root};
+use tufmirror_repo::ceremony::OnlineKeyMismatch;
+use tufmirror_repo::durable::{IfExists, write_durably};
 use tufmirror_repo::keys::{self, KeyError, RoleSigners, RootFile};
-use tufmirror_signer::open_signer;
+use tufmirror_signer::{SignerError, open_signer};
 
 /// The keys the daemon signs with and the root chain it serves.
 #[derive(Debug)]
@@ -120,6 +125,61 @@ pub async fn signers_for(
     Ok(signers)
 }
 
+/// One configured online key URI and what opening it gave.
+#[derive(Debug)]
+pub struct ConfiguredKey {
+    pub role: Role,
+    /// The configuration key: `keys.timestamp`, ...
+    pub config_key: &'static str,
+    pub uri: String,
+    /// The key's id, or why it could not be opened.
+    pub opened: Result<KeyId, SignerError>,
+}
+
+/// What the start-up check ([`signers_for`]) would find wrong with the configured online keys
+/// under a root, all of it rather than the first problem: `tufmirror root publish` warns with it
+/// before a daemon refuses to start.
+#[derive(Debug)]
+pub struct OnlineKeyReport {
+    /// Every configured URI, in configuration order.
+    pub configured: Vec<ConfiguredKey>,
+    /// The start-up check of the keys that could be opened.
+    pub check: Result<(), KeyError>,
+    /// The roles whose configured keys root does not accept, with why.
+    pub mismatches: Vec<OnlineKeyMismatch>,
+}
+
+impl OnlineKeyReport {
+    /// Every key opened, and the daemon would start with them under the root.
+    pub fn all_match(&self) -> bool {
+        self.check.is_ok() && self.mismatches.is_empty() && self.configured.iter().all(|k| k.opened.is_ok())
+    }
+}
+
+/// Opens every configured online key (going on past the ones that fail) and checks them against
+/// `root` as the start-up check would. Unlike [`signers_for`], it does not check root's expiry.
+pub async fn check_online_keys(config: &KeysConfig, base: &Path, root: &Root) -> OnlineKeyReport {
+    let mut signers = RoleSigners::new();
+    let mut ids: BTreeMap<Role, Vec<KeyId>> = BTreeMap::new();
+    let mut configured = Vec::new();
+    for (role, config_key, uris) in config.online_roles() {
+        for uri in uris {
+            let opened = open_signer(uri, base).await.map(|signer| {
+                let id = signer.key_id();
+                ids.entry(role).or_default().push(id.clone());
+                signers.entry(role).or_default().push(signer);
+                id
+            });
+            configured.push(ConfiguredKey { role, config_key, uri: uri.clone(), opened });
+        }
+    }
+    OnlineKeyReport {
+        configured,
+        check: keys::check_signers(root, &signers),
+        mismatches: tufmirror_repo::ceremony::online_key_mismatches(root, &ids),
+    }
+}
+
 /// Copies root versions that `tuf/` lacks, refusing a chain that disagrees with what was served.
 fn publish_roots(offered: &[RootFile], dir: &DataDir, root_dir: &Path) -> Result<(), StartupKeyError> {
     let served = keys::read_root_files(&dir.root.join("tuf"))?;
@@ -143,7 +203,7 @@ fn publish_roots(offered: &[RootFile], dir: &DataDir, root_dir: &Path) -> Result
                 });
             }
             None => {
-                write_durably(&path, &root.bytes)
+                write_durably(&path, &root.bytes, IfExists::Replace)
                     .map_err(|source| StartupKeyError::Write { path: path.display().to_string(), source })?;
                 info!(version, "root published");
             }

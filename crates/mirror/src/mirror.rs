@@ -199,17 +199,11 @@ impl Mirror {
     }
 }
 
+/// Takes the data folder's lock for as long as the mirror is open: one process per folder.
 fn lock(dir: &DataDir) -> Result<std::fs::File, OpenError> {
-    let path = dir.lock_file();
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| OpenError::DataDir { path: path.display().to_string(), source })?;
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-        .map_err(|_| OpenError::Locked { path: dir.root.display().to_string() })?;
-    Ok(file)
+    dir.try_lock()
+        .map_err(|source| OpenError::DataDir { path: dir.lock_file().display().to_string(), source })?
+        .ok_or_else(|| OpenError::Locked { path: dir.root.display().to_string() })
 }
 
 /// The `/admin/` bearer token, created on first start (mode 0600).

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use tracing::{Instrument as _, info, info_span};
 use tufmirror_core::diff::{LeafList, SnapshotDiff};
 use tufmirror_core::merkle::{Leaf, LeafError, MerkleTree};
+use tufmirror_repo::durable::{IfExists, write_durably};
 use tufmirror_repo::sign::{Expiries, SnapshotPlan, removal_records, sign_snapshot, sign_timestamp};
 use tufmirror_signer::SignerError;
 use tufmirror_store::{Batch, BlobStore, FileRecord, QuarantineRecord, SnapshotRecord, StateDb, StoreError};
@@ -361,7 +362,7 @@ impl Publisher {
         )
         .await?;
         let path = self.dir.history(&format!("{version}.timestamp.json"));
-        crate::datadir::write_durably(&path, &bytes).map_err(write_err(path.display()))?;
+        write_durably(&path, &bytes, IfExists::Replace).map_err(write_err(path.display()))?;
         let record = SnapshotRecord { timestamp_version: version, ..current.record.clone() };
         self.db.apply(&Batch { snapshot: Some(record.clone()), ..Batch::default() })?;
         let published = Arc::new(Published {

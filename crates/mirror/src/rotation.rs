@@ -15,12 +15,12 @@
 //! newest root's keys did not sign.
 
 use crate::config::{Config, ConfigError};
-use crate::datadir::write_durably;
 use crate::keys::{DaemonKeys, StartupKeyError, signers_for};
 use crate::mirror::Mirror;
 use crate::publisher::PublishError;
 use tracing::info;
 use tufmirror_core::verify::{self, VerifyError};
+use tufmirror_repo::durable::{IfExists, write_durably};
 use tufmirror_repo::keys::RootFile;
 
 /// Why a new root was not adopted. Nothing changed.
@@ -122,7 +122,8 @@ fn store_root(path: &std::path::Path, bytes: &[u8], version: u64) -> Result<(), 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(source) => return Err(RootUpdateError::Write { path: path.display().to_string(), source }),
     }
-    write_durably(path, bytes).map_err(|source| RootUpdateError::Write { path: path.display().to_string(), source })?;
+    write_durably(path, bytes, IfExists::Replace)
+        .map_err(|source| RootUpdateError::Write { path: path.display().to_string(), source })?;
     info!(path = %path.display(), version, "root stored");
     Ok(())
 }

@@ -176,23 +176,9 @@ pub async fn generate_development_keys(
 /// Root version 1 for one key per role, threshold 1, `consistent_snapshot` on: what
 /// `tufmirror keys generate` proposes for development.
 pub fn initial_root(keys: &BTreeMap<Role, tufmirror_core::PublicKey>, expires: time::OffsetDateTime) -> Root {
-    use tufmirror_core::metadata::{RoleKeys, SPEC_VERSION};
-    let mut root = Root {
-        kind: Role::Root,
-        spec_version: SPEC_VERSION.to_owned(),
-        version: 1,
-        expires,
-        consistent_snapshot: true,
-        keys: BTreeMap::new(),
-        roles: BTreeMap::new(),
-        unknown: BTreeMap::new(),
-    };
-    for (role, key) in keys {
-        root.keys.insert(key.key_id(), key.to_key_object());
-        root.roles.insert(
-            role.name().to_owned(),
-            RoleKeys { keyids: vec![key.key_id()], threshold: 1, unknown: BTreeMap::new() },
-        );
-    }
-    root
+    let roles = keys
+        .iter()
+        .map(|(role, key)| (*role, crate::ceremony::RoleSpec { keys: vec![key.clone()], threshold: 1 }))
+        .collect();
+    crate::ceremony::unchecked_initial_root(&roles, expires)
 }

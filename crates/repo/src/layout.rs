@@ -14,7 +14,7 @@
 //! (or a restart after a crash) sees all of N or all of N+1.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use tufmirror_core::Sha256Hash;
 
@@ -129,21 +129,6 @@ pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::rename(&tmp, path)
 }
 
-/// Replaces `path` atomically: write a sibling, flush it, rename over.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp-write");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Some(parent) = path.parent() {
-        File::open(parent)?.sync_all()?;
-    }
-    Ok(())
-}
-
 /// Hard-links `from` to `to` (creating folders), copying where links are not possible.
 pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
     if let Some(parent) = to.parent() {
@@ -164,10 +149,9 @@ pub fn sync_filesystem(dir: &Path) -> io::Result<()> {
 
 /// Takes the publish lock of `dir` (`.lock`), failing at once if another publish holds it.
 pub fn lock(dir: &Path) -> io::Result<File> {
-    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".lock"))?;
-    rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-        .map_err(|_| io::Error::other(format!("another publish holds {}", dir.join(".lock").display())))?;
-    Ok(f)
+    let path = dir.join(".lock");
+    crate::durable::try_lock(&path)?
+        .ok_or_else(|| io::Error::other(format!("another publish holds {}", path.display())))
 }
 
 /// Removes snapshot trees older than the newest `keep`, leftovers of interrupted publishes, and

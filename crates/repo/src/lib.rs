@@ -4,8 +4,13 @@
 //! and checks them against root, [`sign`] builds and signs the metadata (no I/O but the signers),
 //! and [`layout`] writes a complete snapshot beside the served one and switches to it with one
 //! atomic rename. A failure before the switch leaves what is served untouched.
+//!
+//! Beside that flow, [`ceremony`] holds the rules of root ceremonies (proposing, signing and
+//! publishing root versions held by offline keys), and [`durable`] the durable writes and lock
+//! files that this crate, the ceremonies and the daemon share.
 
 pub mod ceremony;
+pub mod durable;
 pub mod input;
 pub mod keys;
 pub mod layout;

@@ -1,5 +1,6 @@
 //! `tufmirror publish`: a directory of index files in, the next signed snapshot out.
 
+use crate::durable::{IfExists, write_durably};
 use crate::input::{InputError, InputIndex, read_again, read_index_dir};
 use crate::keys::{self, KeyError, RoleSigners, RootFile};
 use crate::layout::{self, Layout};
@@ -155,7 +156,7 @@ pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishErro
     // Derived from the chain every time, so that a publish killed right here is repaired by the next.
     let root_json = layout.tuf("root.json");
     if std::fs::read(&root_json).ok().as_deref() != Some(latest_root.bytes.as_slice()) {
-        layout::write_atomic(&root_json, &latest_root.bytes).map_err(write_err(&root_json))?;
+        write_durably(&root_json, &latest_root.bytes, IfExists::Replace).map_err(write_err(&root_json))?;
     }
     info!(version, added = diff.added.len(), changed = diff.changed.len(), removed = diff.removed.len(), "published");
     if let Err(e) = layout::prune(&layout, version, opts.keep) {
