@@ -1,6 +1,7 @@
 //! `tufmirror keys generate --out DIR`: development keys and the root v1 that `publish` starts from.
 //! `tufmirror keys rotate --role ROLE --new KEY ...`: the proposal of a root that replaces an
 //! online role's key (a root ceremony then signs and publishes it: see `root.rs`).
+//! `tufmirror keys public --key URI`: a key's id and public half, to hand to a ceremony.
 
 use anyhow::Context as _;
 use std::path::PathBuf;
@@ -15,6 +16,16 @@ pub enum Command {
     /// Propose the next root version with an online role's key(s) replaced by a new key. Root key
     /// holders then sign it (`tufmirror root sign`) and it is published (`tufmirror root publish`).
     Rotate(RotateArgs),
+    /// Print a key's TUF key id and scheme (stderr) and its public key as PEM (stdout): what a
+    /// root key holder hands over for `tufmirror root init` or `root edit --add-key`.
+    Public(PublicArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PublicArgs {
+    /// The key: a key URI (file:, pkcs11:, awskms:, vault:, exec:) or a PEM public key file.
+    #[arg(long, value_name = "KEY")]
+    key: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,7 +93,15 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Generate(args) => generate(args),
         Command::Rotate(args) => rotate(args),
+        Command::Public(args) => public(args),
     }
+}
+
+fn public(args: PublicArgs) -> anyhow::Result<()> {
+    let given = super::runtime()?.block_on(super::root::given_key(&args.key)).with_context(|| args.key.clone())?;
+    eprintln!("key id {} ({})", given.key.key_id(), given.key.scheme());
+    print!("{}", given.key.to_spki_pem());
+    Ok(())
 }
 
 fn rotate(args: RotateArgs) -> anyhow::Result<()> {

@@ -63,8 +63,12 @@ impl Holder {
         let key = dir.join("key.pem");
         let public_key: PublicKey =
             tufmirror_signer::generate_key_file(&key, tufmirror_signer::KeyAlgorithm::Ed25519).expect("generate");
+        // What a holder hands over: `tufmirror keys public` of their key.
+        let (pem, about) = ok(&["keys", "public", "--key", &format!("file:{}", key.display())]);
+        assert_eq!(pem, public_key.to_spki_pem());
+        assert!(about.contains(&public_key.key_id().to_string()), "keys public names the key id: {about}");
         let public = dir.join("public.pem");
-        std::fs::write(&public, public_key.to_spki_pem()).expect("write public key");
+        std::fs::write(&public, pem).expect("write public key");
         Holder { key, public, id: public_key.key_id() }
     }
 
