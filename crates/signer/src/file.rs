@@ -108,7 +108,11 @@ pub fn generate_key_file(path: &Path, algorithm: KeyAlgorithm) -> Result<PublicK
     let (pem, public) = match algorithm {
         KeyAlgorithm::Ed25519 => {
             let k = ed25519_dalek::SigningKey::generate(&mut rng);
-            let pem = k.to_pkcs8_pem(LineEnding::LF).map_err(|e| other(e.to_string()))?;
+            // PKCS#8 version 1, without the optional public key: OpenSSL 3.0 (still the
+            // operating system's OpenSSL in many places) cannot read version 2 Ed25519 keys, and
+            // operators sign with these files through `openssl pkeyutl` (`exec:`) too.
+            let bytes = ed25519_dalek::pkcs8::KeypairBytes { secret_key: k.to_bytes(), public_key: None };
+            let pem = bytes.to_pkcs8_pem(LineEnding::LF).map_err(|e| other(e.to_string()))?;
             (pem, PublicKey::Ed25519(k.verifying_key()))
         }
         KeyAlgorithm::EcdsaP256 => {
@@ -144,6 +148,21 @@ mod tests {
             assert!(public.verify(b"other", &sig).is_err());
             assert!(!format!("{signer:?}").contains("PRIVATE"));
         }
+    }
+
+    #[test]
+    fn ed25519_key_files_are_pkcs8_version_1() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ed");
+        generate_key_file(&path, KeyAlgorithm::Ed25519).expect("generate");
+        let pem = std::fs::read_to_string(&path).expect("read");
+        let (label, der) = ed25519_dalek::pkcs8::Document::from_pem(&pem).expect("PEM");
+        assert_eq!(label, "PRIVATE KEY");
+        // SEQUENCE { INTEGER 0, AlgorithmIdentifier { id-Ed25519 }, OCTET STRING { OCTET STRING (32) } }
+        let v1_prefix =
+            [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+        assert_eq!(der.as_bytes().len(), 48);
+        assert_eq!(der.as_bytes()[..16], v1_prefix);
     }
 
     #[cfg(unix)]
