@@ -2,7 +2,8 @@
 # Runs every tufmirror test on a fresh machine. It installs what the tests need first:
 #   - SoftHSM2 and OpenSC (a real PKCS#11 token for the pkcs11: signer tests) and OpenSSL (the
 #     exec: signer tests' signing program), from Debian,
-#   - python-tuf (and an independent verifier's needs) in a virtualenv under target/,
+#   - python-tuf (and an independent verifier's needs) and ministack (a local AWS emulator: the KMS
+#     that the awskms: signer tests sign with, on loopback) in a virtualenv under target/,
 # then runs the whole cargo test suite. The end-to-end tests use the real binary
 # (CARGO_BIN_EXE_tufmirror), real HTTP on loopback and python-tuf as an independent TUF client.
 set -euo pipefail
@@ -16,9 +17,10 @@ if ! dpkg -s softhsm2 opensc openssl >/dev/null 2>&1; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends softhsm2 opensc openssl >/dev/null
 fi
 
-echo "==> preparing the Python test environment (python-tuf)"
+echo "==> preparing the Python test environment (python-tuf, ministack)"
 TUFMIRROR_PYTHON="$(bash tests/python/setup-venv.sh)"
 export TUFMIRROR_PYTHON
+"$TUFMIRROR_PYTHON" -c 'import tuf.api.metadata, ministack, botocore'
 echo "    using $TUFMIRROR_PYTHON"
 
 echo "==> cargo test"

@@ -56,6 +56,10 @@ pub enum SignerError {
     /// A file of CA certificates to trust for a backend's TLS is unusable.
     #[error("the CA file {path} is not usable: {reason}")]
     CaFile { path: PathBuf, reason: String },
+    /// The message is longer than the key can sign (AWS KMS signs at most 4096 bytes of raw message
+    /// with an Ed25519 key); found before the backend is asked.
+    #[error("{backend} cannot sign a message of {size} bytes with key {key}: the limit is {limit} bytes")]
+    MessageTooLarge { backend: String, key: String, size: usize, limit: usize },
     /// The backend answered, but with an error of its own (HTTP 5xx, an unexpected status).
     #[error("{backend} failed: {reason}")]
     BackendFailed { backend: String, reason: String },

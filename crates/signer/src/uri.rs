@@ -11,6 +11,8 @@
 //!                                  ; a Vault/OpenBao transit key (crate::vault)
 //!            / "pkcs11:" pk11-path [ "?" pk11-query ]
 //!                                  ; an HSM key, RFC 7512 (crate::pkcs11: every attribute)
+//!            / "awskms:" kms-key [ "?" kms-param *( "&" kms-param ) ]
+//!                                  ; an AWS KMS asymmetric key (crate::awskms)
 //! program     = path               ; percent-decoded; relative to the configuration's directory
 //! exec-param  = "arg=" value       ; repeatable: the program's arguments, in order (never secrets)
 //!             / "timeout=" seconds ; per invocation, default 30
@@ -25,14 +27,24 @@
 //! seconds     = a decimal number of seconds, more than 0 and at most 3600
 //! pk11-path   = pk11-attr *( ";" pk11-attr )  ; token=, object=, id=, type=private, serial=, ...
 //! pk11-query  = pk11-attr *( "&" pk11-attr )  ; module-path=, pin-source=, pin-env=, pin-value=
+//! kms-key     = key-id             ; 1234abcd-12ab-34cd-56ef-1234567890ab, mrk-...
+//!             / "arn:" partition ":kms:" region ":" account ":key/" key-id
+//!             / "arn:" partition ":kms:" region ":" account ":alias/" alias-name
+//!             / "alias/" alias-name
+//! kms-param   = "region=" region   ; default: the ARN's region, else the AWS SDK's region chain
+//!                                  ; (AWS_REGION, the profile's region); must agree with an ARN
+//!             / "endpoint=" url    ; https://HOST[:PORT]; http:// only for a loopback host
+//!             / "profile=" name    ; the shared config/credentials profile (default: AWS_PROFILE)
+//!             / "timeout=" seconds ; per request, retries included, default 30
 //! ```
 //!
 //! `pkcs11:` URIs follow RFC 7512 instead: `%XX` decoding (`id` may decode to any bytes),
 //! attributes tufmirror does not use are ignored, and `pin-value` (discouraged) may carry a PIN.
 //!
-//! In `exec:` and `vault:` URIs, paths, segments and parameter values are percent-decoded (`%XX`;
-//! `+` is a plus), each parameter other than `arg` may appear once, and an unknown parameter is an
-//! error. Tokens, PINs and passwords never appear in a URI.
+//! In `exec:`, `vault:` and `awskms:` URIs, paths, segments, keys and parameter values are
+//! percent-decoded (`%XX`; `+` is a plus), each parameter other than `arg` may appear once, and an
+//! unknown parameter is an error. Tokens, PINs and passwords never appear in a URI; AWS credentials
+//! come from the AWS SDK's standard chain (environment, profile, web identity, instance metadata).
 //!
 //! A bare path (no scheme) is read as `file:`, which keeps `--keys DIR` layouts simple. Windows
 //! drive letters are not a concern: tufmirror targets Unix hosts.
@@ -41,7 +53,7 @@ use crate::{FileSigner, Signer, SignerError};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-#[cfg(any(feature = "exec", feature = "vault"))]
+#[cfg(any(feature = "exec", feature = "vault", feature = "awskms"))]
 pub(crate) mod params;
 
 /// The schemes this build knows.
@@ -53,6 +65,8 @@ const SCHEMES: &[&str] = &[
     "vault:",
     #[cfg(feature = "pkcs11")]
     "pkcs11:",
+    #[cfg(feature = "awskms")]
+    "awskms:",
 ];
 
 fn known() -> &'static str {
@@ -71,6 +85,8 @@ pub enum SignerUri {
     Vault(Box<crate::vault::VaultUri>),
     #[cfg(feature = "pkcs11")]
     Pkcs11(Box<crate::pkcs11::Pkcs11Uri>),
+    #[cfg(feature = "awskms")]
+    AwsKms(Box<crate::awskms::AwsKmsUri>),
 }
 
 impl SignerUri {
@@ -94,6 +110,8 @@ impl SignerUri {
             "vault" => Ok(SignerUri::Vault(Box::new(crate::vault::VaultUri::parse(uri, rest, base)?))),
             #[cfg(feature = "pkcs11")]
             "pkcs11" => Ok(SignerUri::Pkcs11(Box::new(crate::pkcs11::Pkcs11Uri::parse(uri, base)?))),
+            #[cfg(feature = "awskms")]
+            "awskms" => Ok(SignerUri::AwsKms(Box::new(crate::awskms::AwsKmsUri::parse(uri, rest)?))),
             other => Err(SignerError::UnknownScheme { scheme: other.to_owned(), known: known() }),
         }
     }
@@ -116,6 +134,8 @@ pub async fn open_signer(uri: &str, base: &Path) -> Result<Box<dyn Signer>, Sign
         SignerUri::Vault(uri) => Ok(Box::new(crate::vault::VaultSigner::open(*uri).await?)),
         #[cfg(feature = "pkcs11")]
         SignerUri::Pkcs11(uri) => Ok(Box::new(crate::pkcs11::Pkcs11Signer::open(&uri).await?)),
+        #[cfg(feature = "awskms")]
+        SignerUri::AwsKms(uri) => Ok(Box::new(crate::awskms::AwsKmsSigner::open(*uri).await?)),
     }
 }
 

@@ -4,6 +4,9 @@
 //!
 //! Scripts run as `/bin/sh SCRIPT ARG... OPERATION` (the script is the URI's first `arg`), which
 //! also avoids executing a file this multi-threaded process has just written (`ETXTBSY`).
+//!
+//! Signing metadata, verification by tufmirror-core and python-tuf, a failing program, a missing
+//! key and a missing program are checked for every backend alike in `backends.rs`.
 #![cfg(all(unix, feature = "exec"))]
 
 use ed25519_dalek::pkcs8::DecodePrivateKey;
@@ -141,21 +144,6 @@ async fn ed25519_and_p256_keys_sign_and_verify() {
             task.await.expect("task");
         }
     }
-}
-
-#[tokio::test]
-async fn sign_metadata_verifies_exec_signatures() {
-    let f = Fixture::new();
-    let signer = open_signer(&f.openssl_uri("p256", "ec.pem"), f.dir.path()).await.expect("open");
-    let snapshot: tufmirror_core::Snapshot = serde_json::from_str(
-        r#"{"_type":"snapshot","spec_version":"1.0.31","version":7,"expires":"2030-01-01T00:00:00Z","meta":{"targets.json":{"version":7}}}"#,
-    )
-    .expect("snapshot");
-    let signed = tufmirror_signer::sign_metadata(snapshot, &[signer.as_ref()]).await.expect("sign metadata");
-    let bytes = signed.signed_bytes().expect("canonical bytes");
-    let sig = &signed.signatures[0];
-    assert_eq!(sig.keyid, signer.key_id());
-    signer.public_key().verify(&bytes, &hex::decode(&sig.sig).expect("hex")).expect("verifies");
 }
 
 #[tokio::test]
@@ -307,17 +295,6 @@ async fn garbage_is_a_clear_error() {
     let signer = open_signer(&uri, f.dir.path()).await.expect("open");
     let err = signer.sign(b"message").await.expect_err("flood");
     assert!(err.to_string().contains("more than 65536 bytes"), "{err}");
-}
-
-#[tokio::test]
-async fn a_missing_program_is_named() {
-    let f = Fixture::new();
-    let err = open_signer("exec:bin/no-such-signer?arg=x", f.dir.path()).await.expect_err("missing");
-    let expected = f.path("bin/no-such-signer");
-    assert!(matches!(&err, SignerError::ProgramStart { program, .. } if *program == expected), "{err:?}");
-    assert!(err.to_string().contains(&expected.display().to_string()), "{err}");
-    let source = std::error::Error::source(&err).map(ToString::to_string).unwrap_or_default();
-    assert!(source.contains("No such file"), "{source}");
 }
 
 #[tokio::test]

@@ -1,124 +1,27 @@
-//! The `pkcs11:` backend against real SoftHSM2 tokens (installed by tests/run-all.sh).
+//! The `pkcs11:` backend against real SoftHSM2 tokens (`common::softhsm`): what is particular to
+//! PKCS#11 (one session shared by concurrent signatures, a key found by label or id, missing ids
+//! and tokens, where the module and the PIN come from). Signing, verification by tufmirror-core and
+//! python-tuf, a wrong PIN, a missing object and a missing module are checked for every backend
+//! alike in `backends.rs`.
 //!
-//! SoftHSM2 reads `SOFTHSM2_CONF` when the module is initialized, and a module is initialized once
-//! per process, while the workspace forbids `unsafe` (so no `set_var`). Each test therefore makes
-//! a fresh token in a temporary directory with `softhsm2-util` and `pkcs11-tool`, then runs itself
-//! again as a child process (this test binary, `--exact <test>`) with `SOFTHSM2_CONF` and whatever
-//! else it needs in the child's environment; the child does the in-process part.
+//! SoftHSM2 reads `SOFTHSM2_CONF` once per process, so each test makes a fresh token, then runs
+//! itself again as a child (`common::child`) with the token's configuration; the child does the
+//! in-process part.
 #![cfg(feature = "pkcs11")]
 
-use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use common::child::{in_child, run_child};
+use common::softhsm::{Hsm, PIN, TOKEN, TOKEN_IN_URI};
+use common::{chain, softhsm};
+use std::path::Path;
 use std::sync::Arc;
-use tempfile::TempDir;
 use tufmirror_signer::{Signer, SignerError, open_signer};
 
-const CHILD_DIR: &str = "TUFMIRROR_PKCS11_TEST_DIR";
 const MODULE_ENV: &str = "TUFMIRROR_PKCS11_MODULE";
-const TOKEN: &str = "tuf test";
-const TOKEN_IN_URI: &str = "tuf%20test";
-const PIN: &str = "246810";
-const SO_PIN: &str = "13579111";
-
-fn softhsm() -> PathBuf {
-    let install = "SoftHSM2 and OpenSC are needed by the pkcs11 tests: run tests/run-all.sh (it installs \
-                   them), or `apt-get install softhsm2 opensc`";
-    for tool in ["softhsm2-util", "pkcs11-tool"] {
-        let found = Command::new(tool).arg("--help").output().is_ok();
-        assert!(found, "{tool} is not installed. {install}");
-    }
-    let candidates = [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/local/lib/softhsm/libsofthsm2.so",
-        "/usr/lib64/pkcs11/libsofthsm2.so",
-    ];
-    let found = candidates.iter().map(PathBuf::from).find(|p| p.is_file());
-    found.unwrap_or_else(|| panic!("libsofthsm2.so is not installed (looked in {candidates:?}). {install}"))
-}
-
-/// A SoftHSM2 configuration with one fresh token, in a temporary directory.
-struct Hsm {
-    dir: TempDir,
-    module: PathBuf,
-}
-
-impl Hsm {
-    fn new() -> Self {
-        let module = softhsm();
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir(dir.path().join("tokens")).expect("tokens dir");
-        let conf = format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.path().join("tokens").display()
-        );
-        std::fs::write(dir.path().join("softhsm2.conf"), conf).expect("conf");
-        let hsm = Hsm { dir, module };
-        hsm.run(
-            Command::new("softhsm2-util")
-                .args(["--init-token", "--free", "--label", TOKEN, "--pin", PIN])
-                .args(["--so-pin", SO_PIN]),
-        );
-        hsm
-    }
-
-    fn conf(&self) -> PathBuf {
-        self.dir.path().join("softhsm2.conf")
-    }
-
-    fn run(&self, command: &mut Command) {
-        let out = command.env("SOFTHSM2_CONF", self.conf()).output().expect("run a SoftHSM2 tool");
-        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "{command:?} failed: {}\n{stdout}\n{stderr}", out.status);
-    }
-
-    /// Generates a key pair: `EC:edwards25519` or `EC:prime256v1`, `id` in hex.
-    fn keypair(&self, key_type: &str, label: &str, id: &str) {
-        let mut command = Command::new("pkcs11-tool");
-        command.arg("--module").arg(&self.module).args(["--token-label", TOKEN, "--login", "--pin", PIN]);
-        self.run(command.args(["--keypairgen", "--key-type", key_type, "--label", label, "--id", id]));
-    }
-
-    fn write_pin_file(&self, name: &str, mode: u32) {
-        use std::os::unix::fs::PermissionsExt;
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, format!("{PIN}\n")).expect("pin file");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    }
-
-    /// Runs `test` of this binary as a child with this token, and `env` added to its environment.
-    fn run_child(&self, test: &str, env: &[(&str, &str)]) {
-        let exe = std::env::current_exe().expect("test binary");
-        let mut command = Command::new(exe);
-        command.args([test, "--exact", "--nocapture", "--test-threads=1"]);
-        command.env(CHILD_DIR, self.dir.path()).env("SOFTHSM2_CONF", self.conf()).env_remove(MODULE_ENV);
-        command.envs(env.iter().copied());
-        let out = command.output().expect("run the child test");
-        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "child {test} failed: {}\n{stdout}\n{stderr}", out.status);
-        // A misspelt test name would run nothing and succeed: the child leaves a mark.
-        let mark = self.dir.path().join(format!("{test}.ran"));
-        assert!(mark.exists(), "child {test} did not run its body:\n{stdout}\n{stderr}");
-        std::fs::remove_file(mark).expect("remove mark");
-    }
-}
-
-/// In the child, runs `body` with the token's directory and marks that it ran.
-fn in_child<F: Future<Output = ()>>(test: &str, body: impl FnOnce(PathBuf) -> F) -> bool {
-    let Some(dir) = std::env::var_os(CHILD_DIR).map(PathBuf::from) else {
-        return false;
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    runtime.block_on(body(dir.clone()));
-    std::fs::write(dir.join(format!("{test}.ran")), "").expect("mark");
-    true
-}
 
 fn uri(key: &str, query: &str) -> String {
-    let query = if query.is_empty() { String::new() } else { format!("&{query}") };
-    format!("pkcs11:token={TOKEN_IN_URI};{key};type=private?module-path={}{query}", softhsm().display())
+    softhsm::uri(&softhsm::module(), key, query)
 }
 
 async fn open_err(uri: &str, base: &Path) -> SignerError {
@@ -128,15 +31,11 @@ async fn open_err(uri: &str, base: &Path) -> SignerError {
     }
 }
 
-/// The message with its causes, as the CLI prints it.
-fn chain(e: &SignerError) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
+/// Runs `test` as a child with the token's configuration (but not its PIN variable) and `env`.
+fn run_with_token(hsm: &Hsm, test: &str, env: &[(&str, &str)]) {
+    let mut all = vec![("SOFTHSM2_CONF".to_owned(), hsm.conf().display().to_string())];
+    all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    run_child(test, hsm.dir(), &all);
 }
 
 #[test]
@@ -176,41 +75,20 @@ fn ed25519_and_p256_keys_sign_and_verify_with_stable_key_ids() {
     }) {
         return;
     }
-    let hsm = Hsm::new();
+    let hsm = Hsm::init();
     hsm.keypair("EC:edwards25519", "ed", "01");
     hsm.keypair("EC:prime256v1", "p256", "02");
-    hsm.run_child(TEST, &[]);
+    run_with_token(&hsm, TEST, &[]);
     // A new process, a new session, a new login: still the same keys.
-    hsm.run_child(TEST, &[]);
+    run_with_token(&hsm, TEST, &[]);
 }
 
 #[test]
-fn a_wrong_pin_is_refused_as_a_wrong_pin() {
-    const TEST: &str = "a_wrong_pin_is_refused_as_a_wrong_pin";
+fn a_missing_id_or_token_is_named() {
+    const TEST: &str = "a_missing_id_or_token_is_named";
     if in_child(TEST, |dir| async move {
-        let e = open_err(&uri("object=ed", "pin-value=999999"), &dir).await;
-        let text = chain(&e);
-        assert!(matches!(e, SignerError::CredentialsRefused { .. }), "{e:?}");
-        assert!(text.contains(TOKEN) && text.contains("CKR_PIN_INCORRECT"), "{text}");
-        assert!(!text.contains("999999") && !format!("{e:?}").contains("999999"), "{text}");
-    }) {
-        return;
-    }
-    let hsm = Hsm::new();
-    hsm.keypair("EC:edwards25519", "ed", "01");
-    hsm.run_child(TEST, &[]);
-}
-
-#[test]
-fn a_missing_object_or_token_is_named() {
-    const TEST: &str = "a_missing_object_or_token_is_named";
-    if in_child(TEST, |dir| async move {
-        let e = open_err(&uri("object=nope", &format!("pin-value={PIN}")), &dir).await;
-        let text = chain(&e);
-        assert!(matches!(e, SignerError::KeyNotFound { .. }), "{e:?}");
-        assert!(text.contains("\"nope\"") && text.contains(TOKEN), "{text}");
-
         let e = open_err(&uri("id=%09", &format!("pin-value={PIN}")), &dir).await;
+        assert!(matches!(e, SignerError::KeyNotFound { .. }), "{e:?}");
         assert!(chain(&e).contains("id %09"), "{}", chain(&e));
 
         let missing_token = uri("object=ed", &format!("pin-value={PIN}")).replace(TOKEN_IN_URI, "other%20token");
@@ -225,18 +103,9 @@ fn a_missing_object_or_token_is_named() {
     }) {
         return;
     }
-    let hsm = Hsm::new();
+    let hsm = Hsm::init();
     hsm.keypair("EC:edwards25519", "ed", "01");
-    hsm.run_child(TEST, &[]);
-}
-
-#[tokio::test]
-async fn a_missing_module_is_named() {
-    // No module is loaded here, so this runs in the test process itself.
-    let uri = "pkcs11:token=t;object=k?module-path=/nonexistent/libnope.so&pin-value=1";
-    let e = open_err(uri, Path::new("/")).await;
-    let text = chain(&e);
-    assert!(text.contains("/nonexistent/libnope.so") && !text.contains("pin-value=1"), "{text}");
+    run_with_token(&hsm, TEST, &[]);
 }
 
 #[test]
@@ -255,11 +124,11 @@ fn the_module_comes_from_the_environment_or_is_asked_for() {
     }) {
         return;
     }
-    let hsm = Hsm::new();
+    let hsm = Hsm::init();
     hsm.keypair("EC:edwards25519", "ed", "01");
-    hsm.run_child(TEST, &[]);
-    let module = softhsm();
-    hsm.run_child(TEST, &[(MODULE_ENV, module.to_str().expect("utf-8 path"))]);
+    run_with_token(&hsm, TEST, &[]);
+    let module = softhsm::module();
+    run_with_token(&hsm, TEST, &[(MODULE_ENV, module.to_str().expect("utf-8 path"))]);
 }
 
 #[test]
@@ -285,9 +154,9 @@ fn the_pin_comes_from_a_file_or_the_environment() {
     }) {
         return;
     }
-    let hsm = Hsm::new();
+    let hsm = Hsm::init();
     hsm.keypair("EC:prime256v1", "p256", "02");
     hsm.write_pin_file("pin", 0o600);
     hsm.write_pin_file("open-pin", 0o644);
-    hsm.run_child(TEST, &[("TEST_HSM_PIN", PIN)]);
+    run_with_token(&hsm, TEST, &[("TEST_HSM_PIN", PIN)]);
 }
