@@ -16,7 +16,6 @@ mod common;
 
 use common::daemon::{Daemon, DaemonConfig, tufmirror_command};
 use common::python::tuf_interop;
-use common::softhsm::SoftHsm;
 use common::verify_http::{VerifiedSnapshot, get_ok, verify_daemon};
 use std::ffi::OsStr;
 use std::fs;
@@ -26,6 +25,7 @@ use tufmirror_core::PublicKey;
 use tufmirror_core::metadata::{Role, Root, Timestamp};
 use tufmirror_core::verify::{RoleVerifier, parse_unverified, verify_root_update};
 use tufmirror_signer::{FileSigner, KeyAlgorithm, generate_key_file, sign_metadata};
+use tufmirror_testkit::softhsm::SoftHsm;
 use tufmirror_testkit::upstream::FakeUpstream;
 
 /// A client that trusts root v1 and keeps what it learns, like a TUF client's metadata folder.

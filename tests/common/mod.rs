@@ -5,7 +5,6 @@
 pub mod ceremony;
 pub mod daemon;
 pub mod python;
-pub mod softhsm;
 pub mod verify_http;
 
 use std::collections::BTreeMap;

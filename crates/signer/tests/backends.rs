@@ -291,23 +291,8 @@ async fn pkcs11_keys() {
     run(TEST, hsm.dir(), &backend, env).await;
 }
 
-/// Answers `public-key` with the public half of the key file `$2` and signs with openssl, as
-/// `$1` (`ed25519` or `p256`) says.
-const OPENSSL_SIGNER: &str = r#"
-set -eu
-kind=$1 key=$2
-eval "op=\${$#}"
-case $op in
-public-key) exec openssl pkey -in "$key" -pubout ;;
-sign)
-  case $kind in
-  ed25519) tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-           cat >"$tmp/message"; openssl pkeyutl -sign -rawin -inkey "$key" -in "$tmp/message" ;;
-  p256) exec openssl dgst -sha256 -sign "$key" ;;
-  esac ;;
-*) echo "unknown operation $op" >&2; exit 2 ;;
-esac
-"#;
+/// A signing program around openssl: `$1` is `ed25519` or `p256`, `$2` the key file.
+const OPENSSL_SIGNER: &str = include_str!("common/openssl-signer.sh");
 
 #[tokio::test]
 async fn exec_keys() {

@@ -10,10 +10,15 @@
 //! No dependencies by default: the random numbers come from [`Rng`] (splitmix64), the JSON is written
 //! by hand. The `tls` feature adds [`tls`], a throw-away CA and HTTPS server for client tests; the
 //! `upstream` feature adds [`registry`] (real, buildable synthetic `.crate` files) and [`upstream`]
-//! (a fake upstream sparse index on loopback, with fault injection).
+//! (a fake upstream sparse index on loopback, with fault injection). Always there: [`process`]
+//! (run a helper with a timeout), [`python`] (the venv with python-tuf) and [`softhsm`] (real
+//! PKCS#11 tokens).
 
+pub mod process;
+pub mod python;
 #[cfg(feature = "upstream")]
 pub mod registry;
+pub mod softhsm;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(feature = "upstream")]
