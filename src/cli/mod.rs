@@ -8,6 +8,7 @@ mod root;
 mod serve;
 mod serve_static;
 mod sync;
+mod tuf_client;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,8 @@ pub enum Command {
     Root(root::Command),
     /// Serve a published repository directory over HTTP (index files carry their proofs).
     ServeStatic(serve_static::Args),
+    /// A plain TUF client: the TUF conformance suite's client interface (CLIENT-CLI.md).
+    TufClient(tuf_client::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Root(cmd) => root::run(cmd),
         Command::ServeStatic(args) => serve_static::run(args),
+        Command::TufClient(args) => tuf_client::run(args),
     }
 }
 

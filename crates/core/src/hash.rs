@@ -1,7 +1,9 @@
-//! SHA-256 digests as they appear in TUF metadata and proofs: 32 bytes, lowercase hex on the wire.
+//! SHA-256 digests as they appear in TUF metadata and proofs: 32 bytes, lowercase hex on the wire;
+//! and the length-and-hashes check that a client applies to every file that metadata describes.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A SHA-256 digest.
@@ -60,9 +62,79 @@ impl<'de> Deserialize<'de> for Sha256Hash {
     }
 }
 
+/// Why bytes do not match the length and hashes that metadata lists for them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DigestMismatch {
+    #[error("length is {found} bytes, expected {expected}")]
+    Length { expected: u64, found: u64 },
+    #[error("{algorithm} is {found}, expected {expected}")]
+    Hash { algorithm: String, expected: String, found: String },
+    #[error("hash algorithm {0:?} is not supported, so the file cannot be checked")]
+    UnsupportedAlgorithm(String),
+    #[error("no hashes are listed, so the file cannot be checked")]
+    NoHashes,
+}
+
+/// Checks `bytes` against an optional length and optional hashes, as TUF's `meta` entries give
+/// them (targets always give both). Every listed hash must be of a supported algorithm (SHA-224,
+/// -256, -384, -512) and match: an algorithm this client cannot compute is a refusal, not a
+/// pass, or a repository could list only hashes that nobody checks. `Some` empty hashes is
+/// refused for the same reason.
+pub fn check_length_and_hashes(
+    bytes: &[u8],
+    length: Option<u64>,
+    hashes: Option<&BTreeMap<String, String>>,
+) -> Result<(), DigestMismatch> {
+    if let Some(expected) = length
+        && expected != bytes.len() as u64
+    {
+        return Err(DigestMismatch::Length { expected, found: bytes.len() as u64 });
+    }
+    let Some(hashes) = hashes else {
+        return Ok(());
+    };
+    if hashes.is_empty() {
+        return Err(DigestMismatch::NoHashes);
+    }
+    for (algorithm, expected) in hashes {
+        let found = match algorithm.as_str() {
+            "sha224" => hex::encode(Sha224::digest(bytes)),
+            "sha256" => hex::encode(Sha256::digest(bytes)),
+            "sha384" => hex::encode(Sha384::digest(bytes)),
+            "sha512" => hex::encode(Sha512::digest(bytes)),
+            _ => return Err(DigestMismatch::UnsupportedAlgorithm(algorithm.clone())),
+        };
+        if found != *expected {
+            return Err(DigestMismatch::Hash { algorithm: algorithm.clone(), expected: expected.clone(), found });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn length_and_every_listed_hash_must_match() {
+        let sha = |alg: &str, hex: String| Some(BTreeMap::from([(alg.to_owned(), hex)]));
+        let h256 = hex::encode(Sha256::digest(b"abc"));
+        let h512 = hex::encode(Sha512::digest(b"abc"));
+        assert_eq!(check_length_and_hashes(b"abc", Some(3), sha("sha256", h256.clone()).as_ref()), Ok(()));
+        assert_eq!(check_length_and_hashes(b"abc", None, None), Ok(()));
+        assert!(matches!(check_length_and_hashes(b"abcd", Some(3), None), Err(DigestMismatch::Length { .. })));
+        let both = BTreeMap::from([("sha256".to_owned(), h256.clone()), ("sha512".to_owned(), h512)]);
+        assert_eq!(check_length_and_hashes(b"abc", None, Some(&both)), Ok(()));
+        assert!(matches!(check_length_and_hashes(b"abd", None, Some(&both)), Err(DigestMismatch::Hash { .. })));
+        assert!(matches!(
+            check_length_and_hashes(b"abc", None, sha("md5", "x".into()).as_ref()),
+            Err(DigestMismatch::UnsupportedAlgorithm(_))
+        ));
+        assert_eq!(check_length_and_hashes(b"abc", None, Some(&BTreeMap::new())), Err(DigestMismatch::NoHashes));
+        // Upper-case hex is not what the digest is written as: refused, like python-tuf does.
+        assert!(check_length_and_hashes(b"abc", None, sha("sha256", h256.to_uppercase()).as_ref()).is_err());
+    }
 
     #[test]
     fn hex_round_trip_and_strictness() {

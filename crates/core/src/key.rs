@@ -1,13 +1,18 @@
 //! TUF public keys, key ids and signature verification (docs/POUF.md 1.2).
 //!
-//! Verification supports what tufmirror's backends sign with: `ed25519`, and
-//! `ecdsa-sha2-nistp256` for KMS and HSM keys that have no Ed25519. Key objects of other types
-//! still parse (a root may list them) but never verify a signature.
+//! [`PublicKey`] is a key of a kind tufmirror's backends sign with: `ed25519`, and
+//! `ecdsa-sha2-nistp256` for KMS and HSM keys that have no Ed25519. [`VerifyingKey`] is any key
+//! the client checks signatures with: those two, and RSA keys as other TUF implementations use
+//! them (`rsassa-pss-sha256`, securesystemslib's default RSA scheme, salt as long as the digest;
+//! and `rsa-pkcs1v15-sha256`). Key objects of other types still parse (a root may list them,
+//! even without a `public` value, such as Sigstore identities) but never verify a signature:
+//! they cannot count toward a threshold.
 
 use crate::{Sha256Hash, cjson};
 use p256::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -46,15 +51,25 @@ pub struct KeyObject {
     pub unknown: BTreeMap<String, Value>,
 }
 
-/// The `keyval` of a key object.
+/// The `keyval` of a key object. `public` is optional because key types that tufmirror does not
+/// verify carry other values (a Sigstore key has `identity` and `issuer`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyVal {
-    pub public: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<String>,
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
 
 impl KeyObject {
+    /// `keyval.public`, which every key type tufmirror verifies needs.
+    fn public_value(&self) -> Result<&str, KeyError> {
+        self.keyval.public.as_deref().ok_or_else(|| KeyError::MalformedPublicKey {
+            scheme: self.scheme.clone(),
+            reason: "no keyval.public".into(),
+        })
+    }
+
     /// The key id as the TUF specification computes it.
     pub fn key_id(&self) -> KeyId {
         // A KeyObject holds only strings and JSON values that came from JSON: it always has a
@@ -95,6 +110,8 @@ impl fmt::Debug for PublicKey {
 
 pub const SCHEME_ED25519: &str = "ed25519";
 pub const SCHEME_ECDSA_P256: &str = "ecdsa-sha2-nistp256";
+pub const SCHEME_RSA_PSS_SHA256: &str = "rsassa-pss-sha256";
+pub const SCHEME_RSA_PKCS1V15_SHA256: &str = "rsa-pkcs1v15-sha256";
 
 impl PublicKey {
     /// The TUF signature scheme name.
@@ -118,7 +135,7 @@ impl PublicKey {
         KeyObject {
             keytype: keytype.to_owned(),
             scheme: self.scheme().to_owned(),
-            keyval: KeyVal { public, unknown: BTreeMap::new() },
+            keyval: KeyVal { public: Some(public), unknown: BTreeMap::new() },
             unknown: BTreeMap::new(),
         }
     }
@@ -134,14 +151,14 @@ impl PublicKey {
         match (obj.keytype.as_str(), obj.scheme.as_str()) {
             ("ed25519", SCHEME_ED25519) => {
                 let mut raw = [0u8; 32];
-                hex::decode_to_slice(&obj.keyval.public, &mut raw)
+                hex::decode_to_slice(obj.public_value()?, &mut raw)
                     .map_err(|e| malformed(format!("expected 64 hex digits: {e}")))?;
                 ed25519_dalek::VerifyingKey::from_bytes(&raw)
                     .map(PublicKey::Ed25519)
                     .map_err(|e| malformed(e.to_string()))
             }
             ("ecdsa" | SCHEME_ECDSA_P256, SCHEME_ECDSA_P256) => {
-                p256::ecdsa::VerifyingKey::from_public_key_pem(obj.keyval.public.trim_end_matches('\0'))
+                p256::ecdsa::VerifyingKey::from_public_key_pem(obj.public_value()?.trim_end_matches('\0'))
                     .map(PublicKey::EcdsaP256)
                     .map_err(|e| malformed(e.to_string()))
             }
@@ -197,6 +214,86 @@ impl PublicKey {
     }
 }
 
+/// A key that signatures can be checked with: a [`PublicKey`], or an RSA key of another TUF
+/// implementation. Only ever built from a key object of received metadata.
+#[derive(Clone, PartialEq, Eq)]
+pub enum VerifyingKey {
+    Tufmirror(PublicKey),
+    /// `rsa` / `rsassa-pss-sha256`: RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt.
+    RsaPssSha256(rsa::RsaPublicKey),
+    /// `rsa` / `rsa-pkcs1v15-sha256`: RSASSA-PKCS1-v1_5 over SHA-256.
+    RsaPkcs1v15Sha256(rsa::RsaPublicKey),
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyingKey::Tufmirror(k) => k.fmt(f),
+            _ => write!(f, "VerifyingKey({} {})", self.scheme(), self.to_key_object().key_id().short()),
+        }
+    }
+}
+
+impl From<PublicKey> for VerifyingKey {
+    fn from(key: PublicKey) -> Self {
+        VerifyingKey::Tufmirror(key)
+    }
+}
+
+impl VerifyingKey {
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            VerifyingKey::Tufmirror(k) => k.scheme(),
+            VerifyingKey::RsaPssSha256(_) => SCHEME_RSA_PSS_SHA256,
+            VerifyingKey::RsaPkcs1v15Sha256(_) => SCHEME_RSA_PKCS1V15_SHA256,
+        }
+    }
+
+    /// Reads a key object of received metadata. RSA public keys are PEM SubjectPublicKeyInfo,
+    /// as securesystemslib writes them.
+    pub fn from_key_object(obj: &KeyObject) -> Result<Self, KeyError> {
+        let rsa = || {
+            let pem = obj.public_value()?.trim();
+            rsa::RsaPublicKey::from_public_key_pem(pem)
+                .map_err(|e| KeyError::MalformedPublicKey { scheme: obj.scheme.clone(), reason: e.to_string() })
+        };
+        match (obj.keytype.as_str(), obj.scheme.as_str()) {
+            ("rsa", SCHEME_RSA_PSS_SHA256) => rsa().map(VerifyingKey::RsaPssSha256),
+            ("rsa", SCHEME_RSA_PKCS1V15_SHA256) => rsa().map(VerifyingKey::RsaPkcs1v15Sha256),
+            _ => PublicKey::from_key_object(obj).map(VerifyingKey::Tufmirror),
+        }
+    }
+
+    /// The key object of this key as securesystemslib writes it (so its key id is theirs).
+    pub fn to_key_object(&self) -> KeyObject {
+        let rsa = |k: &rsa::RsaPublicKey| KeyObject {
+            keytype: "rsa".to_owned(),
+            scheme: self.scheme().to_owned(),
+            // Encoding a valid RSA key as SPKI PEM cannot fail.
+            keyval: KeyVal { public: k.to_public_key_pem(LineEnding::LF).ok(), unknown: BTreeMap::new() },
+            unknown: BTreeMap::new(),
+        };
+        match self {
+            VerifyingKey::Tufmirror(k) => k.to_key_object(),
+            VerifyingKey::RsaPssSha256(k) | VerifyingKey::RsaPkcs1v15Sha256(k) => rsa(k),
+        }
+    }
+
+    /// Checks `sig` over `msg`.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<(), KeyError> {
+        let bad = |_| KeyError::BadSignature { scheme: self.scheme().to_owned() };
+        match self {
+            VerifyingKey::Tufmirror(k) => k.verify(msg, sig),
+            VerifyingKey::RsaPssSha256(k) => {
+                k.verify(rsa::Pss::new::<Sha256>(), &Sha256::digest(msg), sig).map_err(bad)
+            }
+            VerifyingKey::RsaPkcs1v15Sha256(k) => {
+                k.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg), sig).map_err(bad)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,13 +336,26 @@ mod tests {
     }
 
     #[test]
-    fn unknown_schemes_are_reported() {
-        let obj = KeyObject {
+    fn unknown_schemes_are_reported_and_parse_without_a_public_value() {
+        // A Sigstore identity, as tuf-on-ci roots list them: no `public` at all.
+        let obj: KeyObject = serde_json::from_str(
+            r#"{"keytype":"sigstore-oidc","scheme":"Fulcio","keyval":{"identity":"a@b","issuer":"https://x"}}"#,
+        )
+        .expect("parses");
+        assert!(matches!(VerifyingKey::from_key_object(&obj), Err(KeyError::Unsupported { .. })));
+        let canonical =
+            r#"{"keytype":"sigstore-oidc","keyval":{"identity":"a@b","issuer":"https://x"},"scheme":"Fulcio"}"#;
+        assert_eq!(obj.key_id().0, Sha256Hash::of(canonical.as_bytes()).to_hex(), "nothing added when re-serialized");
+        // RSA is for verifying only: not a kind tufmirror signs with.
+        let rsa = KeyObject {
             keytype: "rsa".into(),
             scheme: "rsassa-pss-sha256".into(),
-            keyval: KeyVal { public: "x".into(), unknown: BTreeMap::new() },
+            keyval: KeyVal { public: Some("x".into()), unknown: BTreeMap::new() },
             unknown: BTreeMap::new(),
         };
-        assert!(matches!(PublicKey::from_key_object(&obj), Err(KeyError::Unsupported { .. })));
+        assert!(matches!(PublicKey::from_key_object(&rsa), Err(KeyError::Unsupported { .. })));
+        assert!(matches!(VerifyingKey::from_key_object(&rsa), Err(KeyError::MalformedPublicKey { .. })));
+        let no_public = KeyObject { keyval: KeyVal { public: None, unknown: BTreeMap::new() }, ..rsa };
+        assert!(matches!(VerifyingKey::from_key_object(&no_public), Err(KeyError::MalformedPublicKey { .. })));
     }
 }

@@ -5,12 +5,14 @@
 //! The formats are specified in `docs/POUF.md`; this crate is their reference implementation.
 
 pub mod cjson;
+pub mod delegation;
 pub mod diff;
 pub mod hash;
 pub mod key;
 pub mod merkle;
 pub mod metadata;
 pub mod time;
+pub mod trusted;
 pub mod verify;
 
 pub use hash::Sha256Hash;

@@ -4,6 +4,7 @@
 //! and re-serialized document must lose nothing (tufmirror's own additions, such as `merkle_root`,
 //! travel as named fields here and as unknown fields in stock clients).
 
+use crate::hash::{DigestMismatch, check_length_and_hashes};
 use crate::key::{KeyId, KeyObject};
 use crate::{Sha256Hash, cjson, time::serde_expires};
 use serde::de::DeserializeOwned;
@@ -12,6 +13,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 use time::OffsetDateTime;
+
+pub use crate::delegation::{Authority, DelegatedRole, Delegations, SuccinctRoles};
 
 /// The TUF specification version that tufmirror writes.
 pub const SPEC_VERSION: &str = "1.0.31";
@@ -147,6 +150,12 @@ impl MetaFile {
             unknown: BTreeMap::new(),
         }
     }
+
+    /// Checks `bytes` against the length and hashes listed, if any (a client's check of a
+    /// downloaded metadata file).
+    pub fn verify(&self, bytes: &[u8]) -> Result<(), DigestMismatch> {
+        check_length_and_hashes(bytes, self.length, self.hashes.as_ref())
+    }
 }
 
 /// A target file's description.
@@ -169,6 +178,12 @@ impl TargetFile {
     pub fn matches(&self, bytes: &[u8]) -> bool {
         self.length == bytes.len() as u64
             && self.hashes.get("sha256").is_some_and(|h| *h == Sha256Hash::of(bytes).to_hex())
+    }
+
+    /// Checks `bytes` against the length and *every* hash listed (a client's check of a
+    /// downloaded target: an unsupported algorithm or an empty list refuses the file).
+    pub fn verify(&self, bytes: &[u8]) -> Result<(), DigestMismatch> {
+        check_length_and_hashes(bytes, Some(self.length), Some(&self.hashes))
     }
 }
 
@@ -197,7 +212,7 @@ pub struct Targets {
     #[serde(default, rename = "x-tufmirror-removals")]
     pub removals: Vec<RemovalRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delegations: Option<Value>,
+    pub delegations: Option<Delegations>,
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }

@@ -4,7 +4,7 @@
 //! over the canonical form of the `signed` object exactly as it arrived (unknown fields included)
 //! before the typed view is trusted.
 
-use crate::key::{KeyId, PublicKey};
+use crate::key::{KeyId, KeyObject, PublicKey, VerifyingKey};
 use crate::metadata::{Metadata, Role, Root, Signature, Signed};
 use crate::{cjson, time};
 use ::time::OffsetDateTime;
@@ -66,26 +66,70 @@ impl RoleVerifier {
     /// Counts the distinct listed keys whose signature over `signed_bytes` verifies, and checks
     /// the threshold. A key id that appears twice counts once.
     pub fn verify(&self, signed_bytes: &[u8], signatures: &[Signature]) -> Result<u64, VerifyError> {
-        let mut good: BTreeSet<&KeyId> = BTreeSet::new();
-        for s in signatures {
-            if good.contains(&s.keyid) {
-                continue;
-            }
-            let Some(key) = self.keys.get(&s.keyid) else {
-                continue;
-            };
-            let Ok(sig) = hex::decode(&s.sig) else {
-                continue;
-            };
-            if key.verify(signed_bytes, &sig).is_ok() {
-                good.insert(&s.keyid);
-            }
-        }
-        let valid = good.len() as u64;
+        let valid = count_valid_signatures(&self.keys, signed_bytes, signatures);
         if valid < self.threshold {
             return Err(VerifyError::Threshold { role: self.role, valid, threshold: self.threshold });
         }
         Ok(valid)
+    }
+}
+
+/// The keys listed as `keyids` that tufmirror can verify with, looked up in `keys` by the key id
+/// as listed (TUF does not require recomputing ids from key objects, and python-tuf does not).
+/// Ids without a key object, and keys of types or schemes tufmirror cannot verify, are left out:
+/// they can never contribute to a threshold, but they do not make the metadata unusable.
+pub fn usable_keys(keys: &BTreeMap<KeyId, KeyObject>, keyids: &[KeyId]) -> BTreeMap<KeyId, VerifyingKey> {
+    keyids
+        .iter()
+        .filter_map(|id| {
+            let obj = keys.get(id)?;
+            VerifyingKey::from_key_object(obj).ok().map(|k| (id.clone(), k))
+        })
+        .collect()
+}
+
+/// How many distinct keys of `keys` made a valid signature over `signed_bytes`. A key id that
+/// appears twice (in `keys`' listing or among the signatures) counts once; signatures that are
+/// not hex, or by other keys, are ignored rather than fatal, so that one bad signature beside a
+/// threshold of good ones does not make metadata unusable.
+pub fn count_valid_signatures<K: CheckSignature>(
+    keys: &BTreeMap<KeyId, K>,
+    signed_bytes: &[u8],
+    signatures: &[Signature],
+) -> u64 {
+    let mut good: BTreeSet<&KeyId> = BTreeSet::new();
+    for s in signatures {
+        if good.contains(&s.keyid) {
+            continue;
+        }
+        let Some(key) = keys.get(&s.keyid) else {
+            continue;
+        };
+        let Ok(sig) = hex::decode(&s.sig) else {
+            continue;
+        };
+        if key.check(signed_bytes, &sig) {
+            good.insert(&s.keyid);
+        }
+    }
+    good.len() as u64
+}
+
+/// A key that [`count_valid_signatures`] can count: [`PublicKey`] (tufmirror's own roles) or
+/// [`VerifyingKey`] (any repository's).
+pub trait CheckSignature {
+    fn check(&self, msg: &[u8], sig: &[u8]) -> bool;
+}
+
+impl CheckSignature for PublicKey {
+    fn check(&self, msg: &[u8], sig: &[u8]) -> bool {
+        self.verify(msg, sig).is_ok()
+    }
+}
+
+impl CheckSignature for VerifyingKey {
+    fn check(&self, msg: &[u8], sig: &[u8]) -> bool {
+        self.verify(msg, sig).is_ok()
     }
 }
 

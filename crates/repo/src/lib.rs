@@ -10,7 +10,6 @@
 //! files that this crate, the ceremonies and the daemon share.
 
 pub mod ceremony;
-pub mod durable;
 pub mod input;
 pub mod keys;
 pub mod layout;
@@ -18,3 +17,5 @@ pub mod publish;
 pub mod sign;
 
 pub use publish::{PublishError, PublishOptions, PublishReport, publish};
+/// Durable writes and lock files; the implementation is in `tufmirror-durable`.
+pub use tufmirror_durable as durable;

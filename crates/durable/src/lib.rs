@@ -2,8 +2,10 @@
 //! publisher, root ceremonies, the daemon): writing a file so that a crash leaves either the
 //! old bytes or the new ones, and the `.lock` file that keeps a second process out of a folder.
 //!
-//! They live here, in the lowest crate that does I/O and that both `tufmirror publish` and the
-//! daemon depend on, so that there is one implementation of each.
+//! They live in a crate of their own, the lowest that does I/O, so that there is one
+//! implementation of each: `tufmirror publish` and the daemon reach them through
+//! `tufmirror_repo::durable`, and the TUF client (which must not depend on the signing backends
+//! that `tufmirror-repo` brings) uses them directly for its trusted metadata.
 
 use std::fs::{self, File};
 use std::io::{self, Write as _};

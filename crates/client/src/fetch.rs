@@ -1,0 +1,107 @@
+//! Getting bytes from a URL with a size limit: the [`Fetcher`] trait, and [`HttpFetcher`] over
+//! reqwest (rustls with the operating system's roots).
+//!
+//! The trait is small so that tests (and other transports) can stand in for HTTP. The limit is
+//! part of the call because TUF clients must never read more than a file's known or maximum
+//! length: an attacker who controls the network can otherwise fill the disk or memory with an
+//! endless response (specification 5.2, "endless data attack").
+
+use async_trait::async_trait;
+use std::fmt;
+use std::time::Duration;
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// 404, or 403 (what S3-style stores answer for a missing key): the file does not exist.
+    /// The root update loop stops at this; everywhere else it is a failure.
+    #[error("not found (HTTP {status})")]
+    NotFound { status: u16 },
+    #[error("HTTP status {status}")]
+    Status { status: u16 },
+    /// The body (or its announced length) exceeds the limit; nothing beyond it was read.
+    #[error("longer than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("timed out")]
+    Timeout,
+    /// Connection, TLS, protocol or transport-specific failures.
+    #[error("transfer failed")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Fetches whole files of at most `max_length` bytes.
+#[async_trait]
+pub trait Fetcher: fmt::Debug + Send + Sync {
+    /// GETs `url`. Must fail with [`FetchError::TooLarge`] as soon as more than `max_length`
+    /// bytes arrive, without reading further.
+    async fn fetch(&self, url: &str, max_length: u64) -> Result<Vec<u8>, FetchError>;
+}
+
+/// Settings of [`HttpFetcher`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Time allowed to establish a connection (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Time allowed between two reads of a response: a server that stalls is dropped. (A server
+    /// that drips bytes slowly is bounded by the size limit of each file instead.)
+    pub read_timeout: Duration,
+    pub user_agent: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            user_agent: concat!("tufmirror-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// [`Fetcher`] over HTTP(S).
+#[derive(Debug, Clone)]
+pub struct HttpFetcher {
+    client: reqwest::Client,
+}
+
+impl HttpFetcher {
+    pub fn new(config: &HttpConfig) -> Result<Self, FetchError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .user_agent(config.user_agent.clone())
+            .build()
+            .map_err(|e| FetchError::Other(Box::new(e)))?;
+        Ok(HttpFetcher { client })
+    }
+}
+
+fn transfer_error(e: reqwest::Error) -> FetchError {
+    if e.is_timeout() { FetchError::Timeout } else { FetchError::Other(Box::new(e)) }
+}
+
+#[async_trait]
+impl Fetcher for HttpFetcher {
+    async fn fetch(&self, url: &str, max_length: u64) -> Result<Vec<u8>, FetchError> {
+        let mut response = self.client.get(url).send().await.map_err(transfer_error)?;
+        let status = response.status().as_u16();
+        if status == 404 || status == 403 {
+            return Err(FetchError::NotFound { status });
+        }
+        if !response.status().is_success() {
+            return Err(FetchError::Status { status });
+        }
+        if response.content_length().is_some_and(|n| n > max_length) {
+            return Err(FetchError::TooLarge { limit: max_length });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transfer_error)? {
+            if body.len() as u64 + chunk.len() as u64 > max_length {
+                return Err(FetchError::TooLarge { limit: max_length });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
