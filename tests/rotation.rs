@@ -21,6 +21,8 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::Arc;
+use tufmirror_client::{HttpConfig, HttpFetcher, Updater, UpdaterConfig};
 use tufmirror_core::PublicKey;
 use tufmirror_core::metadata::{Role, Root, Timestamp};
 use tufmirror_core::verify::{RoleVerifier, parse_unverified, verify_root_update};
@@ -28,33 +30,33 @@ use tufmirror_signer::{FileSigner, KeyAlgorithm, generate_key_file, sign_metadat
 use tufmirror_testkit::softhsm::SoftHsm;
 use tufmirror_testkit::upstream::FakeUpstream;
 
-/// A client that trusts root v1 and keeps what it learns, like a TUF client's metadata folder.
+/// tufmirror's TUF client (`tufmirror_client::Updater`) bootstrapped with root v1, keeping its
+/// trusted metadata in a folder between refreshes, as a developer machine does.
 struct Client {
-    trusted: Root,
+    dir: PathBuf,
+    root: Root,
 }
 
 impl Client {
-    fn new(root_v1: &[u8]) -> Client {
+    fn new(dir: &Path, root_v1: &[u8]) -> Client {
+        Updater::init(dir, root_v1).expect("the client trusts root v1");
         let (root, _) = parse_unverified::<Root>(root_v1).expect("root v1 parses");
-        Client { trusted: root.signed }
+        Client { dir: dir.to_owned(), root: root.signed }
     }
 
-    /// Walks `N+1.root.json` from the trusted root (both thresholds, each step), then verifies
-    /// the whole current snapshot: metadata, leaves against the signed Merkle root, and every
-    /// index file against its proof.
-    fn follow(&mut self, daemon: &Daemon) -> VerifiedSnapshot {
-        loop {
-            let next = daemon.get(&format!("/tuf/{}.root.json", self.trusted.version + 1));
-            if next.status == 404 {
-                break;
-            }
-            assert_eq!(next.status, 200);
-            let root = verify_root_update(&self.trusted, &next.body)
-                .unwrap_or_else(|e| panic!("root {} does not verify: {e}", self.trusted.version + 1));
-            self.trusted = root.signed;
-        }
+    /// Refreshes (the root chain with both thresholds at each step, then timestamp, snapshot and
+    /// targets under the newest root), then verifies the whole current snapshot over HTTP:
+    /// leaves against the signed Merkle root, and every index file against its proof.
+    fn follow(&mut self, rt: &tokio::runtime::Runtime, daemon: &Daemon) -> VerifiedSnapshot {
+        let fetcher = Arc::new(HttpFetcher::new(&HttpConfig::default()).expect("fetcher"));
+        let url = format!("{}/tuf/", daemon.url());
+        let mut updater = Updater::new(&self.dir, &url, fetcher, UpdaterConfig::default()).expect("updater");
+        rt.block_on(updater.refresh()).unwrap_or_else(|e| panic!("the client refuses the mirror: {e}"));
+        self.root = updater.trusted().root().clone();
+        let timestamp = updater.timestamp().expect("a verified timestamp").clone();
         let verified = verify_daemon(daemon.addr);
-        assert_eq!(verified.root, self.trusted, "the snapshot verifies under the root this client followed to");
+        assert_eq!(verified.root, self.root, "the snapshot verifies under the root this client followed to");
+        assert_eq!(Some(verified.version), timestamp.snapshot_version(), "the client trusts the served snapshot");
         assert!(!verified.files.is_empty(), "index files were verified");
         verified
     }
@@ -184,9 +186,9 @@ fn clients_follow_rotations_and_refuse_retired_keys() {
     for path in ["se/rd/serde", "3/s/syn", "to/ki/tokio"] {
         assert_eq!(daemon.get(&format!("/index/{path}")).status, 200, "{path}");
     }
-    let mut client = Client::new(&fs::read(&root_v1).expect("root v1"));
+    let mut client = Client::new(&dir.join("client"), &fs::read(&root_v1).expect("root v1"));
     let pystate = dir.join("python-client");
-    let v1 = client.follow(&daemon);
+    let v1 = client.follow(&rt, &daemon);
     assert_eq!(v1.root.version, 1);
     python_accepts(&root_v1, &daemon, &pystate, 1);
 
@@ -217,7 +219,7 @@ fn clients_follow_rotations_and_refuse_retired_keys() {
     let answer = ceremony.ok(&["root", "publish", "p2.json", "--config", "daemon/tufmirror.toml"]);
     assert!(answer.contains("\"root_version\":2") || answer.contains("root version 2"), "{answer}");
     let hsm_key_id = client_key_id(&fs::read(dir.join("daemon/roots/2.root.json")).expect("2.root.json"));
-    let v2 = client.follow(&daemon);
+    let v2 = client.follow(&rt, &daemon);
     assert_eq!(v2.root.version, 2);
     assert!(v2.version > v1.version, "a new snapshot signed by the new keys");
     let timestamp = get_ok(daemon.addr, "/tuf/timestamp.json");
@@ -231,7 +233,7 @@ fn clients_follow_rotations_and_refuse_retired_keys() {
     let old_signer = FileSigner::open(&dir.join("online/timestamp.pem")).expect("old timestamp key");
     let forged = rt.block_on(sign_metadata(forged, &[&old_signer])).expect("sign").to_bytes().expect("bytes");
     let (parsed, signed_bytes) = parse_unverified::<Timestamp>(&forged).expect("forged parses");
-    let verdict = RoleVerifier::from_root(&client.trusted, Role::Timestamp)
+    let verdict = RoleVerifier::from_root(&client.root, Role::Timestamp)
         .expect("timestamp role")
         .verify(&signed_bytes, &parsed.signatures);
     assert!(verdict.is_err(), "our client refuses the retired key {}", old_timestamp.key_id());
@@ -271,11 +273,11 @@ fn clients_follow_rotations_and_refuse_retired_keys() {
     assert!(refused.contains("threshold"), "the refusal says which threshold is missing: {refused}");
     assert!(!dir.join("daemon/roots/3.root.json").exists());
     let bad = fs::read(dir.join("p3-bad.json")).expect("p3-bad");
-    assert!(verify_root_update(&client.trusted, &bad).is_err(), "our client refuses it too");
+    assert!(verify_root_update(&client.root, &bad).is_err(), "our client refuses it too");
 
     ceremony.sign("p3.json", &["d"]);
     ceremony.ok(&["root", "publish", "p3.json", "--config", "daemon/tufmirror.toml"]);
-    let v3 = client.follow(&daemon);
+    let v3 = client.follow(&rt, &daemon);
     assert_eq!(v3.root.version, 3);
     let root_keys = &v3.root.roles["root"];
     assert_eq!(root_keys.threshold, 2);
