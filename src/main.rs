@@ -12,9 +12,12 @@ fn main() -> ExitCode {
     cli::init_tracing(args.log_json);
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<cli::ExitStatus>() {
+            Some(status) => ExitCode::from(status.0),
+            None => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -1,14 +1,18 @@
 //! The subcommands.
 
+mod audit;
 mod daemon;
 mod keys;
+mod proxy;
 mod publish;
 mod quarantine;
 mod root;
 mod serve;
 mod serve_static;
+mod setup;
 mod sync;
 mod tuf_client;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -42,6 +46,14 @@ pub enum Command {
     ServeStatic(serve_static::Args),
     /// A plain TUF client: the TUF conformance suite's client interface (CLIENT-CLI.md).
     TufClient(tuf_client::Args),
+    /// Check every tree the mirror signed against the one before; attest what passes.
+    Audit(audit::Args),
+    /// Verify a mirror as a TAP-16 client: metadata, config.json, and index files by proof.
+    Verify(verify::Args),
+    /// A local proxy for cargo that passes on only index files whose proofs verify.
+    Proxy(proxy::Args),
+    /// Point cargo at the verifying proxy: trusted root, cargo config, optional systemd unit.
+    Setup(setup::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,8 +66,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Root(cmd) => root::run(cmd),
         Command::ServeStatic(args) => serve_static::run(args),
         Command::TufClient(args) => tuf_client::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Proxy(args) => proxy::run(args),
+        Command::Setup(args) => setup::run(args),
     }
 }
+
+/// An error that ends the process with this exit code and no further message (the subcommand
+/// has said what it had to): `tufmirror audit` exits 1 for findings and 2 when it could not audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus(pub u8);
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for ExitStatus {}
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing(json: bool) {

@@ -2,9 +2,12 @@
 //! and fingerprint directories to prove that a failed command wrote nothing.
 #![allow(dead_code)]
 
+pub mod audit;
 pub mod ceremony;
 pub mod daemon;
+pub mod hostile;
 pub mod python;
+pub mod tamper;
 pub mod verify_http;
 
 use std::collections::BTreeMap;

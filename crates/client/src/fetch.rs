@@ -38,6 +38,35 @@ pub trait Fetcher: fmt::Debug + Send + Sync {
     async fn fetch(&self, url: &str, max_length: u64) -> Result<Vec<u8>, FetchError>;
 }
 
+/// The response header in which a tufmirror server sends an index file's Merkle proof (base64 of
+/// its canonical JSON, docs/POUF.md 2.2).
+pub const PROOF_HEADER: &str = "tuf-merkle-proof";
+
+/// One answer to a GET of an index file: what a TAP-16 client needs from it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub etag: Option<String>,
+    /// The `TUF-Merkle-Proof` header, as sent.
+    pub proof: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// A GET that returns the status and the headers a TAP-16 client checks, for index files (a
+/// 304 or a 404 carries a proof too, so these answers are not errors here). A supertrait of
+/// [`Fetcher`] so that one value serves both the TUF metadata and the index.
+#[async_trait]
+pub trait IndexFetcher: Fetcher {
+    /// GETs `url`, sending `If-None-Match` when given. Reads at most `max_length` bytes of any
+    /// body ([`FetchError::TooLarge`] beyond); transport failures are errors, statuses are not.
+    async fn get_index(
+        &self,
+        url: &str,
+        if_none_match: Option<&str>,
+        max_length: u64,
+    ) -> Result<HttpAnswer, FetchError>;
+}
+
 /// Settings of [`HttpFetcher`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
@@ -84,7 +113,7 @@ fn transfer_error(e: reqwest::Error) -> FetchError {
 #[async_trait]
 impl Fetcher for HttpFetcher {
     async fn fetch(&self, url: &str, max_length: u64) -> Result<Vec<u8>, FetchError> {
-        let mut response = self.client.get(url).send().await.map_err(transfer_error)?;
+        let response = self.client.get(url).send().await.map_err(transfer_error)?;
         let status = response.status().as_u16();
         if status == 404 || status == 403 {
             return Err(FetchError::NotFound { status });
@@ -92,16 +121,42 @@ impl Fetcher for HttpFetcher {
         if !response.status().is_success() {
             return Err(FetchError::Status { status });
         }
-        if response.content_length().is_some_and(|n| n > max_length) {
+        read_limited(response, max_length).await
+    }
+}
+
+/// The body of `response`, refused as soon as it exceeds `max_length` (announced or streamed).
+async fn read_limited(mut response: reqwest::Response, max_length: u64) -> Result<Vec<u8>, FetchError> {
+    if response.content_length().is_some_and(|n| n > max_length) {
+        return Err(FetchError::TooLarge { limit: max_length });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transfer_error)? {
+        if body.len() as u64 + chunk.len() as u64 > max_length {
             return Err(FetchError::TooLarge { limit: max_length });
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transfer_error)? {
-            if body.len() as u64 + chunk.len() as u64 > max_length {
-                return Err(FetchError::TooLarge { limit: max_length });
-            }
-            body.extend_from_slice(&chunk);
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[async_trait]
+impl IndexFetcher for HttpFetcher {
+    async fn get_index(
+        &self,
+        url: &str,
+        if_none_match: Option<&str>,
+        max_length: u64,
+    ) -> Result<HttpAnswer, FetchError> {
+        let mut request = self.client.get(url);
+        if let Some(etag) = if_none_match {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
         }
-        Ok(body)
+        let response = request.send().await.map_err(transfer_error)?;
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (etag, proof) = (header(reqwest::header::ETAG.as_str()), header(PROOF_HEADER));
+        let status = response.status().as_u16();
+        let body = read_limited(response, max_length).await?;
+        Ok(HttpAnswer { status, etag, proof, body })
     }
 }

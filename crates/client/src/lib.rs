@@ -13,15 +13,22 @@
 //! Every download has a size limit that is enforced while the body streams (a response that
 //! never ends is cut off at the limit, not buffered), and the HTTP client has connect and read
 //! timeouts.
+//!
+//! On top of the updater, [`MirrorClient`] is the TAP-16 client of a tufmirror mirror: it checks
+//! every index file, 304 and 404 against the Merkle root that the verified timestamp signs
+//! (see [`mirror`]). [`dirs`] has the per-user folders the command-line tools default to.
 
 mod config;
+pub mod dirs;
 mod error;
 mod fetch;
+pub mod mirror;
 mod store;
 mod updater;
 
 pub use config::UpdaterConfig;
 pub use error::ClientError;
-pub use fetch::{FetchError, Fetcher, HttpConfig, HttpFetcher};
+pub use fetch::{FetchError, Fetcher, HttpAnswer, HttpConfig, HttpFetcher, IndexFetcher, PROOF_HEADER};
+pub use mirror::{IndexFile, MirrorClient, MirrorConfig, MirrorError, SnapshotReport, TrustedView};
 pub use store::{MetadataDir, encode_name};
 pub use updater::{TargetInfo, Updater};

@@ -46,7 +46,7 @@ fn refused(file: impl Into<String>) -> impl FnOnce(TrustError) -> ClientError {
     move |source| ClientError::Refused { file, source: Box::new(source) }
 }
 
-fn with_slash(url: &str) -> String {
+pub(crate) fn with_slash(url: &str) -> String {
     if url.ends_with('/') { url.to_owned() } else { format!("{url}/") }
 }
 

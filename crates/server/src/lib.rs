@@ -5,7 +5,7 @@
 //! plain 404 carrying a non-inclusion proof. File and proof come from the same snapshot, so one
 //! cargo request is one request. Proofs are computed from the snapshot's tree, kept in memory
 //! and rebuilt from `leaves.json` when the snapshot changes. Everything else (`tuf/`,
-//! `snapshots/`, `history/`) is served as static files.
+//! `snapshots/`, `history/`, and the auditor's `audit/`) is served as static files.
 
 pub mod daemon;
 mod index;
@@ -22,7 +22,8 @@ pub use index::{PROOF_HEADER, RepoState};
 pub fn app(dir: PathBuf) -> Router {
     let state = Arc::new(RepoState::new(dir.clone()));
     let mut router = Router::new().route("/index/{*path}", get(index::get_index)).with_state(state);
-    for sub in ["tuf", "snapshots", "history"] {
+    // `audit/`: attestations an auditor writes beside the repository (docs/audit.md).
+    for sub in ["tuf", "snapshots", "history", "audit"] {
         router = router.nest_service(&format!("/{sub}"), ServeDir::new(dir.join(sub)));
     }
     router.layer(tower_http::trace::TraceLayer::new_for_http())

@@ -24,6 +24,15 @@ pub struct Args {
     /// Set a role's threshold: ROLE=N. Repeatable.
     #[arg(long = "set-threshold", value_name = "ROLE=N", value_parser = role_threshold)]
     thresholds: Vec<(Role, u64)>,
+    /// Declare an auditor key (docs/audit.md): a key URI or a PEM public key file. Repeatable.
+    #[arg(long = "add-auditor-key", value_name = "KEY")]
+    add_auditors: Vec<String>,
+    /// Remove an auditor key: a unique prefix of its key id. Repeatable.
+    #[arg(long = "remove-auditor-key", value_name = "KEYID")]
+    remove_auditors: Vec<String>,
+    /// Attestations of distinct auditors a client that requires an audit needs.
+    #[arg(long, value_name = "N")]
+    set_auditor_threshold: Option<u64>,
     /// Expire this many days from now (a new proposal: 365 unless given).
     #[arg(long, value_name = "DAYS")]
     set_expiry_days: Option<i64>,
@@ -107,6 +116,9 @@ fn edits(args: &Args, existing: bool) -> anyhow::Result<Vec<Edit>> {
     edits.extend(
         args.thresholds.iter().map(|(role, threshold)| Edit::SetThreshold { role: *role, threshold: *threshold }),
     );
+    edits.extend(args.remove_auditors.iter().map(|id| Edit::RemoveAuditorKey(id.clone())));
+    edits.extend(super::auditor_keys(&args.add_auditors)?.into_iter().map(Edit::AddAuditorKey));
+    edits.extend(args.set_auditor_threshold.map(Edit::SetAuditorThreshold));
     if let (Some(days), true) = (args.set_expiry_days, existing) {
         edits.push(Edit::SetExpires(super::expires_in(days)?));
     }

@@ -34,6 +34,12 @@ pub struct Args {
     snapshot_threshold: u64,
     #[arg(long, value_name = "N", default_value_t = 1)]
     timestamp_threshold: u64,
+    /// An auditor key (docs/audit.md), declared in x-tufmirror-auditors; repeatable, as --root-key.
+    #[arg(long = "auditor-key", value_name = "KEY")]
+    auditor_keys: Vec<String>,
+    /// Attestations of distinct auditors a client that requires an audit needs.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "auditor_keys")]
+    auditor_threshold: u64,
     /// Days until root version 1 expires.
     #[arg(long, value_name = "DAYS", default_value_t = Role::Root.default_expiry_days())]
     root_expiry_days: i64,
@@ -59,6 +65,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect();
     let root = ceremony::initial_root(&roles, expires).context("refusing this root")?;
+    let mut edits: Vec<ceremony::Edit> =
+        super::auditor_keys(&args.auditor_keys)?.into_iter().map(ceremony::Edit::AddAuditorKey).collect();
+    if !edits.is_empty() {
+        edits.push(ceremony::Edit::SetAuditorThreshold(args.auditor_threshold));
+    }
+    let root = ceremony::apply_edits(&root, &edits).context("refusing these auditors")?;
     let proposal = Signed::unsigned(root);
     ceremony::write_proposal(&args.out, &proposal, IfExists::Refuse)?;
     println!("wrote the proposal of root version 1 to {}", args.out.display());

@@ -62,6 +62,17 @@ fn public_keys<'a>(given: impl IntoIterator<Item = (Role, &'a str)>) -> anyhow::
     })
 }
 
+/// The public keys of auditor keys given on the command line; an error names the key.
+fn auditor_keys(given: &[String]) -> anyhow::Result<Vec<PublicKey>> {
+    super::runtime()?.block_on(async {
+        let mut keys = Vec::new();
+        for spec in given {
+            keys.push(given_key(spec).await.with_context(|| format!("auditor key {spec}"))?.key);
+        }
+        anyhow::Ok(keys)
+    })
+}
+
 /// `days` days from now, for a root's expiry.
 pub(super) fn expires_in(days: i64) -> anyhow::Result<OffsetDateTime> {
     Ok(ceremony::expiry_in_days(OffsetDateTime::now_utc(), days)?)

@@ -62,6 +62,17 @@ pub(super) fn print_roles(root: &Root) {
             println!("    {id} ({scheme})");
         }
     }
+    if let Ok(Some(auditors)) = tufmirror_core::audit::Auditors::of(root) {
+        println!(
+            "  auditors  threshold {} of {} key(s) (x-tufmirror-auditors):",
+            auditors.threshold,
+            auditors.keyids.len()
+        );
+        for id in &auditors.keyids {
+            let scheme = root.keys.get(id).map_or("undefined", |k| k.scheme.as_str());
+            println!("    {id} ({scheme})");
+        }
+    }
 }
 
 pub(super) fn print_signatures(whose: &str, s: &RootSignatures) {

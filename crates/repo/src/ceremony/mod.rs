@@ -73,6 +73,8 @@ pub enum CeremonyError {
     NoSuchKey { role: Role, prefix: String, listed: String },
     #[error("{prefix:?} matches several keys of the {role} role ({matches}): give more of the key id")]
     AmbiguousKey { role: Role, prefix: String, matches: String },
+    #[error("the auditors (x-tufmirror-auditors) are not usable: {reason}")]
+    BadAuditors { reason: String },
     #[error("the {role} role is not an online role: rotate root keys with `tufmirror root edit`")]
     NotOnlineRole { role: Role },
     #[error(

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
+use tufmirror_core::audit::{AUDITORS_FIELD, Auditors};
 use tufmirror_core::metadata::{Role, RoleKeys, Root, SPEC_VERSION};
 use tufmirror_core::{KeyId, PublicKey};
 
@@ -99,7 +100,45 @@ pub fn problems(root: &Root) -> Vec<CeremonyError> {
             out.push(CeremonyError::BadThreshold { role, threshold: entry.threshold, keys: distinct.len() });
         }
     }
+    out.extend(auditor_problems(root));
     out
+}
+
+/// What is wrong with the auditors `root` declares (docs/audit.md), if it declares any: the
+/// declaration must be usable by clients, and an auditor key must be nobody else's key (an
+/// auditor that holds a root or an online key would attest its own work).
+fn auditor_problems(root: &Root) -> Vec<CeremonyError> {
+    let bad = |reason: String| CeremonyError::BadAuditors { reason };
+    let auditors = match Auditors::of(root) {
+        Ok(Some(auditors)) => auditors,
+        Ok(None) => return Vec::new(),
+        Err(e) => return vec![bad(e.to_string())],
+    };
+    let mut out = Vec::new();
+    for key_id in &auditors.keyids {
+        if let Some(obj) = root.keys.get(key_id)
+            && let Err(e) = PublicKey::from_key_object(obj)
+        {
+            out.push(bad(format!("key {key_id} is not usable: {e}")));
+        }
+        for role in Role::ALL {
+            if root.roles.get(role.name()).is_some_and(|r| r.keyids.contains(key_id)) {
+                out.push(bad(format!("key {key_id} is also a {role} key: auditors hold keys of their own")));
+            }
+        }
+    }
+    out
+}
+
+/// The auditors of `root` as written, without the checks of [`Auditors::of`] (an edit may pass
+/// through states that do not pass them, such as no key yet).
+fn auditors_as_written(root: &Root) -> Result<Auditors, CeremonyError> {
+    match root.unknown.get(AUDITORS_FIELD) {
+        None => Ok(Auditors { keyids: Vec::new(), threshold: 1 }),
+        Some(value) => {
+            serde_json::from_value(value.clone()).map_err(|e| CeremonyError::BadAuditors { reason: e.to_string() })
+        }
+    }
 }
 
 /// The first of [`problems`], if any.
@@ -125,6 +164,12 @@ pub enum Edit {
         threshold: u64,
     },
     SetExpires(OffsetDateTime),
+    /// Declares an auditor key (`x-tufmirror-auditors`, docs/audit.md) and defines it in `keys`.
+    AddAuditorKey(PublicKey),
+    /// Removes the auditor key whose id starts with this; the declaration goes with its last key.
+    RemoveAuditorKey(String),
+    /// How many auditors must attest a snapshot for a client that requires an audit.
+    SetAuditorThreshold(u64),
 }
 
 /// The role's key id that starts with `prefix` (case-insensitive); exactly one must match.
@@ -175,9 +220,42 @@ pub fn apply_edits(root: &Root, edits: &[Edit]) -> Result<Root, CeremonyError> {
                 entry.threshold = *threshold;
             }
             Edit::SetExpires(expires) => new.expires = *expires,
+            Edit::AddAuditorKey(key) => {
+                let mut auditors = auditors_as_written(&new)?;
+                let key_id = key.key_id();
+                if auditors.keyids.contains(&key_id) {
+                    return Err(CeremonyError::BadAuditors { reason: format!("key {key_id} is already an auditor") });
+                }
+                auditors.keyids.push(key_id.clone());
+                new.keys.entry(key_id).or_insert_with(|| key.to_key_object());
+                Auditors::set(&mut new, Some(&auditors));
+            }
+            Edit::RemoveAuditorKey(prefix) => {
+                let mut auditors = auditors_as_written(&new)?;
+                let prefix = prefix.trim().to_ascii_lowercase();
+                let matches: Vec<KeyId> = auditors
+                    .keyids
+                    .iter()
+                    .filter(|k| !prefix.is_empty() && k.0.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                let [key_id] = matches.as_slice() else {
+                    return Err(CeremonyError::BadAuditors {
+                        reason: format!("{} auditor key(s) have an id starting with {prefix:?}", matches.len()),
+                    });
+                };
+                auditors.keyids.retain(|k| k != key_id);
+                Auditors::set(&mut new, (!auditors.keyids.is_empty()).then_some(&auditors));
+            }
+            Edit::SetAuditorThreshold(threshold) => {
+                let mut auditors = auditors_as_written(&new)?;
+                auditors.threshold = *threshold;
+                Auditors::set(&mut new, Some(&auditors));
+            }
         }
     }
-    let used: BTreeSet<KeyId> = new.roles.values().flat_map(|r| r.keyids.iter().cloned()).collect();
+    let mut used: BTreeSet<KeyId> = new.roles.values().flat_map(|r| r.keyids.iter().cloned()).collect();
+    used.extend(auditors_as_written(&new)?.keyids);
     new.keys.retain(|id, _| used.contains(id));
     validate(&new)?;
     Ok(new)

@@ -1,5 +1,5 @@
 //! The daemon's HTTP interface: one listener for cargo (`/index/`, `/crates/`), TUF clients
-//! (`/tuf/`, `/history/`, `/snapshots/`), operators (`/healthz`, `/readyz`, `/metrics`) and the
+//! (`/tuf/`, `/history/`, `/snapshots/`, an auditor's `/audit/`), operators (`/healthz`, `/readyz`, `/metrics`) and the
 //! token-protected `/admin/` routes. Handlers only translate: the mirror decides.
 
 mod admin;
@@ -37,6 +37,8 @@ pub fn app(mirror: Arc<Mirror>) -> Router {
         .route("/snapshots/{version}/leaves.json", get(repo::leaves))
         .route("/snapshots/{version}/index/{*path}", get(repo::snapshot_index))
         .route("/snapshots/{version}/proofs/{*path}", get(repo::snapshot_proof))
+        // Attestations an auditor on this host writes into the data folder (docs/audit.md).
+        .nest_service("/audit", tower_http::services::ServeDir::new(mirror.dir.root.join("audit")))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -53,8 +55,8 @@ pub fn app(mirror: Arc<Mirror>) -> Router {
 
 /// The route label of a request path (a fixed set, so label cardinality stays bounded).
 fn route_of(path: &str) -> &'static str {
-    const ROUTES: [&str; 9] =
-        ["index", "crates", "tuf", "history", "snapshots", "healthz", "readyz", "metrics", "admin"];
+    const ROUTES: [&str; 10] =
+        ["index", "crates", "tuf", "history", "snapshots", "audit", "healthz", "readyz", "metrics", "admin"];
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     ROUTES.iter().find(|r| **r == first).copied().unwrap_or("other")
 }

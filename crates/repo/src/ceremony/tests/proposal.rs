@@ -158,3 +158,25 @@ fn expiries_are_between_a_day_and_ten_years() {
         assert_eq!(err.to_string(), format!("an expiry of {days} days is outside 1..=3650"));
     }
 }
+
+#[test]
+fn auditor_keys_are_declared_kept_through_edits_and_never_shared() {
+    use tufmirror_core::audit::Auditors;
+    let k = keys();
+    let root = v1(&k);
+    let auditor = k.root[3].public_key().clone();
+    let with = apply_edits(&next_version(&root, in_a_year()), &[Edit::AddAuditorKey(auditor.clone())]).expect("add");
+    let declared = Auditors::of(&with).expect("usable").expect("declared");
+    assert_eq!((declared.keyids, declared.threshold), (vec![auditor.key_id()], 1));
+    assert!(with.keys.contains_key(&auditor.key_id()), "the key is defined in root's keys");
+    // An unrelated edit keeps the auditor key (it is used, by the extension).
+    let edited = apply_edits(&with, &[Edit::SetThreshold { role: Role::Root, threshold: 3 }]).expect("edit");
+    assert!(edited.keys.contains_key(&auditor.key_id()));
+    let err = apply_edits(&with, &[Edit::SetAuditorThreshold(2)]).expect_err("one auditor key");
+    assert!(matches!(err, CeremonyError::BadAuditors { .. }), "{err}");
+    let err = apply_edits(&with, &[Edit::AddAuditorKey(k.online[2].public_key().clone())]).expect_err("online key");
+    assert!(matches!(&err, CeremonyError::BadAuditors { reason } if reason.contains("timestamp key")), "{err}");
+    let without = apply_edits(&with, &[Edit::RemoveAuditorKey(auditor.key_id().0[..12].to_owned())]).expect("remove");
+    assert_eq!(Auditors::of(&without).expect("usable"), None, "the declaration goes with its last key");
+    assert!(!without.keys.contains_key(&auditor.key_id()));
+}

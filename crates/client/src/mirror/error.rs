@@ -1,0 +1,187 @@
+//! What can go wrong when a [`MirrorClient`](super::MirrorClient) checks an answer.
+//!
+//! Three kinds of failure are kept apart because what to do next differs: the mirror could not be
+//! reached or had a server error ([`MirrorError::is_transient`]: asking again later may help), the
+//! mirror answered something that its signed metadata does not vouch for ([`MirrorError::Refused`]:
+//! an attack, or a broken mirror; asking again does not help), and the metadata itself could not
+//! be refreshed ([`MirrorError::Refresh`], either kind, see its source).
+
+use crate::{ClientError, FetchError};
+use std::sync::Arc;
+use tufmirror_core::hash::DigestMismatch;
+use tufmirror_core::merkle::ProofError;
+use tufmirror_index::PathError;
+
+/// Why an index file, a 404 or `config.json` from a mirror is not passed on. Every variant names
+/// the index path it is about (`config.json` for the configuration); [`MirrorError::Refused`]
+/// also names the trusted snapshot that the answer was checked against.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MirrorError {
+    /// Not a path where cargo looks for an index file: nothing to ask the mirror.
+    #[error("{path:?} is not a sparse-index path")]
+    NotAnIndexPath {
+        path: String,
+        #[source]
+        source: PathError,
+    },
+    /// The answer does not match what the signed metadata of snapshot `snapshot` says.
+    #[error("{path}: refused (trusted snapshot {snapshot})")]
+    Refused {
+        path: String,
+        snapshot: u64,
+        #[source]
+        reason: Refusal,
+    },
+    /// The request did not complete (connection, timeout, a body over the size limit).
+    #[error("{path}: cannot fetch {url}")]
+    Fetch {
+        path: String,
+        url: String,
+        #[source]
+        source: FetchError,
+    },
+    /// The mirror answered with a status that carries no verifiable statement.
+    #[error("{path}: the mirror answered HTTP {status} for {url}")]
+    Status { path: String, url: String, status: u16 },
+    /// The TUF metadata could not be refreshed, and what is trusted does not suffice (none yet,
+    /// expired, or older than what the answer needs).
+    #[error("{path}: cannot refresh the mirror's TUF metadata")]
+    Refresh {
+        path: String,
+        #[source]
+        source: Arc<RefreshError>,
+    },
+    /// The trusted metadata expired (a freeze attack, or a mirror that stopped signing) and a
+    /// refresh failed: nothing can be verified until one succeeds.
+    #[error("{path}: the trusted metadata expired at {expires} and cannot be refreshed")]
+    Expired {
+        path: String,
+        expires: String,
+        #[source]
+        source: Arc<RefreshError>,
+    },
+}
+
+impl MirrorError {
+    /// Whether asking again later may succeed: the mirror was unreachable, timed out or answered
+    /// with a server error (or 429). Never true for an answer that failed verification.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MirrorError::Fetch { source, .. } => fetch_is_transient(source),
+            MirrorError::Status { status, .. } => status_is_transient(*status),
+            MirrorError::Refresh { source, .. } | MirrorError::Expired { source, .. } => match source.as_ref() {
+                RefreshError::Metadata(ClientError::Fetch { source, .. }) => fetch_is_transient(source),
+                _ => false,
+            },
+            MirrorError::NotAnIndexPath { .. } | MirrorError::Refused { .. } => false,
+        }
+    }
+
+    /// The index path (or `config.json`) the error is about.
+    pub fn path(&self) -> &str {
+        match self {
+            MirrorError::NotAnIndexPath { path, .. }
+            | MirrorError::Refused { path, .. }
+            | MirrorError::Fetch { path, .. }
+            | MirrorError::Status { path, .. }
+            | MirrorError::Refresh { path, .. }
+            | MirrorError::Expired { path, .. } => path,
+        }
+    }
+
+    /// The refusal reason, for [`MirrorError::Refused`].
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            MirrorError::Refused { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+fn status_is_transient(status: u16) -> bool {
+    status >= 500 || status == 429 || status == 408
+}
+
+fn fetch_is_transient(e: &FetchError) -> bool {
+    match e {
+        FetchError::Timeout | FetchError::Other(_) => true,
+        FetchError::Status { status } => status_is_transient(*status),
+        _ => false,
+    }
+}
+
+/// Why an answer was refused: the reason part of [`MirrorError::Refused`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    #[error("the answer carries no TUF-Merkle-Proof header")]
+    NoProof,
+    #[error("the proof is not a valid proof: {0}")]
+    BadProof(String),
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    #[error("the proof is for snapshot {proof}, older than the trusted snapshot {trusted} (rollback or mix-and-match)")]
+    OlderSnapshot { proof: u64, trusted: u64 },
+    #[error("the proof is for snapshot {proof}, but the mirror's signed timestamp names snapshot {signed}")]
+    UnsignedSnapshot { proof: u64, signed: u64 },
+    #[error("the mirror answered 304 Not Modified to a request without If-None-Match")]
+    UnaskedNotModified,
+    #[error("the mirror answered 304 Not Modified for {sent}, but the proof vouches for {proven}")]
+    EtagMismatch { sent: String, proven: String },
+    #[error("the mirror answered {status} without a proof, but snapshot {snapshot} lists the file (a hidden file)")]
+    HiddenFile { status: u16, snapshot: u64 },
+    #[error("snapshot {snapshot} is no longer readable under snapshots/{snapshot}/, and no newer one is signed")]
+    SnapshotGone { snapshot: u64 },
+    #[error("snapshot {snapshot}'s leaf list does not match its signed timestamp: {reason}")]
+    LeafList { snapshot: u64, reason: String },
+    #[error(
+        "it was verified present in snapshot {present} and is absent from snapshot {absent}, but no removal \
+         record signed by the targets role covers it in snapshots {present} < N <= {absent}"
+    )]
+    NoRemovalRecord { present: u64, absent: u64 },
+    #[error("{file} cannot be checked for removal records: {reason}")]
+    RemovalMetadata { file: String, reason: String },
+    #[error("config.json does not match the config.json target of the signed targets metadata")]
+    Config(#[source] DigestMismatch),
+    #[error("the config.json target of the signed targets metadata has no sha256 hash")]
+    NoConfigHash,
+}
+
+/// Why the TUF metadata could not be refreshed into something a TAP-16 client can use.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// The TUF client workflow failed (fetch, or metadata refused).
+    #[error(transparent)]
+    Metadata(#[from] ClientError),
+    #[error("the timestamp has no merkle_root and merkle_tree_size: not a TAP-16 (tufmirror) repository")]
+    NotTap16,
+    #[error(
+        "timestamp version {timestamp} signs snapshot {snapshot} with Merkle root {found} ({found_size} leaves), \
+         but that snapshot was trusted with root {trusted} ({trusted_size} leaves)"
+    )]
+    TreeChanged { timestamp: u64, snapshot: u64, found: String, found_size: u64, trusted: String, trusted_size: u64 },
+    #[error("the refresh did not complete")]
+    Incomplete,
+    #[error("the signed targets metadata has no config.json target")]
+    NoConfigTarget,
+    #[error("root metadata does not give the keys of a role")]
+    RootKeys(#[source] tufmirror_core::verify::VerifyError),
+}
+
+/// The error and its causes in one line, `outer: cause: cause` (for log lines and for the one-line
+/// bodies the proxy sends cargo).
+pub fn one_line(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out.replace(['\n', '\r'], " ")
+}

@@ -1,0 +1,101 @@
+//! [`TrustedView`]: what one complete refresh of a tufmirror mirror's metadata establishes, in the
+//! shape the TAP-16 checks need. Built from an [`Updater`] after a refresh; immutable, shared.
+
+use super::RefreshError;
+use crate::Updater;
+use time::OffsetDateTime;
+use tufmirror_core::Sha256Hash;
+use tufmirror_core::metadata::{Metadata, RemovalRecord, Role, TargetFile, Timestamp};
+use tufmirror_core::verify::RoleVerifier;
+
+/// The Merkle tree a timestamp signs for a snapshot: once trusted, a later timestamp naming the
+/// same snapshot must sign the same tree (docs/POUF.md 2.4: a re-signed timestamp carries the
+/// same `merkle_root`). Otherwise the timestamp key alone could swap the tree under an unchanged
+/// snapshot, for example to drop a crate without the removal record only the targets key signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TreePin {
+    pub snapshot_version: u64,
+    pub merkle_root: Sha256Hash,
+    pub tree_size: u64,
+}
+
+impl TreePin {
+    /// The pin of a timestamp, if it is a TAP-16 timestamp.
+    pub fn of(timestamp: &Timestamp) -> Option<TreePin> {
+        Some(TreePin {
+            snapshot_version: timestamp.snapshot_version()?,
+            merkle_root: timestamp.merkle_root?,
+            tree_size: timestamp.merkle_tree_size?,
+        })
+    }
+}
+
+/// The verified state of a mirror after a complete refresh: the snapshot that proofs are checked
+/// against, until when it may be used, and what the targets role signed for it.
+#[derive(Debug, Clone)]
+pub struct TrustedView {
+    /// The snapshot the timestamp names (`N` in docs/POUF.md).
+    pub snapshot_version: u64,
+    pub timestamp_version: u64,
+    pub merkle_root: Sha256Hash,
+    pub tree_size: u64,
+    /// The earliest expiry of root, timestamp, snapshot and targets: after it, nothing here may
+    /// be relied on until a refresh succeeds.
+    pub expires: OffsetDateTime,
+    /// The `config.json` target.
+    pub config: TargetFile,
+    /// The removal records of this snapshot's targets metadata.
+    pub removals: Vec<RemovalRecord>,
+    /// The keys that older snapshot and targets metadata must be signed by (removal checks).
+    pub(crate) snapshot_keys: RoleVerifier,
+    pub(crate) targets_keys: RoleVerifier,
+}
+
+impl TrustedView {
+    /// The view of `updater` after a successful refresh. `pin` is the tree last trusted (from a
+    /// previous refresh or the stored timestamp); a timestamp that names the same snapshot with a
+    /// different tree is refused.
+    pub(crate) fn of(updater: &Updater, pin: Option<&TreePin>) -> Result<Self, RefreshError> {
+        let (Some(timestamp), Some(snapshot), Some(targets)) =
+            (updater.timestamp(), updater.snapshot(), updater.targets())
+        else {
+            return Err(RefreshError::Incomplete);
+        };
+        let root = updater.trusted().root();
+        let new = TreePin::of(timestamp).ok_or(RefreshError::NotTap16)?;
+        if let Some(old) = pin
+            && old.snapshot_version == new.snapshot_version
+            && old != &new
+        {
+            return Err(RefreshError::TreeChanged {
+                timestamp: timestamp.version,
+                snapshot: new.snapshot_version,
+                found: new.merkle_root.to_hex(),
+                found_size: new.tree_size,
+                trusted: old.merkle_root.to_hex(),
+                trusted_size: old.tree_size,
+            });
+        }
+        let config = targets.targets.get("config.json").cloned().ok_or(RefreshError::NoConfigTarget)?;
+        let keys = |role| RoleVerifier::from_root(root, role).map_err(RefreshError::RootKeys);
+        let expires = [root.expires(), timestamp.expires, snapshot.expires, targets.expires]
+            .into_iter()
+            .min()
+            .unwrap_or(timestamp.expires);
+        Ok(TrustedView {
+            snapshot_version: new.snapshot_version,
+            timestamp_version: timestamp.version,
+            merkle_root: new.merkle_root,
+            tree_size: new.tree_size,
+            expires,
+            config,
+            removals: targets.removals.clone(),
+            snapshot_keys: keys(Role::Snapshot)?,
+            targets_keys: keys(Role::Targets)?,
+        })
+    }
+
+    pub(crate) fn pin(&self) -> TreePin {
+        TreePin { snapshot_version: self.snapshot_version, merkle_root: self.merkle_root, tree_size: self.tree_size }
+    }
+}

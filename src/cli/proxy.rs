@@ -1,0 +1,51 @@
+//! `tufmirror proxy --mirror URL --root FILE [--listen ADDR] [--state DIR]`
+//!
+//! Runs the verifying proxy (`tufmirror_proxy::app`) for cargo's `sparse+http://ADDR/index/`
+//! until SIGINT or SIGTERM. The first line on stdout is `listening on ADDR`, so that scripts can
+//! start it on port 0. The metadata is refreshed once at start in the background: a proxy that
+//! starts while the mirror is unreachable still starts, and refreshes on the first request.
+
+use anyhow::Context;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The mirror's base URL (it serves `index/` and `tuf/`).
+    #[arg(long)]
+    mirror: String,
+    /// The root to trust when the state folder has none yet (obtained out of band).
+    #[arg(long)]
+    root: PathBuf,
+    /// Address to listen on; cargo uses `sparse+http://ADDR/index/`.
+    #[arg(long, default_value = tufmirror_proxy::setup::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Folder of the trusted metadata, kept between runs
+    /// [default: $XDG_STATE_HOME/tufmirror/proxy/<hash of the URL>].
+    #[arg(long)]
+    state: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let client = Arc::new(super::verify::open_client(&args.mirror, &args.root, args.state.as_deref(), "proxy")?);
+    super::runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        println!("listening on {addr}");
+        std::io::stdout().flush()?;
+        tracing::info!(%addr, mirror = client.base_url(), "cargo: sparse+http://{addr}/index/");
+        let warm = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = warm.refresh().await {
+                tracing::warn!(error = %tufmirror_client::mirror::one_line(&e), "first refresh failed");
+            }
+        });
+        let app = tufmirror_proxy::app(client);
+        tufmirror_proxy::serve(listener, app, tufmirror_proxy::shutdown_signal()).await?;
+        Ok(())
+    })
+}
