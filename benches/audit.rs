@@ -13,7 +13,8 @@
 //! reading index files, and its state database (redb, in a temporary folder, flushed on every
 //! commit). The synthetic index is `tufmirror_testkit::synthetic_index`; each new snapshot appends
 //! one version to `TUFMIRROR_BENCH_CHANGED` (default 10) random crates, and in the second series
-//! also publishes one new crate (a path inserted into the sorted tree). Prints a Markdown table.
+//! also publishes one new crate (a path inserted into the sorted tree; `benchnew<N>` sorts at
+//! `be/nc/`, with about nine tenths of the leaves to its right). Prints a Markdown table.
 
 use async_trait::async_trait;
 use ed25519_dalek::Signer as _;
@@ -38,12 +39,14 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     }
 }
 
-/// The mirror's files: metadata, diffs and timestamps by path; index files by path, each with
-/// the snapshot from which every version of its bytes is current.
+/// The versions of one index file: the snapshot from which each of its bytes is current.
+type Versions = Vec<(u64, Arc<Vec<u8>>)>;
+
+/// The mirror's files: metadata, diffs and timestamps by path; index files by path.
 #[derive(Debug, Default)]
 struct Files {
     plain: HashMap<String, Arc<Vec<u8>>>,
-    index: HashMap<String, Vec<(u64, Arc<Vec<u8>>)>>,
+    index: HashMap<String, Versions>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -57,7 +60,11 @@ impl Fetcher for MemoryMirror {
         let bytes = match path.strip_prefix("snapshots/").and_then(|rest| rest.split_once("/index/")) {
             Some((n, file)) => {
                 let n: u64 = n.parse().map_err(|_| FetchError::NotFound { status: 404 })?;
-                files.index.get(file).and_then(|versions| versions.iter().rev().find(|(from, _)| *from <= n)).map(|(_, b)| b)
+                files
+                    .index
+                    .get(file)
+                    .and_then(|versions| versions.iter().rev().find(|(from, _)| *from <= n))
+                    .map(|(_, b)| b)
             }
             None => files.plain.get(path),
         };
@@ -223,7 +230,7 @@ fn main() {
             attestor: None,
         };
         let mut auditor = Auditor::open(config, Arc::new(mirror)).expect("auditor");
-        let mut table = |run: &str, report: &Report, took: Duration| {
+        let table = |run: &str, report: &Report, took: Duration| {
             let n = report.snapshots_checked.max(1);
             let per_file = if report.files_checked == 0 {
                 "-".to_owned()
@@ -240,6 +247,23 @@ fn main() {
         };
         let (report, took) = run(&rt, &mut auditor);
         table("from nothing (snapshot 1: every file)", &report, took);
+        let db = std::fs::metadata(state.path().join("state.redb")).map_or(0, |m| m.len());
+        println!(
+            "| {files} | state folder after it: state.redb {:.1} MiB | - | - | - | - | - |",
+            db as f64 / 1048576.0
+        );
+        // For scale: what recomputing one snapshot's root from all its leaves costs (hash every
+        // leaf, build every node), before any download or parsing of a leaf list.
+        let leaves = publisher.tree.leaves().to_vec();
+        let started = Instant::now();
+        let rebuilt = LeafTree::from_leaves(leaves).expect("sorted");
+        let took = started.elapsed();
+        assert_eq!(rebuilt.root(), publisher.tree.root());
+        println!(
+            "| {files} | reference: one full tree build from every leaf | - | - | {} | {} | - |",
+            fmt(took),
+            fmt(took)
+        );
 
         let paths: Vec<String> = publisher.current.keys().cloned().collect();
         let mut rng = Rng::new(99);

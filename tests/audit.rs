@@ -55,7 +55,12 @@ impl<'a> Auditor<'a> {
 
     fn run(&self) -> (i32, Value, std::process::Output) {
         let out = self.out.to_str().expect("utf-8");
-        audit(&self.mirror.url(), &self.state, &self.mirror.keys.join("1.root.json"), &["--key", &self.key, "--out", out])
+        audit(
+            &self.mirror.url(),
+            &self.state,
+            &self.mirror.keys.join("1.root.json"),
+            &["--key", &self.key, "--out", out],
+        )
     }
 
     /// Runs and expects a clean audit up to `snapshot`, attested.
@@ -151,6 +156,12 @@ fn a_dropped_version_is_named_and_not_attested() {
     let (code, report, _) = auditor.run();
     assert_eq!((code, report["open_findings"].as_u64()), (1, Some(1)));
     assert_eq!(auditor.latest()["signed"]["snapshot_version"], 1, "latest.json stays at the last good snapshot");
+    // An operator who has investigated acknowledges it; attestations resume.
+    let state = auditor.state.to_str().expect("utf-8");
+    let listed = common::tufmirror_ok(&["audit", "--state", state, "--list-findings"]);
+    assert!(listed.contains("[open] snapshot 2: crate serde version"), "{listed}");
+    common::tufmirror_ok(&["audit", "--state", state, "--acknowledge"]);
+    auditor.passes(2);
 }
 
 #[test]
@@ -233,10 +244,55 @@ fn a_removal_record_not_signed_by_the_targets_role_is_named_and_not_attested() {
     let found = auditor.finds();
     let kinds: Vec<&str> = found.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(kinds, ["not_signed", "removed_without_record"], "{found:?}");
-    assert_eq!((found[0].1["role"].as_str(), found[0].1["file"].as_str()), (Some("targets"), Some("tuf/2.targets.json")));
+    assert_eq!(
+        (found[0].1["role"].as_str(), found[0].1["file"].as_str()),
+        (Some("targets"), Some("tuf/2.targets.json"))
+    );
     let f = &found[1].1;
     assert_eq!((f["crate"].as_str(), f["snapshot"].as_u64()), (Some("log"), Some(2)));
     assert!(f["reason"].as_str().expect("reason").contains("not signed by the targets role"), "{f}");
+}
+
+#[test]
+fn bytes_the_mirror_does_not_serve_are_owed_and_checked_once_served() {
+    let m = Mirror::new();
+    let auditor = Auditor::new(&m);
+    auditor.passes(1);
+    // Snapshot 2 drops a version of serde, and the mirror does not serve that file of snapshot 2.
+    let vers = m.first_version(SERDE);
+    m.drop_version(SERDE, &vers);
+    m.publish();
+    let served = m.out.join("snapshots/2/index").join(SERDE);
+    let hidden = m.tmp.path().join("serde");
+    std::fs::rename(&served, &hidden).expect("hide");
+    let (code, report, out) = auditor.run();
+    assert_eq!(code, 2, "an audit that could not read what it must is incomplete:\n{}", describe(&out));
+    assert_eq!((report["to"]["snapshot"].as_u64(), report["files_unavailable"].as_u64()), (Some(2), Some(1)));
+    assert!(report["incomplete"].as_str().is_some_and(|r| r.contains("did not serve")), "{report}");
+    assert_eq!(report["attested"], Value::Null, "nothing owed may be attested");
+    // Served again: the owed bytes are compared with the last verified ones.
+    std::fs::rename(&hidden, &served).expect("serve");
+    let (code, report, out) = auditor.run();
+    assert_eq!(code, 1, "{}", describe(&out));
+    let found = findings(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "version_removed");
+    assert_eq!((found[0].1["previous_snapshot"].as_u64(), found[0].1["snapshot"].as_u64()), (Some(1), Some(2)));
+}
+
+#[test]
+fn two_timestamps_with_one_version_are_named() {
+    let m = Mirror::new();
+    let auditor = Auditor::new(&m);
+    auditor.passes(1);
+    m.add_line(SERDE, &index_line("serde", "9.0.0", 'a', false));
+    m.publish();
+    // The current timestamp says the same as history's copy but for its expiry: still two statements.
+    m.fork_current_timestamp(|t| t.expires += time::Duration::hours(1));
+    let found = auditor.finds();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "conflicting_timestamps");
+    assert_eq!((found[0].1["timestamp_version"].as_u64(), found[0].1["snapshot"].as_u64()), (Some(2), Some(2)));
 }
 
 #[test]
@@ -338,7 +394,9 @@ fn a_client_that_requires_an_audit_waits_for_the_attestation() {
     };
     other.passes(2);
     match require(&root, &ts) {
-        Err(RequireAuditError::NotAudited { source: AttestationError::Threshold { valid: 0, threshold: 1 }, .. }) => {}
+        Err(RequireAuditError::NotAudited {
+            source: AttestationError::Threshold { valid: 0, threshold: 1 }, ..
+        }) => {}
         other => panic!("an undeclared auditor is refused: {other:?}"),
     }
 }
@@ -348,8 +406,13 @@ fn python_tuf_refreshes_against_a_root_that_declares_auditors() {
     let m = Mirror::new();
     Auditor::new(&m).passes(1);
     let root = m.keys.join("1.root.json");
-    let out = common::python::tuf_interop([OsStr::new("--root"), root.as_os_str(), OsStr::new("--url"), OsStr::new(&m.url())])
-        .ok();
+    let out = common::python::tuf_interop([
+        OsStr::new("--root"),
+        root.as_os_str(),
+        OsStr::new("--url"),
+        OsStr::new(&m.url()),
+    ])
+    .ok();
     assert!(out.contains("trusted root v2"), "python-tuf follows to the root with x-tufmirror-auditors: {out}");
 }
 

@@ -77,6 +77,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return findings(&args);
     }
     let temporary = args.state.is_none();
+    if temporary && args.key.is_some() && args.out.is_none() {
+        anyhow::bail!("--key without --state needs --out (attestations would go into a temporary folder)");
+    }
     let state_dir = match &args.state {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("tufmirror-audit-{}", std::process::id())),

@@ -170,6 +170,17 @@ impl Mirror {
         std::fs::write(current, &bytes).expect("current");
     }
 
+    /// Re-signs the current timestamp after `edit` and serves it as current without touching its
+    /// copy in `history/`: two different timestamps with one version.
+    pub fn fork_current_timestamp(&self, edit: impl FnOnce(&mut Timestamp)) {
+        let (_, v) = self.current();
+        let mut timestamp: Timestamp = self.read(&format!("history/{v}.timestamp.json"));
+        edit(&mut timestamp);
+        let bytes = self.sign(timestamp, "timestamp");
+        let current = std::fs::canonicalize(self.out.join("tuf/timestamp.json")).expect("current timestamp");
+        std::fs::write(current, &bytes).expect("current");
+    }
+
     /// Re-signs the targets metadata of the current snapshot after `edit`, with the key of `role`
     /// (a hostile mirror's choice), then its snapshot metadata and timestamp so that both pin the
     /// new bytes.

@@ -73,6 +73,17 @@ impl Metrics {
         r
     }
 
+    /// Starts the gauges from what the state says (a service that restarts reports where the
+    /// audit stands before its first run ends).
+    pub fn start_from(&self, progress: &crate::state::Progress) {
+        let gauge = |g: &Gauge, v: u64| g.set(i64::try_from(v).unwrap_or(i64::MAX));
+        gauge(&self.audited_snapshot, progress.snapshot_version);
+        gauge(&self.audited_timestamp, progress.timestamp_version);
+        if let Some((snapshot, _)) = progress.attested {
+            gauge(&self.attested_snapshot, snapshot);
+        }
+    }
+
     /// Records one run's outcome.
     pub fn observe(&self, outcome: &Result<Report, AuditError>, now_unix: i64) {
         let report = match outcome {

@@ -50,6 +50,9 @@ pub async fn follow(
     mut on_run: impl FnMut(&Result<Report, AuditError>),
 ) -> std::io::Result<()> {
     let metrics = Metrics::default();
+    if let Ok(Some(progress)) = auditor.state().progress() {
+        metrics.start_from(&progress);
+    }
     let registry = Arc::new(metrics.registry());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let server = listener.map(|listener| {

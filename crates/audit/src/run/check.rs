@@ -47,6 +47,9 @@ pub struct Checker<'a> {
     /// The tree holds a diff's result that was not accepted: reload it from the state.
     pub tree_stale: bool,
     pub now: i64,
+    /// Findings already kept in the state and still open: found again (a mirror that keeps
+    /// serving the same wrong file), they are reported but not stored twice.
+    pub open: Vec<Finding>,
 }
 
 /// The `signed` part of a metadata file, to compare two files' statements.
@@ -64,11 +67,14 @@ impl Checker<'_> {
     /// Findings that are kept: in the report and, with the next commit, in the state.
     pub fn keep(&mut self, findings: impl IntoIterator<Item = Finding>) {
         for finding in findings {
-            self.batch.findings.push(StoredFinding {
-                finding: finding.clone(),
-                found_at: self.now,
-                acknowledged: false,
-            });
+            if !self.open.contains(&finding) {
+                self.open.push(finding.clone());
+                self.batch.findings.push(StoredFinding {
+                    finding: finding.clone(),
+                    found_at: self.now,
+                    acknowledged: false,
+                });
+            }
             self.found.push(finding);
         }
     }
@@ -111,12 +117,9 @@ impl Checker<'_> {
         bytes: &[u8],
         file: &str,
         snapshot: u64,
-    ) -> Result<(Signed<T>, Option<u64>), Finding> {
-        let (signed, signed_bytes) = parse_unverified::<T>(bytes).map_err(|e| Finding::BadMetadata {
-            file: file.to_owned(),
-            snapshot,
-            reason: e.to_string(),
-        })?;
+    ) -> Result<(Signed<T>, Option<u64>), Box<Finding>> {
+        let (signed, signed_bytes) = parse_unverified::<T>(bytes)
+            .map_err(|e| Box::new(Finding::BadMetadata { file: file.to_owned(), snapshot, reason: e.to_string() }))?;
         let at_least = self.progress.root_used.get(&T::ROLE).copied().unwrap_or(0);
         let root = signing_root(self.chain, at_least, T::ROLE, &signed_bytes, &signed.signatures);
         Ok((signed, root))
@@ -154,7 +157,7 @@ impl Checker<'_> {
             Some(bytes) => {
                 snapshot_pin = Some((Sha256Hash::of(bytes), bytes.len() as u64));
                 match self.verified::<Snapshot>(bytes, &snapshot_file, n) {
-                    Err(f) => findings.push(f),
+                    Err(f) => findings.push(*f),
                     Ok((snapshot, root)) => {
                         match root {
                             Some(r) => {
@@ -230,12 +233,16 @@ impl Checker<'_> {
                     self.batch.pending.insert(leaf.path.clone(), None);
                     self.stats.files_checked += 1;
                 }
-                Some(Content::Invalid(reason)) => findings.push(Finding::InvalidIndexFile {
-                    krate: tufmirror_core::audit::crate_of(&leaf.path),
-                    path: leaf.path.clone(),
-                    snapshot: n,
-                    reason: reason.clone(),
-                }),
+                Some(Content::Invalid(reason)) => {
+                    // Reported; the record stays what was last verified, and nothing is owed.
+                    findings.push(Finding::InvalidIndexFile {
+                        krate: tufmirror_core::audit::crate_of(&leaf.path),
+                        path: leaf.path.clone(),
+                        snapshot: n,
+                        reason: reason.clone(),
+                    });
+                    self.batch.pending.insert(leaf.path.clone(), None);
+                }
                 Some(Content::Unavailable) | None => {
                     // Owed: compared when the mirror serves these or later bytes of the file.
                     self.batch.pending.insert(leaf.path.clone(), Some(n));
@@ -306,7 +313,7 @@ impl Checker<'_> {
         let (targets, root) = match self.verified::<Targets>(bytes, &file, n) {
             Ok(parsed) => parsed,
             Err(f) => {
-                findings.push(f);
+                findings.push(*f);
                 return None;
             }
         };
@@ -332,7 +339,7 @@ impl Checker<'_> {
         };
         match self.verified::<Timestamp>(bytes, &file, snapshot) {
             Err(f) => {
-                self.stop(f);
+                self.stop(*f);
                 None
             }
             Ok((timestamp, signed_under)) => Some(ReadTimestamp { version, timestamp: timestamp.signed, signed_under }),

@@ -176,6 +176,7 @@ impl Auditor {
             stopped: None,
             tree_stale: false,
             now,
+            open: self.state.findings()?.into_iter().filter(|(_, f)| !f.acknowledged).map(|(_, f)| f.finding).collect(),
         };
         if let Some(finding) = root_finding {
             checker.keep_one(finding);

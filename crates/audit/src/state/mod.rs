@@ -306,11 +306,10 @@ impl State {
                 snapshots.insert(*version, info.encode().as_slice()).map_err(|e| self.db_err(e))?;
             }
             let mut findings = txn.open_table(FINDINGS).map_err(|e| self.db_err(e))?;
-            let mut next = findings.last().map_err(|e| self.db_err(e))?.map_or(0, |(k, _)| k.value() + 1);
-            for finding in &batch.findings {
+            let next = findings.last().map_err(|e| self.db_err(e))?.map_or(0, |(k, _)| k.value() + 1);
+            for (seq, finding) in (next..).zip(&batch.findings) {
                 let bytes = serde_json::to_vec(finding).map_err(|e| self.damaged(e))?;
-                findings.insert(next, bytes.as_slice()).map_err(|e| self.db_err(e))?;
-                next += 1;
+                findings.insert(seq, bytes.as_slice()).map_err(|e| self.db_err(e))?;
             }
             if let Some(progress) = &batch.progress {
                 let bytes = serde_json::to_vec(progress).map_err(|e| self.damaged(e))?;
