@@ -401,6 +401,61 @@ fn a_client_that_requires_an_audit_waits_for_the_attestation() {
     }
 }
 
+/// `tufmirror verify --require-audit` and `tufmirror proxy --require-audit` refuse the snapshot
+/// until the auditor has attested it, and accept it afterwards.
+#[test]
+fn verify_and_the_proxy_require_an_attestation_when_asked() {
+    let m = Mirror::new();
+    let root = m.keys.join("1.root.json");
+    let verify = |state: &str| {
+        common::daemon::tufmirror_command(m.tmp.path(), &["verify", "--mirror", &m.url(), "--root"])
+            .arg(&root)
+            .args(["--state", state, "--require-audit", "serde"])
+            .output()
+            .expect("run verify")
+    };
+    let refused = verify("verify-state");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "verify accepted an unattested snapshot");
+    assert!(stderr.contains("snapshot 1 is not attested"), "verify says why: {stderr}");
+    let without = common::daemon::tufmirror_command(m.tmp.path(), &["verify", "--mirror", &m.url(), "--root"])
+        .arg(&root)
+        .args(["--state", "plain-state", "serde"])
+        .output()
+        .expect("run verify");
+    assert!(without.status.success(), "without --require-audit the same mirror verifies: {}", describe(&without));
+
+    let mut proxy = common::daemon::tufmirror_command(m.tmp.path(), &["proxy", "--mirror", &m.url(), "--root"])
+        .arg(&root)
+        .args(["--state", "proxy-state", "--listen", "127.0.0.1:0", "--require-audit"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the proxy");
+    let mut line = String::new();
+    BufReader::new(proxy.stdout.take().expect("stdout")).read_line(&mut line).expect("proxy address");
+    let addr: SocketAddr = line.trim().trim_start_matches("listening on ").parse().expect("address");
+    let before = http_get(addr, "/index/se/rd/serde", &[]);
+    assert_eq!(before.status, 403, "the proxy refuses an unattested snapshot");
+    assert!(String::from_utf8_lossy(&before.body).contains("not attested"));
+
+    Auditor::new(&m).passes(1);
+    let accepted = verify("verify-state");
+    assert!(accepted.status.success(), "verify accepts the attested snapshot: {}", describe(&accepted));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let after = http_get(addr, "/index/se/rd/serde", &[]);
+        if after.status == 200 {
+            assert_eq!(after.body, std::fs::read(m.out.join("index/se/rd/serde")).expect("served file"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the proxy never accepted the attested snapshot: {}", after.status);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+}
+
 #[test]
 fn python_tuf_refreshes_against_a_root_that_declares_auditors() {
     let m = Mirror::new();

@@ -26,10 +26,13 @@ pub struct Args {
     /// [default: $XDG_STATE_HOME/tufmirror/proxy/<hash of the URL>].
     #[arg(long)]
     state: Option<PathBuf>,
+    #[command(flatten)]
+    audit: super::verify::AuditArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let client = Arc::new(super::verify::open_client(&args.mirror, &args.root, args.state.as_deref(), "proxy")?);
+    let client =
+        Arc::new(super::verify::open_client(&args.mirror, &args.root, args.state.as_deref(), "proxy", &args.audit)?);
     super::runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

@@ -30,8 +30,28 @@ pub struct Args {
     /// Requests in flight at once for --all.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
     jobs: u64,
+    #[command(flatten)]
+    audit: AuditArgs,
     /// Crates whose index files to verify (present or proven absent).
     crates: Vec<String>,
+}
+
+/// `--require-audit`, shared by `verify` and `proxy`.
+#[derive(Debug, clap::Args)]
+pub(super) struct AuditArgs {
+    /// Accept a snapshot only once the auditors that root declares (docs/audit.md) have attested
+    /// it: a stolen timestamp key alone can then neither roll back nor hide a crate.
+    #[arg(long)]
+    require_audit: bool,
+    /// Where attestations are published (`N.json`) [default: the mirror's `audit/`]; repeatable.
+    #[arg(long, value_name = "URL", requires = "require_audit")]
+    audit_url: Vec<String>,
+}
+
+impl AuditArgs {
+    fn config(&self) -> MirrorConfig {
+        MirrorConfig { require_audit: self.require_audit.then(|| self.audit_url.clone()), ..MirrorConfig::default() }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -40,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .map(|name| Ok((name, tufmirror_index::CrateName::new(name)?.index_path())))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let client = Arc::new(open_client(&args.mirror, &args.root, args.state.as_deref(), "verify")?);
+    let client = Arc::new(open_client(&args.mirror, &args.root, args.state.as_deref(), "verify", &args.audit)?);
     super::runtime()?.block_on(async {
         let view = client.refresh().await?;
         client.config_json().await?;
@@ -84,7 +104,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// A client for `mirror` whose state folder is `state` or the per-user default for `tool`;
 /// `root` is trusted if the folder holds no root yet.
-pub(super) fn open_client(mirror: &str, root: &Path, state: Option<&Path>, tool: &str) -> anyhow::Result<MirrorClient> {
+pub(super) fn open_client(
+    mirror: &str,
+    root: &Path,
+    state: Option<&Path>,
+    tool: &str,
+    audit: &AuditArgs,
+) -> anyhow::Result<MirrorClient> {
     let state = match state {
         Some(dir) => dir.to_owned(),
         None => tufmirror_client::dirs::mirror_state_dir(tool, mirror)
@@ -96,5 +122,5 @@ pub(super) fn open_client(mirror: &str, root: &Path, state: Option<&Path>, tool:
     } else {
         tracing::debug!(state = %state.display(), "using the trusted root of the state folder");
     }
-    Ok(MirrorClient::new(mirror, &state, MirrorConfig::default())?)
+    Ok(MirrorClient::new(mirror, &state, audit.config())?)
 }

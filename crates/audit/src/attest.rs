@@ -12,13 +12,7 @@ use tufmirror_core::metadata::{Root, Signature, Timestamp};
 use tufmirror_durable::{IfExists, write_durably};
 use tufmirror_signer::{Signer, SignerError};
 
-/// The largest attestation a client reads.
-pub const ATTESTATION_LIMIT: u64 = 64 * 1024;
-
-/// The name of snapshot `n`'s attestation in an attestation folder or under an audit URL.
-pub fn attestation_name(n: u64) -> String {
-    format!("{n}.json")
-}
+pub use tufmirror_client::attestations::{ATTESTATION_LIMIT, attestation_name};
 
 /// Signs attestations with one auditor key and writes them to a folder that is served.
 #[derive(Debug)]
@@ -88,17 +82,9 @@ pub async fn fetch_attestations(
     audit_urls: &[String],
     n: u64,
 ) -> Result<Vec<Vec<u8>>, RequireAuditError> {
-    let mut found = Vec::new();
-    for base in audit_urls {
-        let url =
-            format!("{}{}", if base.ends_with('/') { base.clone() } else { format!("{base}/") }, attestation_name(n));
-        match fetcher.fetch(&url, ATTESTATION_LIMIT).await {
-            Ok(bytes) => found.push(bytes),
-            Err(FetchError::NotFound { .. }) => {}
-            Err(source) => return Err(RequireAuditError::Fetch { url, source }),
-        }
-    }
-    Ok(found)
+    tufmirror_client::attestations::fetch_attestations(fetcher, audit_urls, n)
+        .await
+        .map_err(|(url, source)| RequireAuditError::Fetch { url, source })
 }
 
 /// `--require-audit`: the client's verified `root` and `timestamp` are accepted only if the

@@ -18,6 +18,7 @@
 //! every index file, 304 and 404 against the Merkle root that the verified timestamp signs
 //! (see [`mirror`]). [`dirs`] has the per-user folders the command-line tools default to.
 
+pub mod attestations;
 mod config;
 pub mod dirs;
 mod error;

@@ -71,7 +71,8 @@ impl MirrorError {
             MirrorError::Fetch { source, .. } => fetch_is_transient(source),
             MirrorError::Status { status, .. } => status_is_transient(*status),
             MirrorError::Refresh { source, .. } | MirrorError::Expired { source, .. } => match source.as_ref() {
-                RefreshError::Metadata(ClientError::Fetch { source, .. }) => fetch_is_transient(source),
+                RefreshError::Metadata(ClientError::Fetch { source, .. })
+                | RefreshError::AttestationFetch { source, .. } => fetch_is_transient(source),
                 _ => false,
             },
             MirrorError::NotAnIndexPath { .. } | MirrorError::Refused { .. } => false,
@@ -168,6 +169,18 @@ pub enum RefreshError {
     NoConfigTarget,
     #[error("root metadata does not give the keys of a role")]
     RootKeys(#[source] tufmirror_core::verify::VerifyError),
+    #[error("snapshot {snapshot} is not attested by the auditors that root declares (--require-audit)")]
+    NotAudited {
+        snapshot: u64,
+        #[source]
+        source: tufmirror_core::audit::AttestationError,
+    },
+    #[error("fetching the attestation {url}")]
+    AttestationFetch {
+        url: String,
+        #[source]
+        source: crate::FetchError,
+    },
 }
 
 /// The error and its causes in one line, `outer: cause: cause` (for log lines and for the one-line

@@ -71,6 +71,10 @@ pub struct MirrorConfig {
     pub min_refresh_interval: Duration,
     /// How many snapshots back a removal record is searched for.
     pub max_removal_search: u64,
+    /// `--require-audit`: accept a snapshot only if the auditors that root declares
+    /// (`x-tufmirror-auditors`) attested it, with attestations looked for under these URLs (empty:
+    /// the mirror's `audit/`). `None`: no audit is required.
+    pub require_audit: Option<Vec<String>>,
 }
 
 impl Default for MirrorConfig {
@@ -81,6 +85,7 @@ impl Default for MirrorConfig {
             max_index_length: 32 << 20,
             max_proof_length: 64 << 10,
             max_leaves_length: 512 << 20,
+            require_audit: None,
             expiry_margin: Duration::from_secs(300),
             min_refresh_interval: Duration::from_secs(30),
             max_removal_search: 1024,
@@ -523,6 +528,23 @@ impl MirrorClient {
         Ok(Some(newer).filter(|n| n.snapshot_version > view.snapshot_version))
     }
 
+    /// With [`MirrorConfig::require_audit`], refuses a refreshed snapshot that the auditors root
+    /// declares have not attested (the view stays the previous, attested one).
+    async fn check_audited(&self, updater: &Updater) -> Result<(), RefreshError> {
+        let Some(urls) = &self.config.require_audit else { return Ok(()) };
+        let urls = if urls.is_empty() { vec![format!("{}audit/", self.base)] } else { urls.clone() };
+        let timestamp = updater.timestamp().ok_or(RefreshError::Incomplete)?;
+        let snapshot = timestamp.snapshot_version().unwrap_or(0);
+        let fetcher: &dyn Fetcher = &*self.transport;
+        let found = crate::attestations::fetch_attestations(fetcher, &urls, snapshot)
+            .await
+            .map_err(|(url, source)| RefreshError::AttestationFetch { url, source })?;
+        let found: Vec<&[u8]> = found.iter().map(Vec::as_slice).collect();
+        tufmirror_core::audit::check_attestations(updater.trusted().root(), timestamp, &found)
+            .map(drop)
+            .map_err(|source| RefreshError::NotAudited { snapshot, source })
+    }
+
     /// Refreshes unless another refresh completed since `seen_generation` (then its outcome is
     /// this one's): the single flight.
     async fn refresh_from(&self, seen_generation: u64) -> Result<Arc<TrustedView>, Arc<RefreshError>> {
@@ -536,7 +558,10 @@ impl MirrorClient {
         };
         let stored_timestamp = self.dir.read("timestamp").ok().flatten();
         let result = match updater.refresh().await {
-            Ok(()) => TrustedView::of(&updater, pin.as_ref()),
+            Ok(()) => match TrustedView::of(&updater, pin.as_ref()) {
+                Ok(view) => self.check_audited(&updater).await.map(|()| view),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(RefreshError::from(e)),
         };
         if let (Err(RefreshError::TreeChanged { .. }), Some(bytes)) = (&result, &stored_timestamp) {
