@@ -14,10 +14,10 @@
 //!   the rules can be swapped while the server runs ([`HostileMirror::set`]);
 //! - an [`Attack`] is one attack of the threat list as the rules it needs. The rules are built
 //!   from the repository and the keys that made it ([`Repo`]: the test owns the keys, so it can
-//!   re-sign metadata) by the helpers at the end of this file. Every attack also has a
-//!   *control* ([`Attack::control`]): the same construction done honestly (metadata re-signed by
-//!   the right keys, with a future expiry, and so on), so a test shows that its client accepts
-//!   the control and refuses only the attack.
+//!   re-sign metadata) by the helpers that follow it. Every attack also has a *control*
+//!   ([`Attack::control`]): the same construction done honestly (metadata re-signed by the right
+//!   keys, with a future expiry, and so on), so a test shows that its client accepts the control
+//!   and refuses only the attack.
 //!
 //! [`Proxy`] runs the `tufmirror proxy` under test in front of a mirror.
 
