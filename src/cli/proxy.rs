@@ -8,31 +8,21 @@
 use anyhow::Context;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mirror's base URL (it serves `index/` and `tuf/`).
-    #[arg(long)]
-    mirror: String,
-    /// The root to trust when the state folder has none yet (obtained out of band).
-    #[arg(long)]
-    root: PathBuf,
+    #[command(flatten)]
+    mirror: super::verify::MirrorArgs,
     /// Address to listen on; cargo uses `sparse+http://ADDR/index/`.
     #[arg(long, default_value = tufmirror_proxy::setup::DEFAULT_LISTEN)]
     listen: SocketAddr,
-    /// Folder of the trusted metadata, kept between runs
-    /// [default: $XDG_STATE_HOME/tufmirror/proxy/<hash of the URL>].
-    #[arg(long)]
-    state: Option<PathBuf>,
     #[command(flatten)]
     audit: super::verify::AuditArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let client =
-        Arc::new(super::verify::open_client(&args.mirror, &args.root, args.state.as_deref(), "proxy", &args.audit)?);
+    let client = Arc::new(super::verify::open_client(&args.mirror, "proxy", &args.audit)?);
     super::runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

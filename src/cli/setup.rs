@@ -14,12 +14,9 @@ use tufmirror_proxy::setup::{Change, FileChange, ServicePlan, SetupPlan, service
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mirror's base URL (it serves `index/` and `tuf/`).
-    #[arg(long)]
-    mirror: String,
-    /// The root to trust (obtained out of band); it is copied into the configuration folder.
-    #[arg(long)]
-    root: PathBuf,
+    /// The mirror, the root (copied into the configuration folder) and the proxy's state folder.
+    #[command(flatten)]
+    mirror: super::verify::MirrorArgs,
     /// Where the proxy listens.
     #[arg(long, default_value = tufmirror_proxy::setup::DEFAULT_LISTEN)]
     listen: SocketAddr,
@@ -30,9 +27,6 @@ pub struct Args {
     /// Cargo's home folder [default: $CARGO_HOME, else ~/.cargo].
     #[arg(long)]
     cargo_home: Option<PathBuf>,
-    /// The proxy's state folder [default: $XDG_STATE_HOME/tufmirror/proxy/<hash of the URL>].
-    #[arg(long)]
-    state: Option<PathBuf>,
     /// Write the systemd user unit tufmirror-proxy.service.
     #[arg(long)]
     install_service: bool,
@@ -42,7 +36,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let name = args.name.unwrap_or_else(|| tufmirror_proxy::setup::default_name(&args.mirror));
+    let name = args.name.unwrap_or_else(|| tufmirror_proxy::setup::default_name(&args.mirror.mirror));
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
         bail!("--name {name:?} must be a plain folder name");
     }
@@ -51,9 +45,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(dir) => dir,
         None => PathBuf::from(std::env::var_os("HOME").context("set --cargo-home, CARGO_HOME or HOME")?).join(".cargo"),
     };
-    let state_dir = match args.state {
+    let state_dir = match args.mirror.state {
         Some(dir) => dir,
-        None => tufmirror_client::dirs::mirror_state_dir("proxy", &args.mirror)
+        None => tufmirror_client::dirs::mirror_state_dir("proxy", &args.mirror.mirror)
             .context("set --state, XDG_STATE_HOME or HOME")?,
     };
     let service = if args.install_service {
@@ -63,8 +57,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     let plan = SetupPlan {
-        mirror_url: args.mirror,
-        root: std::fs::read(&args.root).with_context(|| format!("cannot read the root {}", args.root.display()))?,
+        root: std::fs::read(&args.mirror.root)
+            .with_context(|| format!("cannot read the root {}", args.mirror.root.display()))?,
+        mirror_url: args.mirror.mirror,
         config_dir: config_home.join("tufmirror").join(&name),
         listen: args.listen,
         cargo_home,

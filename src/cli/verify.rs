@@ -8,22 +8,14 @@
 //! otherwise.
 
 use anyhow::Context;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tufmirror_client::{IndexFile, MirrorClient, MirrorConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The mirror's base URL (it serves `index/` and `tuf/`).
-    #[arg(long)]
-    mirror: String,
-    /// The root to trust when the state folder has none yet (obtained out of band).
-    #[arg(long)]
-    root: PathBuf,
-    /// Folder of the trusted metadata, kept between runs so that the mirror cannot roll back what
-    /// an earlier run saw [default: $XDG_STATE_HOME/tufmirror/verify/<hash of the URL>].
-    #[arg(long)]
-    state: Option<PathBuf>,
+    #[command(flatten)]
+    mirror: MirrorArgs,
     /// Verify every index file of the current snapshot.
     #[arg(long)]
     all: bool,
@@ -34,6 +26,21 @@ pub struct Args {
     audit: AuditArgs,
     /// Crates whose index files to verify (present or proven absent).
     crates: Vec<String>,
+}
+
+/// The mirror and the trust in it, shared by `verify`, `proxy` and `setup`.
+#[derive(Debug, clap::Args)]
+pub(super) struct MirrorArgs {
+    /// The mirror's base URL (it serves `index/` and `tuf/`).
+    #[arg(long)]
+    pub mirror: String,
+    /// The root to trust, obtained out of band (used while the state folder holds none).
+    #[arg(long)]
+    pub root: PathBuf,
+    /// Folder of the trusted metadata, kept between runs so that the mirror cannot roll back what
+    /// an earlier run saw [default: $XDG_STATE_HOME/tufmirror/<verify or proxy>/<hash of the URL>].
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }
 
 /// `--require-audit`, shared by `verify` and `proxy`.
@@ -60,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .map(|name| Ok((name, tufmirror_index::CrateName::new(name)?.index_path())))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let client = Arc::new(open_client(&args.mirror, &args.root, args.state.as_deref(), "verify", &args.audit)?);
+    let client = Arc::new(open_client(&args.mirror, "verify", &args.audit)?);
     super::runtime()?.block_on(async {
         let view = client.refresh().await?;
         client.config_json().await?;
@@ -104,14 +111,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// A client for `mirror` whose state folder is `state` or the per-user default for `tool`;
 /// `root` is trusted if the folder holds no root yet.
-pub(super) fn open_client(
-    mirror: &str,
-    root: &Path,
-    state: Option<&Path>,
-    tool: &str,
-    audit: &AuditArgs,
-) -> anyhow::Result<MirrorClient> {
-    let state = match state {
+pub(super) fn open_client(args: &MirrorArgs, tool: &str, audit: &AuditArgs) -> anyhow::Result<MirrorClient> {
+    let (mirror, root) = (args.mirror.as_str(), args.root.as_path());
+    let state = match args.state.as_deref() {
         Some(dir) => dir.to_owned(),
         None => tufmirror_client::dirs::mirror_state_dir(tool, mirror)
             .context("no state folder: set --state, XDG_STATE_HOME or HOME")?,
