@@ -154,17 +154,7 @@ mod library {
         Absent,
     }
 
-    /// An error and its sources, `a: b: c`.
-    pub fn chain(e: &dyn std::error::Error) -> String {
-        let mut out = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            out.push_str(": ");
-            out.push_str(&s.to_string());
-            source = s.source();
-        }
-        out
-    }
+    pub use tufmirror_core::error_chain as chain;
 
     /// A client of one mirror with its state in a folder, and a runtime to drive it.
     pub struct Session {

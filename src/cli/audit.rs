@@ -174,7 +174,7 @@ async fn follow(args: &Args, auditor: Auditor) -> anyhow::Result<()> {
                     tracing::debug!(error = %e, "the report could not be printed");
                 }
             }
-            Err(e) => tracing::error!(error = %error_chain(e), "could not audit; retrying at the next interval"),
+            Err(e) => tracing::error!(error = %tufmirror_core::error_chain(e), "could not audit; retrying at the next interval"),
         }
     })
     .await?;
@@ -201,18 +201,6 @@ fn findings(args: &Args) -> anyhow::Result<()> {
         eprintln!("acknowledged {} finding(s); the next run attests again if nothing new is found", listed.len());
     }
     Ok(())
-}
-
-/// An error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 async fn shutdown_signal() {

@@ -27,14 +27,4 @@ pub use config::Config;
 pub use lookup::IndexAnswer;
 pub use mirror::{Mirror, OpenError};
 
-/// An error with its causes, `a: b: c`, for logs.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
+pub use tufmirror_core::error_chain;

@@ -183,18 +183,6 @@ pub enum RefreshError {
     },
 }
 
-/// The error and its causes in one line, `outer: cause: cause` (for log lines and for the one-line
-/// bodies the proxy sends cargo).
-pub fn one_line(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = cause.source();
-    }
-    out.replace(['\n', '\r'], " ")
-}
+/// The error and its causes in one line (for log lines and the one-line bodies the proxy sends
+/// cargo).
+pub use tufmirror_core::error_chain as one_line;

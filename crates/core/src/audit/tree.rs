@@ -69,6 +69,20 @@ impl LeafTree {
         self.position(path).ok().map(|i| &self.leaves[i])
     }
 
+    /// Puts the changed leaves (present: the diff was checked) in place and returns their
+    /// positions, whose parents need hashing again.
+    fn replace_changed(&mut self, changed: &[Leaf]) -> Vec<usize> {
+        let mut dirty = Vec::with_capacity(changed.len());
+        for leaf in changed {
+            if let Ok(i) = self.position(&leaf.path) {
+                self.levels[0][i] = leaf.hash();
+                self.leaves[i] = leaf.clone();
+                dirty.push(i);
+            }
+        }
+        dirty
+    }
+
     fn position(&self, path: &str) -> Result<usize, usize> {
         self.leaves.binary_search_by(|l| l.path.as_bytes().cmp(path.as_bytes()))
     }
@@ -82,15 +96,7 @@ impl LeafTree {
     pub fn apply(&mut self, diff: &SnapshotDiff, previous_version: u64) -> Result<Sha256Hash, DiffError> {
         self.check(diff, previous_version)?;
         if diff.added.is_empty() && diff.removed.is_empty() {
-            let mut dirty = Vec::with_capacity(diff.changed.len());
-            for leaf in &diff.changed {
-                // Present: checked above.
-                if let Ok(i) = self.position(&leaf.path) {
-                    self.levels[0][i] = leaf.hash();
-                    self.leaves[i] = leaf.clone();
-                    dirty.push(i);
-                }
-            }
+            let dirty = self.replace_changed(&diff.changed);
             let len = self.leaves.len();
             self.rehash(dirty, len);
         } else {
@@ -150,14 +156,7 @@ impl LeafTree {
         if diff.added.len() + diff.removed.len() > 64 {
             return self.merge(diff);
         }
-        let mut dirty = Vec::with_capacity(diff.changed.len());
-        for leaf in &diff.changed {
-            if let Ok(i) = self.position(&leaf.path) {
-                self.levels[0][i] = leaf.hash();
-                self.leaves[i] = leaf.clone();
-                dirty.push(i);
-            }
-        }
+        let mut dirty = self.replace_changed(&diff.changed);
         // Every operation moves only what is at or right of its position, so nothing left of the
         // smallest position was moved.
         let mut from = usize::MAX;

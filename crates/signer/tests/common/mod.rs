@@ -24,13 +24,7 @@ pub use tufmirror_testkit::python::workspace_root;
 
 /// The error with its causes, as the CLI prints it.
 pub fn chain(e: &SignerError) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
+    tufmirror_core::error_chain(e)
 }
 
 /// The variant's name (`KeyNotFound`), and the I/O error kind for `Io` (`Io(NotFound)`): what the
