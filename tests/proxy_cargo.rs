@@ -10,22 +10,10 @@ mod common;
 use common::daemon::{Daemon, DaemonConfig};
 use common::hostile::{Action, HostileMirror, Proxy, Rules, altered};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Instant;
 use tufmirror_testkit::registry::{Dep, index_path, make_crate};
 use tufmirror_testkit::upstream::FakeUpstream;
-
-/// The longest one cargo command may take before the test gives up on it.
-const CARGO_TIMEOUT: Duration = Duration::from_secs(180);
-
-/// `cargo` from `PATH`; the test fails with a clear message without one.
-fn cargo_program() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("cargo"))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("this test runs the real `cargo`, and there is no `cargo` on PATH ({path:?})"))
-}
 
 /// A throw-away project whose crates.io source is `registry` (`sparse+…/index/`).
 struct Project {
@@ -52,37 +40,7 @@ impl Project {
     /// test` that runs us, no proxy from the environment, no retries.
     fn cargo(&self, cargo_home: &Path, args: &[&str]) -> Output {
         std::fs::create_dir_all(cargo_home).expect("cargo home");
-        let mut command = Command::new(cargo_program());
-        command.args(args).current_dir(&self.dir);
-        for (name, _) in std::env::vars_os() {
-            let name_str = name.to_string_lossy();
-            if name_str.starts_with("CARGO") || name_str.to_ascii_lowercase().ends_with("_proxy") {
-                command.env_remove(&name);
-            }
-        }
-        command
-            .env("CARGO_HOME", cargo_home)
-            .env("CARGO_TARGET_DIR", &self.target)
-            .env("CARGO_REGISTRIES_CRATES_IO_PROTOCOL", "sparse")
-            .env("CARGO_NET_RETRY", "0")
-            .env("CARGO_TERM_COLOR", "never")
-            .env("CARGO_TERM_PROGRESS_WHEN", "never")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let child = command.spawn().unwrap_or_else(|e| panic!("cannot run cargo {args:?}: {e}"));
-        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        match rx.recv_timeout(CARGO_TIMEOUT) {
-            Ok(output) => output.expect("wait for cargo"),
-            Err(_) => {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                panic!("cargo {args:?} did not finish within {CARGO_TIMEOUT:?}");
-            }
-        }
+        common::cargo::run_cargo(&self.dir, cargo_home, &self.target, args, &[("CARGO_NET_RETRY", "0")])
     }
 
     /// Runs `cargo ARGS` and fails the test, showing cargo's output, unless it succeeds.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod audit;
+pub mod cargo;
 pub mod ceremony;
 pub mod daemon;
 pub mod hostile;
