@@ -37,58 +37,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 FIXTURE=$ROOT/tests/fixtures/crates-io-sample
 
-exec 3>&2
-log() { printf '[proxy.sh] %s\n' "$*" >&3; }
-die() { log "error: $*"; exit 1; }
-
-# --- cleanup: only the processes this script started, by PID ------------------------------------
-PIDS=()
-WORK_IS_TEMP=0
-cleanup() {
-    local status=$?
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [[ $WORK_IS_TEMP == 1 && $KEEP != 1 && -n ${WORK:-} ]]; then
-        rm -rf -- "$WORK"
-    elif [[ -n ${WORK:-} ]]; then
-        log "working folder kept: $WORK"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-stop_pid() {
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    local keep=()
-    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
+BENCH_NAME=proxy.sh
+source "$ROOT/bench/lib.sh"
 
 command -v python3 >/dev/null || die "python3 is needed for the throw-away upstream"
 command -v curl >/dev/null || die "curl is needed"
 command -v "$CARGO_BIN" >/dev/null || die "no $CARGO_BIN"
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 
 wait_http() { # url, seconds: any HTTP answer
     local url=$1 deadline=$((SECONDS + $2))

@@ -47,56 +47,8 @@ NO_BUILD=${NO_BUILD:-0}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-# The script's stderr, kept as fd 3 so that messages (also those of cleanup(), which may run while a
-# command's output is redirected to a file) reach the terminal.
-exec 3>&2
-log() { printf '[serve.sh] %s\n' "$*" >&3; }
-die() { log "error: $*"; exit 1; }
-
-# --- cleanup: only the processes this script started, by PID ------------------------------------
-PIDS=()
-WORK_IS_TEMP=0
-cleanup() {
-    local status=$?
-    for pid in "${PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-        fi
-    done
-    for pid in "${PIDS[@]}"; do
-        # Give each one a moment, then SIGKILL.
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [[ $WORK_IS_TEMP == 1 && $KEEP != 1 && -n ${WORK:-} ]]; then
-        rm -rf -- "$WORK"
-    elif [[ -n ${WORK:-} ]]; then
-        log "working folder kept: $WORK"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Stops one process we started and forgets it.
-stop_pid() {
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    local keep=()
-    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
+BENCH_NAME=serve.sh
+source "$ROOT/bench/lib.sh"
 
 # Runs a command in the background and waits for it, so that a signal reaches the traps at once
 # (bash runs traps only after a foreground command ends) and cleanup() stops it too.
@@ -137,9 +89,6 @@ command -v wrk >/dev/null || die "wrk not found (apt-get install wrk)"
 command -v python3 >/dev/null || die "python3 is needed for the throw-away upstream"
 command -v curl >/dev/null || need_apt curl curl
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 
 wait_http() { # url, seconds
     local url=$1 deadline=$((SECONDS + $2))
