@@ -335,8 +335,10 @@ fn check_proxy(case: &Case) {
 // The attacks
 // ---------------------------------------------------------------------------------------------
 
+/// One module per attack, with one test per client that must refuse it: `[test => check, ...]`
+/// names them, then `name => Case` for each attack.
 macro_rules! attacks {
-    ($($(#[doc = $doc:literal])* $name:ident => $case:expr;)*) => {$(
+    ($checks:tt $($(#[doc = $doc:literal])* $name:ident => $case:expr;)*) => {$(
         $(#[doc = $doc])*
         mod $name {
             use super::*;
@@ -345,51 +347,25 @@ macro_rules! attacks {
                 $case
             }
 
-            #[test]
-            fn library() {
-                check_library(&case());
-            }
-
-            #[test]
-            fn verify() {
-                check_verify(&case());
-            }
-
-            #[test]
-            fn proxy() {
-                check_proxy(&case());
-            }
+            checks!($checks);
         }
     )*};
 }
 
-/// The attacks that only a long-running client can see (it must remember what it verified):
-/// the library and the proxy. (`tufmirror verify` is one process per run; the metadata side of
-/// the same attack, a removal record without the targets key's signature, is `unsigned_removal`.)
-macro_rules! long_running_attacks {
-    ($($(#[doc = $doc:literal])* $name:ident => $case:expr;)*) => {$(
-        $(#[doc = $doc])*
-        mod $name {
-            use super::*;
-
-            fn case() -> Case {
-                $case
-            }
-
-            #[test]
-            fn library() {
-                check_library(&case());
-            }
-
-            #[test]
-            fn proxy() {
-                check_proxy(&case());
-            }
+macro_rules! checks {
+    ([$($test:ident => $check:ident),*]) => {$(
+        #[test]
+        fn $test() {
+            $check(&case());
         }
     )*};
 }
 
-long_running_attacks! {
+// The attacks that only a long-running client can see (it must remember what it verified):
+// the library and the proxy. (`tufmirror verify` is one process per run; the metadata side of
+// the same attack, a removal record without the targets key's signature, is `unsigned_removal`.)
+attacks! {
+    [library => check_library, proxy => check_proxy]
     /// j. A crate made to vanish by the online keys alone: a new snapshot without it, no removal
     /// record (the control has one, signed by the targets key, and is a verified absence).
     removed_without_record => Case {
@@ -402,6 +378,7 @@ long_running_attacks! {
 }
 
 attacks! {
+    [library => check_library, verify => check_verify, proxy => check_proxy]
     /// a. An altered index file under its honest proof.
     altered_index_file => Case {
         attack: Attack::AlteredFile { path: SERDE.into() },
