@@ -7,7 +7,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::tamper::{PlainHost, Tamper};
+use common::tamper::{PlainHost, Tamper, tampered_client as client};
 use common::{Published, Server, fixture_index, http_get, publish_ok};
 use std::path::Path;
 use std::sync::Arc;
@@ -20,13 +20,6 @@ use tufmirror_core::merkle::{Leaf, MerkleTree};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
-}
-
-/// A client of the mirror at `url` that trusts `out`'s first root, through `tamper`.
-fn client(url: &str, out: &Path, state: &Path, tamper: &Arc<Tamper>, config: MirrorConfig) -> Arc<MirrorClient> {
-    let root = std::fs::read(out.join("tuf/1.root.json")).expect("1.root.json");
-    MirrorClient::bootstrap(state, &root).expect("bootstrap");
-    Arc::new(MirrorClient::with_transport(url, state, tamper.clone(), config).expect("client"))
 }
 
 fn fixture(path: &str) -> Vec<u8> {

@@ -42,9 +42,7 @@ impl InProcessProxy {
 }
 
 fn client(url: &str, out: &Path, state: &Path, tamper: &Arc<Tamper>) -> Arc<MirrorClient> {
-    let root = std::fs::read(out.join("tuf/1.root.json")).expect("1.root.json");
-    MirrorClient::bootstrap(state, &root).expect("bootstrap");
-    Arc::new(MirrorClient::with_transport(url, state, tamper.clone(), MirrorConfig::default()).expect("client"))
+    common::tamper::tampered_client(url, out, state, tamper, MirrorConfig::default())
 }
 
 fn body(response: &HttpResponse) -> String {

@@ -3,8 +3,25 @@
 //! Tests of the client and of the proxy build their hostile answers with it, in process.
 
 use async_trait::async_trait;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tufmirror_client::{FetchError, Fetcher, HttpAnswer, HttpConfig, HttpFetcher, IndexFetcher};
+use tufmirror_client::{
+    FetchError, Fetcher, HttpAnswer, HttpConfig, HttpFetcher, IndexFetcher, MirrorClient, MirrorConfig,
+};
+
+/// A client of the mirror at `url` that trusts `out`'s first root, with its state in `state`, whose
+/// answers pass through `tamper`.
+pub fn tampered_client(
+    url: &str,
+    out: &Path,
+    state: &Path,
+    tamper: &Arc<Tamper>,
+    config: MirrorConfig,
+) -> Arc<MirrorClient> {
+    let root = std::fs::read(out.join("tuf/1.root.json")).expect("1.root.json");
+    MirrorClient::bootstrap(state, &root).expect("bootstrap");
+    Arc::new(MirrorClient::with_transport(url, state, tamper.clone(), config).expect("client"))
+}
 
 type Rule = Box<dyn Fn(&str, &mut HttpAnswer) + Send + Sync>;
 
