@@ -224,6 +224,10 @@ fn clients_follow_rotations_and_refuse_retired_keys() {
     assert!(v2.version > v1.version, "a new snapshot signed by the new keys");
     let timestamp = get_ok(daemon.addr, "/tuf/timestamp.json");
     assert_eq!(signers_of(&timestamp), vec![hsm_key_id.clone()], "the timestamp is signed by the HSM key alone");
+    let metrics = String::from_utf8_lossy(&daemon.get("/metrics").body).into_owned();
+    for line in ["tufmirror_root_version 2".to_owned(), format!("tufmirror_snapshot_version {}", v2.version)] {
+        assert!(metrics.lines().any(|l| l == line), "/metrics has {line:?}:\n{metrics}");
+    }
     python_accepts(&root_v1, &daemon, &pystate, 2);
 
     // A timestamp signed by the retired key, newer than the served one, is refused.

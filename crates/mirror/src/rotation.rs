@@ -100,6 +100,8 @@ impl Mirror {
         let mut roots = current.roots.clone();
         roots.push(RootFile { bytes, root });
         let published = self.publisher.rotate(DaemonKeys { signers, roots }).await?;
+        self.metrics.snapshots_published.inc();
+        self.update_gauges();
         info!(
             root_version = version,
             snapshot = published.version(),
