@@ -254,7 +254,7 @@ fn main() {
         );
         // For scale: what recomputing one snapshot's root from all its leaves costs (hash every
         // leaf, build every node), before any download or parsing of a leaf list.
-        let leaves = publisher.tree.leaves().to_vec();
+        let leaves = publisher.tree.sorted_leaves();
         let started = Instant::now();
         let rebuilt = LeafTree::from_leaves(leaves).expect("sorted");
         let took = started.elapsed();

@@ -127,11 +127,17 @@ fn tampered_answers_are_refused_with_their_reason() {
         let r = check(Box::new(move |a| a.proof = Some(log.clone())), None).await;
         assert!(matches!(r, Refusal::Proof(_)), "another file's proof: {r}");
         let r = check(
-            Box::new(|a| edit_proof(a, |p| p["leaf_index"] = (p["leaf_index"].as_u64().unwrap_or(0) + 1).into())),
+            Box::new(|a| {
+                edit_proof(a, |p| {
+                    let last = (p["path_directions"].as_object().map_or(1, |m| m.len()) - 1).to_string();
+                    let flipped = if p["path_directions"][&last] == "L" { "R" } else { "L" };
+                    p["path_directions"][&last] = flipped.into();
+                })
+            }),
             None,
         )
         .await;
-        assert!(matches!(r, Refusal::Proof(_)), "a wrong leaf index: {r}");
+        assert!(matches!(r, Refusal::Proof(_)), "a top direction reversed: {r}");
         let r = check(Box::new(|a| edit_proof(a, |p| p["tree_size"] = 1000.into())), None).await;
         assert!(matches!(r, Refusal::Proof(_)), "a wrong tree size: {r}");
 

@@ -234,7 +234,8 @@ fn ecdsa_keys_publish_and_verify() {
     assert_eq!(verify_repository(&out), (1, 191));
 }
 
-/// An empty mirror is a valid, signed snapshot whose Merkle root is SHA-256("").
+/// An empty mirror is a valid, signed snapshot whose Merkle root is that of 65,536 empty buckets
+/// (docs/POUF.md 1.4).
 #[test]
 fn an_empty_index_publishes_a_signed_empty_tree() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -243,7 +244,7 @@ fn an_empty_index_publishes_a_signed_empty_tree() {
     std::fs::create_dir(&index).expect("mkdir");
     let report = publish_ok(&index, &keys, &out);
     assert!(
-        report.contains("0 files, merkle root e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        report.contains("0 files, merkle root 03f0e06610687f70ab58d0e39ae4abb846a5ad17ec789db9d910d27f0ec52ba3"),
         "{report}"
     );
     assert_eq!(verify_repository(&out), (1, 0));

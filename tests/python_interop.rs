@@ -16,6 +16,7 @@ use serde_json::Value;
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
+use tufmirror_core::merkle::{Leaf, MerkleTree, PathProof, bucket_of};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tufmirror");
 const FIXTURE_FILES: usize = 191;
@@ -365,9 +366,9 @@ fn mutated_proofs_are_rejected() {
     let proof_file = snap.join("proofs").join(&path);
     let index_file = snap.join("index").join(&path);
     let proof = read_json(&proof_file);
-    assert_eq!(proof["leaf_index"], Value::from(i as u64));
+    assert_eq!(proof["leaf_contents"], leaves[i]);
     let levels = proof["merkle_path"].as_object().expect("merkle_path").len();
-    assert!(levels >= 2, "a tree of {size} leaves has proofs of more than one level");
+    assert!(levels >= 16, "every proof climbs the 16 levels above its bucket");
     let work = m.dir.join("proofs");
     fs::create_dir_all(&work).expect("mkdir");
 
@@ -431,32 +432,9 @@ fn mutated_proofs_are_rejected() {
             }),
         ),
         (
-            "leaf_index + 1",
+            "leaf_index added (the old format)",
             Box::new(|p| {
-                let n = p["leaf_index"].as_u64().expect("index");
-                p["leaf_index"] = Value::from(n + 1);
-            }),
-        ),
-        (
-            "leaf_index - 1",
-            Box::new(|p| {
-                let n = p["leaf_index"].as_u64().expect("index");
-                p["leaf_index"] = Value::from(n - 1);
-            }),
-        ),
-        // Same parity: only the shape check ties leaf_index to the path (the fold never reads
-        // it), and for a fixed tree_size every index has a different shape.
-        (
-            "leaf_index + 2",
-            Box::new(|p| {
-                let n = p["leaf_index"].as_u64().expect("index");
-                p["leaf_index"] = Value::from(n + 2);
-            }),
-        ),
-        (
-            "leaf_index = tree_size",
-            Box::new(|p| {
-                p["leaf_index"] = p["tree_size"].clone();
+                p["leaf_index"] = Value::from(0u64);
             }),
         ),
         (
@@ -487,6 +465,13 @@ fn mutated_proofs_are_rejected() {
                 p["path_directions"]["0"] = Value::from(d);
             }),
         ),
+        ("top direction reversed", {
+            let last = last.clone();
+            Box::new(move |p| {
+                let d = if p["path_directions"][&last] == "L" { "R" } else { "L" };
+                p["path_directions"][&last] = Value::from(d);
+            })
+        }),
         ("last level dropped", {
             let last = last.clone();
             Box::new(move |p| {
@@ -527,21 +512,8 @@ fn mutated_proofs_are_rejected() {
         assert!(stdout.contains("FAIL"), "{what}: {stdout}");
     }
 
-    // tree_size changed in the proof *and* in the trusted values. The fold never reads the size,
-    // so only the shape can catch this, and only where the shape depends on the size: for a leaf
-    // inside the complete left subtree (such as leaf i, below 128 of 191) sizes 191 and 192 give
-    // the same path, which is why the size must come from the signed timestamp. The last leaf is
-    // promoted at 191 leaves and has a right sibling at 192.
-    let last_leaf = leaves.len() - 1;
-    let last_proof = read_json(&snap.join("proofs").join(path_at(last_leaf)));
-    for n in [size + 1, size + 2] {
-        let mut p = last_proof.clone();
-        p["tree_size"] = Value::from(n);
-        let file = work.join(format!("size{n}.json"));
-        write_json(&file, &p);
-        check(&file, &root, n, version, &path_at(last_leaf), Some(&snap.join("index").join(path_at(last_leaf))))
-            .rejected();
-    }
+    // tree_size is not committed by the root (docs/POUF.md 1.5): it is checked against the
+    // signed timestamp, which the mutations above and the wrong --size below hold it to.
 
     // Another path's genuine proof, for this path and this file; and for its own path with this file.
     let other = path_at(i + 1);
@@ -558,26 +530,48 @@ fn mutated_proofs_are_rejected() {
     check(&proof_file, &root, size + 1, version, &path, Some(&index_file)).rejected();
     check(&proof_file, &root, size, version + 1, &path, Some(&index_file)).rejected();
 
-    // Non-inclusion proofs assembled from the genuine proofs of two neighbours.
-    let (left, right) = (path_at(i), path_at(i + 1));
-    let absent = format!("{left}-");
-    assert!(left.as_bytes() < absent.as_bytes() && absent.as_bytes() < right.as_bytes());
-    let proof_of = |j: usize| read_json(&snap.join("proofs").join(path_at(j)));
-    let non_inclusion = |absent: &str, left: Value, right: Value| serde_json::json!({"absent": absent, "snapshot_version": version, "tree_size": size, "left": left, "right": right});
+    // Non-inclusion proofs of the signed tree (built here from leaves.json, as the daemon builds
+    // them): one for a path that shares its bucket with a leaf, one for a path in an empty bucket.
+    let leaf_list: Vec<Leaf> = serde_json::from_value(Value::Array(leaves.clone())).expect("leaves");
+    let tree = MerkleTree::build(leaf_list).expect("sorted leaves");
+    assert_eq!(tree.root().to_hex(), root);
+    let non_inclusion = |absent: &str| match tree.prove(absent, version) {
+        PathProof::Absent(p) => serde_json::from_slice::<Value>(&p.to_canonical_json()).expect("json"),
+        PathProof::Included(_) => panic!("{absent} is present"),
+    };
+    let crowded = (0u32..).map(|n| format!("{path}-{n}")).find(|p| bucket_of(p) == bucket_of(&path)).expect("found");
+    let lonely = (0u32..)
+        .map(|n| format!("no/ne/none{n}"))
+        .find(|p| !tree.leaves().iter().any(|l| bucket_of(&l.path) == bucket_of(p)))
+        .expect("found");
     let file = work.join("absent.json");
-    write_json(&file, &non_inclusion(&absent, proof_of(i), proof_of(i + 1)));
-    check(&file, &root, size, version, &absent, None).ok();
-    let before_first = "1/0";
-    assert!(before_first.as_bytes() < path_at(0).as_bytes());
-    write_json(&file, &non_inclusion(before_first, Value::Null, proof_of(0)));
-    check(&file, &root, size, version, before_first, None).ok();
+    for absent in [&crowded, &lonely] {
+        write_json(&file, &non_inclusion(absent));
+        check(&file, &root, size, version, absent, None).ok();
+    }
+    let good = non_inclusion(&crowded);
+    assert_eq!(good["bucket_leaves"][0]["path"], Value::from(path.clone()));
+    let mutated = |f: &dyn Fn(&mut Value)| {
+        let mut p = good.clone();
+        f(&mut p);
+        p
+    };
     let bad: Vec<(&str, Value)> = vec![
-        ("neighbours not adjacent", non_inclusion(&absent, proof_of(i), proof_of(i + 2))),
-        ("absent path is present", non_inclusion(&right, proof_of(i), proof_of(i + 1))),
-        ("no left neighbour, right is not the first leaf", non_inclusion(&absent, Value::Null, proof_of(i + 1))),
-        ("no right neighbour, left is not the last leaf", non_inclusion(&absent, proof_of(i), Value::Null)),
-        ("no neighbours in a non-empty tree", non_inclusion(&absent, Value::Null, Value::Null)),
-        ("neighbours swapped", non_inclusion(&absent, proof_of(i + 1), proof_of(i))),
+        ("the bucket's leaf hidden", mutated(&|p| p["bucket_leaves"] = Value::Array(Vec::new()))),
+        ("absent path is present", mutated(&|p| p["absent"] = Value::from(path.clone()))),
+        (
+            "a leaf of another bucket added",
+            mutated(&|p| p["bucket_leaves"].as_array_mut().expect("list").push(leaves[i + 1].clone())),
+        ),
+        (
+            "bucket path, one bit",
+            mutated(&|p| p["bucket_path"][7] = Value::from(flip_hex(p["bucket_path"][7].as_str().expect("hex")))),
+        ),
+        ("bucket path of 15", mutated(&|p| drop(p["bucket_path"].as_array_mut().expect("list").pop()))),
+        (
+            "the old format (neighbours)",
+            serde_json::json!({"absent": crowded, "snapshot_version": version, "tree_size": size, "left": null, "right": null}),
+        ),
     ];
     for (what, value) in bad {
         write_json(&file, &value);

@@ -11,7 +11,8 @@ next to this file. Needs pyca/cryptography (tests/python/requirements.txt) for s
     * Merkle (POUF 1.4, 1.5): for every index file of ``snapshots/N/index`` the inclusion proof
       ``snapshots/N/proofs/<path>`` against the timestamp's ``merkle_root``/``merkle_tree_size`` and
       the file's bytes; the files, the proofs and the leaf list name the same paths;
-    * the leaf list ``snapshots/N/leaves.json`` recomputes to the signed root (RFC 6962 MTH);
+    * the leaf list ``snapshots/N/leaves.json`` recomputes to the signed root (the bucketed tree of
+      POUF 1.4), and each proof's leaf is its entry there;
     * history (POUF 1.6): ``history/1..N.diff.json`` replayed from the empty tree, each root
       checked against every ``history/V.timestamp.json`` that names that snapshot (two timestamps
       naming different roots for one snapshot are an equivocation), removal records in the targets
@@ -47,7 +48,7 @@ try:
     from pouf import selftest
     from pouf.audit import Audit
     from pouf.fields import HEX64, VerifyError, load_json, read_bytes
-    from pouf.merkle import verify_file_proof, verify_inclusion, verify_non_inclusion
+    from pouf.merkle import bucket_of, verify_file_proof, verify_inclusion, verify_non_inclusion
 except Exception:  # noqa: BLE001 - Python's own exit status for this would be 1, "rejected"
     traceback.print_exc()
     print("pouf_verify: INTERNAL ERROR: cannot load the pouf package (is cryptography installed?)", file=sys.stderr)
@@ -62,7 +63,8 @@ def proof_mode(args):
         if args.file:
             raise VerifyError(where, "a non-inclusion proof says a path is absent: there is no --file to check")
         verify_non_inclusion(proof, args.path, root, args.size, args.version, where)
-        print(f"pouf_verify: non-inclusion proof ok: {args.path} is not in snapshot {args.version} ({args.size} leaves, root {root})")
+        print(f"pouf_verify: non-inclusion proof ok: {args.path} is not in snapshot {args.version} (its bucket "
+              f"{bucket_of(args.path)} holds {len(proof['bucket_leaves'])} leaves; {args.size} leaves, root {root})")
         return
     if args.file:
         verify_file_proof(proof, args.path, read_bytes(args.file), root, args.size, args.version, where)
@@ -70,7 +72,8 @@ def proof_mode(args):
         verify_inclusion(proof, root, args.size, args.version, where)
         if proof["leaf_contents"]["path"] != args.path:
             raise VerifyError(where, f"proof is for path {proof['leaf_contents']['path']!r}, not {args.path!r}")
-    print(f"pouf_verify: proof ok: {args.path} is leaf {proof['leaf_index']} of snapshot {args.version} ({args.size} leaves, root {root})")
+    print(f"pouf_verify: proof ok: {args.path} is in bucket {bucket_of(args.path)} of snapshot {args.version} "
+          f"({args.size} leaves, root {root})")
 
 
 def audit_mode(args):

@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 use tufmirror_core::Sha256Hash;
-use tufmirror_core::merkle::{Direction, InclusionProof, Leaf, MerkleTree, ProofError};
+use tufmirror_core::merkle::{
+    Direction, InclusionProof, Leaf, MerkleTree, NonInclusionProof, PathProof, ProofError, bucket_of,
+};
 
 #[derive(Deserialize)]
 struct Vectors {
@@ -14,8 +16,16 @@ struct Vectors {
 struct Vector {
     leaves: Vec<Leaf>,
     leaf_hashes: Vec<Sha256Hash>,
+    buckets: Vec<usize>,
     merkle_root: Sha256Hash,
     proofs: Vec<serde_json::Value>,
+    absent: Vec<Absent>,
+}
+
+#[derive(Deserialize)]
+struct Absent {
+    path: String,
+    proof: serde_json::Value,
 }
 
 fn vectors() -> Vec<Vector> {
@@ -29,58 +39,75 @@ fn roots_leaf_hashes_and_proofs_match_the_vectors() {
         let size = v.leaves.len() as u64;
         let hashes: Vec<Sha256Hash> = v.leaves.iter().map(Leaf::hash).collect();
         assert_eq!(hashes, v.leaf_hashes, "leaf hashes, size {size}");
+        let buckets: Vec<usize> = v.leaves.iter().map(|l| bucket_of(&l.path)).collect();
+        assert_eq!(buckets, v.buckets, "buckets, size {size}");
         let tree = MerkleTree::build(v.leaves.clone()).expect("sorted");
         assert_eq!(tree.root(), v.merkle_root, "root, size {size}");
         for (i, expected) in v.proofs.iter().enumerate() {
             let ours = tree.prove_index(i, 5);
-            // Byte for byte the same JSON document as the independent implementation.
+            // The same JSON document as the independent implementation.
             assert_eq!(serde_json::to_value(&ours).expect("json"), *expected, "proof {i} of {size}");
             let parsed: InclusionProof = serde_json::from_value(expected.clone()).expect("parses");
             parsed.verify(&v.merkle_root, size, 5).expect("verifies");
         }
+        for absent in &v.absent {
+            let PathProof::Absent(ours) = tree.prove(&absent.path, 5) else { panic!("{} is present", absent.path) };
+            assert_eq!(serde_json::to_value(&ours).expect("json"), absent.proof, "absent {}", absent.path);
+            let parsed: NonInclusionProof = serde_json::from_value(absent.proof.clone()).expect("parses");
+            parsed.verify(&absent.path, &v.merkle_root, size, 5).expect("verifies");
+        }
     }
 }
 
+/// The vector whose buckets hold 3 and 5 leaves, so that proofs have entries inside the bucket.
+fn crowded() -> Vector {
+    vectors().into_iter().find(|v| v.leaves.len() == 8).expect("8-leaf vector")
+}
+
 #[test]
-fn mutated_proofs_are_rejected() {
-    let v = vectors().into_iter().find(|v| v.leaves.len() == 13).expect("13-leaf vector");
-    let (root, size) = (v.merkle_root, 13);
-    let good: InclusionProof = serde_json::from_value(v.proofs[6].clone()).expect("parses");
+fn mutated_inclusion_proofs_are_rejected() {
+    let v = crowded();
+    let (root, size) = (v.merkle_root, 8);
+    let good: InclusionProof = serde_json::from_value(v.proofs[0].clone()).expect("parses");
+    assert!(good.path.len() > 16, "a leaf that shares its bucket");
     good.verify(&root, size, 5).expect("the unmutated proof verifies");
 
-    let mut flipped = good.clone();
-    flipped.path[1].1.0[7] ^= 0x10;
-    assert_eq!(flipped.verify(&root, size, 5), Err(ProofError::RootMismatch));
-
+    for i in [0, good.path.len() - 1] {
+        let mut flipped = good.clone();
+        flipped.path[i].1.0[7] ^= 0x10;
+        assert_eq!(flipped.verify(&root, size, 5), Err(ProofError::RootMismatch), "sibling {i}");
+    }
     let mut leaf_bit = good.clone();
     leaf_bit.leaf_contents.sha256.0[0] ^= 1;
     assert_eq!(leaf_bit.verify(&root, size, 5), Err(ProofError::RootMismatch));
 
-    let mut wrong_index = good.clone();
-    wrong_index.leaf_index = 7;
-    assert!(matches!(wrong_index.verify(&root, size, 5), Err(ProofError::PathShape { .. } | ProofError::RootMismatch)));
-    wrong_index.leaf_index = 4; // same direction pattern at the first levels, still wrong
-    assert!(wrong_index.verify(&root, size, 5).is_err());
-    wrong_index.leaf_index = 13;
-    assert!(matches!(wrong_index.verify(&root, size, 5), Err(ProofError::IndexOutOfRange { .. })));
-
-    let mut wrong_size = good.clone();
-    wrong_size.tree_size = 12;
-    assert!(matches!(wrong_size.verify(&root, size, 5), Err(ProofError::TreeSize { .. })));
-    wrong_size.tree_size = 14;
-    assert!(matches!(wrong_size.verify(&root, size, 5), Err(ProofError::TreeSize { .. })));
-
-    let mut swapped_direction = good.clone();
-    swapped_direction.path[0].0 = match swapped_direction.path[0].0 {
-        Direction::L => Direction::R,
-        Direction::R => Direction::L,
-    };
-    assert!(matches!(swapped_direction.verify(&root, size, 5), Err(ProofError::PathShape { .. })));
-
+    let swap = |d: Direction| if d == Direction::L { Direction::R } else { Direction::L };
+    let mut inside = good.clone();
+    inside.path[0].0 = swap(inside.path[0].0);
+    assert_eq!(inside.verify(&root, size, 5), Err(ProofError::RootMismatch), "a direction inside the bucket");
+    let mut top = good.clone();
+    let last = top.path.len() - 1;
+    top.path[last].0 = swap(top.path[last].0);
+    assert!(matches!(top.verify(&root, size, 5), Err(ProofError::PathShape { .. })), "a top direction");
     let mut truncated = good.clone();
     truncated.path.pop();
     assert!(matches!(truncated.verify(&root, size, 5), Err(ProofError::PathShape { .. })));
+    let mut short = good.clone();
+    short.path.remove(0);
+    assert_eq!(short.verify(&root, size, 5), Err(ProofError::RootMismatch), "an entry inside the bucket dropped");
+    let mut top_only = good.clone();
+    top_only.path.drain(..top_only.path.len() - 15);
+    assert!(matches!(top_only.verify(&root, size, 5), Err(ProofError::PathShape { .. })), "15 entries");
 
+    // The same leaf claimed under a path of another bucket.
+    let mut moved = good.clone();
+    moved.leaf_contents.path =
+        v.leaves.iter().find(|l| bucket_of(&l.path) != v.buckets[0]).expect("other").path.clone();
+    assert!(moved.verify(&root, size, 5).is_err());
+
+    let mut wrong_size = good.clone();
+    wrong_size.tree_size = 7;
+    assert!(matches!(wrong_size.verify(&root, size, 5), Err(ProofError::TreeSize { .. })));
     assert!(matches!(good.verify(&root, size, 6), Err(ProofError::SnapshotVersion { .. })));
 
     // A valid proof for another path does not vouch for this one.
@@ -95,19 +122,57 @@ fn mutated_proofs_are_rejected() {
 }
 
 #[test]
+fn mutated_non_inclusion_proofs_are_rejected() {
+    let v = crowded();
+    let (root, size) = (v.merkle_root, 8);
+    let absent = v.absent.iter().find(|a| a.proof["bucket_leaves"].as_array().is_some_and(|l| l.len() == 5));
+    let absent = absent.expect("an absent path in the bucket of 5");
+    let good: NonInclusionProof = serde_json::from_value(absent.proof.clone()).expect("parses");
+    let path = absent.path.as_str();
+    good.verify(path, &root, size, 5).expect("the unmutated proof verifies");
+
+    let mut dropped = good.clone();
+    dropped.bucket_leaves.remove(2);
+    assert_eq!(dropped.verify(path, &root, size, 5), Err(ProofError::RootMismatch), "a leaf hidden");
+    let mut swapped = good.clone();
+    swapped.bucket_leaves.swap(0, 1);
+    assert!(matches!(swapped.verify(path, &root, size, 5), Err(ProofError::NotProvenAbsent { .. })));
+    let mut stranger = good.clone();
+    let other = v.leaves.iter().find(|l| bucket_of(&l.path) != bucket_of(path)).expect("another bucket");
+    stranger.bucket_leaves.push(other.clone());
+    stranger.bucket_leaves.sort_by(|a, b| a.path.cmp(&b.path));
+    assert!(matches!(stranger.verify(path, &root, size, 5), Err(ProofError::NotProvenAbsent { .. })));
+    let present = good.bucket_leaves[3].path.clone();
+    let mut renamed = good.clone();
+    renamed.absent = present.clone();
+    assert!(matches!(renamed.verify(&present, &root, size, 5), Err(ProofError::NotProvenAbsent { .. })));
+    let mut short = good.clone();
+    short.bucket_path.pop();
+    assert!(matches!(short.verify(path, &root, size, 5), Err(ProofError::Malformed(_))));
+    let mut flipped = good.clone();
+    flipped.bucket_path[9].0[0] ^= 1;
+    assert_eq!(flipped.verify(path, &root, size, 5), Err(ProofError::RootMismatch));
+    assert!(matches!(good.verify("no/ne/other", &root, size, 5), Err(ProofError::WrongPath { .. })));
+    assert!(matches!(good.verify(path, &root, size + 1, 5), Err(ProofError::TreeSize { .. })));
+}
+
+#[test]
 fn malformed_wire_proofs_do_not_parse() {
-    let v = vectors().into_iter().find(|v| v.leaves.len() == 13).expect("13-leaf vector");
-    let mut gap = v.proofs[6].clone();
+    let v = crowded();
+    let mut gap = v.proofs[0].clone();
     let hash = gap["merkle_path"]["0"].clone();
     gap["merkle_path"].as_object_mut().expect("map").remove("0");
-    gap["merkle_path"]["9"] = hash;
+    gap["merkle_path"]["30"] = hash;
     assert!(serde_json::from_value::<InclusionProof>(gap).is_err());
-    let mut bad_dir = v.proofs[6].clone();
+    let mut bad_dir = v.proofs[0].clone();
     bad_dir["path_directions"]["0"] = "left".into();
     assert!(serde_json::from_value::<InclusionProof>(bad_dir).is_err());
-    let mut extra = v.proofs[6].clone();
+    let mut extra = v.proofs[0].clone();
     extra["surprise"] = 1.into();
     assert!(serde_json::from_value::<InclusionProof>(extra).is_err());
+    let mut old = v.proofs[0].clone();
+    old["leaf_index"] = 0.into();
+    assert!(serde_json::from_value::<InclusionProof>(old).is_err(), "the old format with leaf_index");
 }
 
 #[derive(Deserialize)]

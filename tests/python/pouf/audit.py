@@ -279,12 +279,15 @@ class Audit:
                 extra = sorted(set(found) - set(leaf_paths))[:5]
                 missing = sorted(set(leaf_paths) - set(found))[:5]
                 raise VerifyError(top, f"{what} (without a leaf: {extra}, leaves without one: {missing})")
-        for i, path in enumerate(leaf_paths):
+        for leaf in leaves:
+            path = leaf["path"]
             ppath = os.path.join(proofs_dir, *path.split("/"))
             proof = load_json(ppath)
             verify_file_proof(proof, path, read_bytes(os.path.join(index_dir, *path.split("/"))), root, size, k, ppath)
-            if proof["leaf_index"] != i:
-                raise VerifyError(ppath, f"leaf_index {proof['leaf_index']}, but {path!r} is leaf {i} of leaves.json")
+            # Implied by the root (paths are unique), but said here with a clearer message.
+            if proof["leaf_contents"] != leaf:
+                raise VerifyError(ppath, f"leaf_contents {proof['leaf_contents']} differ from the entry of {path!r} "
+                                         f"in leaves.json {leaf}")
         return len(leaf_paths), leaves
 
     @staticmethod

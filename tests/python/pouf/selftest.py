@@ -1,8 +1,10 @@
-"""Known-answer tests of the primitives: canonical JSON, the two shape descriptions of POUF 1.4
-against each other, proofs of every leaf of every tree up to 69 leaves, and the signature checks
-(RFC 8032 vectors; what OpenSSL accepts and this verifier must refuse)."""
+"""Known-answer tests of the primitives: canonical JSON; the tree of POUF 1.4 (its printed constants,
+the two descriptions of a bucket's shape against each other, merkle.Tree against a dense build of
+the whole top tree); proofs of 1.5 built both ways, verified, and refused once mutated; and the
+signature checks (RFC 8032 vectors; what OpenSSL accepts and this verifier must refuse)."""
 
 import base64
+import copy
 import hashlib
 import itertools
 
@@ -14,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from .cjson import canonical_json
 from .fields import VerifyError, index_path_ok, parse_json
-from .merkle import EMPTY_ROOT, expected_directions, leaf_hash, mth, node_hash, root_bottom_up, verify_inclusion
+from .merkle import (EMPTY_ROOT, EMPTY_SUBTREES, Tree, apply_diff, bucket_of, bucket_steps, check_leaf_list, fold,
+                     leaf_hash, mth, node_hash, root_bottom_up, top_directions, verify_inclusion, verify_non_inclusion)
 from .metadata import SMALL_ORDER_Y, ed25519_decodes, key_id, make_verifier
 
 _ED_L = 2**252 + 27742317777372353535851937790883648493
@@ -29,6 +32,17 @@ class _Checks:
         self.count += 1
         if a != b:
             raise AssertionError(f"{what}: {a!r} != {b!r}")
+
+    def refuses(self, f, reason, what):
+        """f raises VerifyError, and its reason says `reason` (so that the intended rule refused it)."""
+        self.count += 1
+        try:
+            f()
+        except VerifyError as e:
+            if reason not in e.reason:
+                raise AssertionError(f"{what}: refused, but for another reason than {reason!r}: {e.reason}") from None
+            return
+        raise AssertionError(f"{what}: accepted")
 
     def raises(self, exc, f, what):
         self.count += 1
@@ -45,9 +59,6 @@ def run():
     _merkle(t)
     _ed25519(t)
     _p256(t)
-    t.eq(expected_directions(4, 5), ["L"], "directions of the last of 5")
-    t.eq(expected_directions(6, 7), ["L", "L"], "directions of the last of 7 (promoted once)")
-    t.eq(expected_directions(0, 1), [], "directions of a single leaf")
     for p in ("se/rd/serde", "1/a", "2/ab", "3/s/syn"):
         t.eq(index_path_ok(p), True, f"index path {p}")
     for p in ("se/rd/Serde", "3/x/syn", "2/abc", "../x"):
@@ -70,42 +81,324 @@ def _canonical_json(t):
 
 
 def _merkle(t):
-    t.eq(mth([]).hex(), EMPTY_ROOT, "empty root")
-    t.eq(EMPTY_ROOT, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "empty root value")
     leaf = {"length": 6, "path": 'se/rd/se"r\\de', "sha256": hashlib.sha256(b"hello\n").hexdigest()}
     t.eq(canonical_json(leaf), ('{"length":6,"path":"se/rd/se\\"r\\\\de","sha256":"' + leaf["sha256"] + '"}').encode(), "leaf bytes")
     t.eq(leaf_hash(leaf), hashlib.sha256(b"\x00" + canonical_json(leaf)).digest(), "leaf hash")
 
+    # The constants and the example that POUF 1.4 prints.
+    t.eq(EMPTY_SUBTREES[0], hashlib.sha256(b"").digest(), "E0 = SHA-256(\"\")")
+    t.eq(EMPTY_ROOT, "03f0e06610687f70ab58d0e39ae4abb846a5ad17ec789db9d910d27f0ec52ba3", "E16, the empty root")
+    t.eq(Tree([]).root.hex(), EMPTY_ROOT, "root of no leaves")
+    t.eq(_DenseTree([]).root.hex(), EMPTY_ROOT, "root of 65,536 empty buckets, built densely")
+    t.eq(hashlib.sha256(b"se/rd/serde").hexdigest()[:4], "2a0b", "SHA-256 of se/rd/serde")
+    t.eq(bucket_of("se/rd/serde"), 10763, "bucket of se/rd/serde")
+    t.eq("".join(top_directions(10763)), "LLRLRRRRRLRLRLRR", "top directions of bucket 10763 = 0b0010101000001011")
+
+    # Inside a bucket: the recursive MTH against the bottom-up description, and the bottom-up
+    # proof of every leaf against RFC 6962's recursive PATH.
     for n in range(70):
-        leaves = [{"length": i, "path": f"{i:05}", "sha256": hashlib.sha256(str(i).encode()).hexdigest()} for i in range(n)]
-        hashes_ = [leaf_hash(leaf) for leaf in leaves]
-        root = mth(hashes_)
-        t.eq(root, root_bottom_up(hashes_), f"MTH = bottom-up at size {n}")
+        hashes_ = [hashlib.sha256(b"%d" % i).digest() for i in range(n)]
+        t.eq(mth(hashes_), root_bottom_up(hashes_), f"MTH = bottom-up at size {n}")
         for i in range(n):
-            proof = _bottom_up_proof(leaves, hashes_, i)
-            verify_inclusion(proof, root.hex(), n, 3, "self-test")
-            t.count += 1
-            if n > 1:
-                # Every other index has another shape or (same shape) puts the leaf hash elsewhere.
-                moved = dict(proof, leaf_index=(i + 1) % n)
-                t.raises(VerifyError, lambda: verify_inclusion(moved, root.hex(), n, 3, "self-test"),
-                         f"leaf {i} of {n} moved to {(i + 1) % n}")
+            steps = bucket_steps(hashes_, i)
+            t.eq(steps, _rfc6962_path(hashes_, i), f"path of leaf {i} of {n}, bottom-up = RFC 6962 PATH")
+            t.eq(fold(hashes_[i], steps), mth(hashes_), f"path of leaf {i} of {n} folds to MTH")
+
+    collisions = _colliding_paths([2, 3, 4, 5, 6, 7])
+    trees = {
+        "empty": [],
+        "index paths": _leaves(_INDEX_PATHS),
+        "colliding buckets": _leaves([p for group in collisions for p in group] + _INDEX_PATHS[:6]),
+    }
+    for name, leaves in trees.items():
+        _check_tree(t, name, leaves)
+    _check_leaf_lists(t, trees["colliding buckets"])
 
 
-def _bottom_up_proof(leaves, hashes_, i):
-    """The proof of leaf i, built level by level (independently of expected_directions)."""
-    level, idx, mpath, dirs = list(hashes_), i, {}, {}
-    while len(level) > 1:
-        if idx % 2 == 1:
-            mpath[str(len(mpath))], dirs[str(len(dirs))] = level[idx - 1].hex(), "L"
-        elif idx + 1 < len(level):
-            mpath[str(len(mpath))], dirs[str(len(dirs))] = level[idx + 1].hex(), "R"
-        nxt = [node_hash(level[j], level[j + 1]) for j in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level, idx = nxt, idx // 2
-    return {"leaf_contents": leaves[i], "leaf_index": i, "tree_size": len(leaves), "snapshot_version": 3,
-            "merkle_path": mpath, "path_directions": dirs}
+def _check_tree(t, name, leaves):
+    """Sparse root = dense root, both builders give the same proofs, which verify, and every
+    mutation of them is refused for the right reason."""
+    tree, dense = Tree(leaves), _DenseTree(leaves)
+    t.eq(tree.root, dense.root, f"{name}: sparse and dense roots")
+    root, n = tree.root.hex(), len(leaves)
+    for i in range(n):
+        proof = tree.inclusion_proof(i, 3)
+        t.eq(proof, dense.inclusion_proof(i, 3), f"{name}: proof of leaf {i}, both builders")
+        verify_inclusion(proof, root, n, 3, "self-test")
+        t.count += 1
+        _inclusion_mutations(t, f"{name}: leaf {i}", proof, leaves, root, n)
+    for absent in _absent_paths(leaves):
+        proof = tree.non_inclusion_proof(absent, 3)
+        t.eq(proof, dense.non_inclusion_proof(absent, 3), f"{name}: non-inclusion of {absent}, both builders")
+        verify_non_inclusion(proof, absent, root, n, 3, "self-test")
+        t.count += 1
+        _non_inclusion_mutations(t, f"{name}: absent {absent}", proof, leaves, root, n)
+    for i, leaf in enumerate(leaves):  # a present path has no valid non-inclusion proof
+        forged = dense.non_inclusion_proof(leaf["path"], 3)
+        t.refuses(lambda: verify_non_inclusion(forged, leaf["path"], root, n, 3, "t"), "proof shows it present",
+                  f"{name}: non-inclusion of present leaf {i}")
+
+
+def _inclusion_mutations(t, what, proof, leaves, root, n):
+    """One change at a time; `reason` is a piece of the message that says which rule refused it."""
+    m = len(proof["merkle_path"])
+    top = m - 16
+    b = bucket_of(proof["leaf_contents"]["path"])
+
+    def check(mutate, reason, how):
+        p = copy.deepcopy(proof)
+        mutate(p)
+        t.refuses(lambda: verify_inclusion(p, root, n, 3, "t"), reason, f"{what}, {how}")
+
+    def set_path(p, k, sibling=None, direction=None):
+        if sibling is not None:
+            p["merkle_path"][str(k)] = sibling
+        if direction is not None:
+            p["path_directions"][str(k)] = direction
+
+    flip = {"L": "R", "R": "L"}
+    for k in range(m):
+        check(lambda p: set_path(p, k, sibling=_flip_bit(p["merkle_path"][str(k)])), "folds to root",
+              f"sibling {k} flipped")
+    for k in range(top):  # inside the bucket a direction is free, so only the fold catches it
+        check(lambda p: set_path(p, k, direction=flip[p["path_directions"][str(k)]]), "folds to root",
+              f"direction {k} flipped")
+    for j in range(16):
+        check(lambda p: set_path(p, top + j, direction=flip[p["path_directions"][str(top + j)]]),
+              "do not spell bucket", f"top direction {j} flipped")
+    others = [x for x in leaves if x != proof["leaf_contents"]]
+    foreign = next((x for x in others if bucket_of(x["path"]) != b), None)
+    if foreign is not None:
+        check(lambda p: p.update(leaf_contents=foreign), "do not spell bucket",
+              f"leaf {foreign['path']} of another bucket")
+
+        def rewired(p):  # the foreign leaf, with the top directions spelling its bucket
+            p["leaf_contents"] = foreign
+            for j, d in enumerate(top_directions(bucket_of(foreign["path"]))):
+                set_path(p, top + j, direction=d)
+        check(rewired, "folds to root", f"leaf {foreign['path']} with the directions of its bucket")
+    for same in [x for x in others if bucket_of(x["path"]) == b][:1]:
+        check(lambda p: p.update(leaf_contents=same), "folds to root", f"leaf {same['path']} of the same bucket")
+    check(lambda p: p["leaf_contents"].update(length=p["leaf_contents"]["length"] + 1), "folds to root", "length + 1")
+    check(lambda p: p["leaf_contents"].update(sha256=_flip_bit(p["leaf_contents"]["sha256"])), "folds to root",
+          "sha256 flipped")
+    check(lambda p: p["leaf_contents"].update(extra=1), "exactly the fields", "leaf with an extra field")
+    for key in proof:
+        check(lambda p: p.pop(key), "exactly the fields", f"without {key}")
+    check(lambda p: p.update(leaf_index=0), "exactly the fields", "with the old leaf_index")
+    check(lambda p: p.update(tree_size=n + 1), "merkle_tree_size", "tree_size + 1")
+    check(lambda p: p.update(snapshot_version=4), "timestamp's snapshot", "snapshot_version + 1")
+    check(lambda p: p.update(tree_size=str(n)), "non-negative integer", "tree_size a string")
+    check(lambda p: p.update(snapshot_version=True), "non-negative integer", "snapshot_version true")
+
+    def drop_last(p):
+        del p["merkle_path"][str(m - 1)], p["path_directions"][str(m - 1)]
+    check(drop_last, "between 16 and 64" if m == 16 else "do not spell bucket", "top entry dropped")
+    check(lambda p: p["path_directions"].pop(str(m - 1)), "exactly the keys", "a direction missing")
+    check(lambda p: p["merkle_path"].update({str(m): EMPTY_ROOT}), "exactly the keys", "an extra sibling")
+    check(lambda p: p["merkle_path"].update({"00": p["merkle_path"].pop("0")}), "exactly the keys", 'key "00"')
+    check(lambda p: set_path(p, 0, direction="l"), '"L" or "R"', 'direction "l"')
+    check(lambda p: set_path(p, 0, sibling=p["merkle_path"]["0"].upper()), "64 lowercase hex", "upper-case sibling")
+    check(lambda p: p["merkle_path"].update({"0": 0}), "64 lowercase hex", "sibling 0")
+    for extra, reason in ((64 - m, "folds to root"), (65 - m, "between 16 and 64")):  # m = 64 passes step 2
+
+        def lengthen(p, extra=extra):
+            steps = [("R", EMPTY_ROOT)] * extra
+            steps += [(p["path_directions"][str(k)], p["merkle_path"][str(k)]) for k in range(m)]
+            p["merkle_path"] = {str(k): s for k, (_, s) in enumerate(steps)}
+            p["path_directions"] = {str(k): d for k, (d, _) in enumerate(steps)}
+        check(lengthen, reason, f"m = {m + extra}")
+
+
+def _non_inclusion_mutations(t, what, proof, leaves, root, n):
+    """As _inclusion_mutations, for a non-inclusion proof."""
+    absent, b = proof["absent"], bucket_of(proof["absent"])
+    members = proof["bucket_leaves"]
+
+    def check(mutate, reason, how, asked=absent):
+        p = copy.deepcopy(proof)
+        mutate(p)
+        t.refuses(lambda: verify_non_inclusion(p, asked, root, n, 3, "t"), reason, f"{what}, {how}")
+
+    def sorted_leaves(ls):
+        return sorted(ls, key=lambda leaf: leaf["path"].encode())
+
+    for i in range(len(members)):
+        check(lambda p: p["bucket_leaves"].pop(i), "folds to root", f"bucket leaf {i} missing")
+        check(lambda p: p["bucket_leaves"].insert(i, p["bucket_leaves"][i]), "appears twice", f"bucket leaf {i} twice")
+        check(lambda p: p["bucket_leaves"][i].update(length=0), "folds to root", f"bucket leaf {i} changed")
+        check(lambda p: p["bucket_leaves"][i].pop("sha256"), "exactly the fields", f"bucket leaf {i} without sha256")
+    if len(members) > 1:
+        check(lambda p: p["bucket_leaves"].reverse(), "not sorted", "bucket leaves reversed")
+    stranger = next(leaf for leaf in _leaves(f"st/ra/strange{k}" for k in range(99)) if bucket_of(leaf["path"]) != b)
+    check(lambda p: p.update(bucket_leaves=sorted_leaves(p["bucket_leaves"] + [stranger])), "not of bucket",
+          "a leaf of another bucket added")
+    neighbour = next(leaf for leaf in _leaves(_paths_in_bucket(b, "ne/ig/neigh", 1)) if leaf["path"] != absent)
+    check(lambda p: p.update(bucket_leaves=sorted_leaves(p["bucket_leaves"] + [neighbour])), "folds to root",
+          "a made-up leaf of the bucket added")
+    present = _leaves([absent])[0]
+    check(lambda p: p.update(bucket_leaves=sorted_leaves(p["bucket_leaves"] + [present])), "proof shows it present",
+          "the absent path among the bucket leaves")
+    for j in range(16):
+        check(lambda p: p["bucket_path"].__setitem__(j, _flip_bit(p["bucket_path"][j])), "folds to root",
+              f"bucket_path[{j}] flipped")
+    check(lambda p: p["bucket_path"].pop(), "16 entries", "15 top siblings")
+    check(lambda p: p["bucket_path"].append(EMPTY_ROOT), "16 entries", "17 top siblings")
+    check(lambda p: p["bucket_path"].__setitem__(0, p["bucket_path"][0].upper()), "64 lowercase hex",
+          "upper-case sibling")
+    check(lambda p: p.update(bucket_path=dict(enumerate(p["bucket_path"]))), "must be an array",
+          "bucket_path an object")
+    for key in proof:
+        check(lambda p: p.pop(key), "exactly the fields", f"without {key}")
+    check(lambda p: p.update(left=None, right=None), "exactly the fields", "the old left/right fields added")
+    check(lambda p: p.update(tree_size=n + 1), "merkle_tree_size", "tree_size + 1")
+    check(lambda p: p.update(snapshot_version=2), "timestamp's snapshot", "snapshot_version - 1")
+    check(lambda p: None, "is for", "asked for another path", asked=absent + "x")
+    # Renamed to a present path: its own bucket's leaves, a foreign bucket's leaves, or (the absent
+    # path's bucket being empty) a fold from the wrong bucket give it away. (Renamed to another
+    # absent path it may well verify, e.g. in the empty tree: that is a true statement.)
+    for leaf in leaves[:1] + [x for x in members[:1] if x != leaves[0]]:
+        p = leaf["path"]
+        reason = "proof shows it present" if bucket_of(p) == b else "not of bucket" if members else "folds to root"
+        check(lambda q: q.update(absent=p), reason, f"renamed to present {p}", asked=p)
+
+
+def _check_leaf_lists(t, leaves):
+    """1.6: a leaf list and a diff from the empty tree recompute to the root; out of order they are refused."""
+    leaves = sorted(leaves, key=lambda leaf: leaf["path"].encode())
+    root = Tree(leaves).root.hex()
+    ll = {"snapshot_version": 1, "tree_size": len(leaves), "merkle_root": root, "leaves": leaves}
+    t.eq(check_leaf_list(ll, "t"), ll, "leaf list")
+    t.refuses(lambda: check_leaf_list(dict(ll, leaves=leaves[::-1]), "t"), "not sorted", "leaf list reversed")
+    t.refuses(lambda: check_leaf_list(dict(ll, merkle_root=EMPTY_ROOT), "t"), "recompute to root",
+              "leaf list, wrong root")
+    diff = {"snapshot_version": 1, "previous_version": 0, "previous_root": EMPTY_ROOT, "merkle_root": root,
+            "tree_size": len(leaves), "added": leaves, "changed": [], "removed": []}
+    t.eq(apply_diff([], diff, "t", 1, EMPTY_ROOT), (leaves, root), "diff from the empty tree")
+    back = dict(diff, snapshot_version=2, previous_version=1, previous_root=root, merkle_root=EMPTY_ROOT, tree_size=0,
+                added=[], removed=[leaf["path"] for leaf in leaves])
+    t.eq(apply_diff(leaves, back, "t", 2, root), ([], EMPTY_ROOT), "diff back to the empty tree")
+
+
+# -- Independent builders: the dense top tree of POUF 1.4's T[k][j], RFC 6962's recursive PATH ----
+
+
+class _DenseTree:
+    """All 131,071 nodes of the top tree, T[k][j] exactly as POUF 1.4 defines them, with buckets
+    computed from the hex digest and in-bucket paths by RFC 6962's recursion, so that nothing but
+    the hash primitives and mth is shared with merkle.Tree."""
+
+    def __init__(self, leaves):
+        self.leaves = list(leaves)
+        self.members = {}
+        for leaf in self.leaves:
+            self.members.setdefault(_bucket(leaf["path"]), []).append(leaf)
+        level = [hashlib.sha256(b"").digest()] * 65536
+        for b, ls in self.members.items():
+            level[b] = mth([leaf_hash(x) for x in ls])
+        self.t = [level]
+        while len(level) > 1:
+            level = [node_hash(level[2 * j], level[2 * j + 1]) for j in range(len(level) // 2)]
+            self.t.append(level)
+        self.root = self.t[16][0]
+
+    def top(self, b):
+        """[(direction, sibling)] from bucket b to the root."""
+        return [("L" if j % 2 else "R", self.t[k][j ^ 1]) for k, j in enumerate(b >> k for k in range(16))]
+
+    def inclusion_proof(self, i, version):
+        leaf = self.leaves[i]
+        b = _bucket(leaf["path"])
+        members = self.members[b]
+        steps = _rfc6962_path([leaf_hash(x) for x in members], members.index(leaf)) + self.top(b)
+        return {"leaf_contents": leaf, "tree_size": len(self.leaves), "snapshot_version": version,
+                "merkle_path": {str(k): s.hex() for k, (_, s) in enumerate(steps)},
+                "path_directions": {str(k): d for k, (d, _) in enumerate(steps)}}
+
+    def non_inclusion_proof(self, absent, version):
+        """Also for a present path (the self-test's forgery)."""
+        b = _bucket(absent)
+        return {"absent": absent, "snapshot_version": version, "tree_size": len(self.leaves),
+                "bucket_leaves": list(self.members.get(b, [])), "bucket_path": [s.hex() for _, s in self.top(b)]}
+
+
+def _bucket(path):
+    return int(hashlib.sha256(path.encode()).hexdigest()[:4], 16)
+
+
+def _rfc6962_path(hashes, m):
+    """RFC 6962 2.1.1 PATH(m, D[n]) from the leaf up, each sibling with its side."""
+    n = len(hashes)
+    if n <= 1:
+        return []
+    k = 1 << ((n - 1).bit_length() - 1)  # the largest power of two smaller than n
+    if m < k:
+        return _rfc6962_path(hashes[:k], m) + [("R", mth(hashes[k:]))]
+    return _rfc6962_path(hashes[k:], m - k) + [("L", mth(hashes[:k]))]
+
+
+# -- Test data ---------------------------------------------------------------------------------
+
+_INDEX_PATHS = ["1/a", "2/ab", "2/b1", "3/a/abc", "3/c/c-2", "3/x/x_y", "ab/cd/abcd", "lo/ng/long-crate-name-x",
+                "qu/ux/quux", "se/rd/serde", "se/rd/serde_json", "to/ki/tokio", "zz/-t/zz-top"]
+
+
+def _leaves(paths):
+    """Leaves for made-up files of these index paths, sorted by path."""
+    out = []
+    for p in sorted(set(paths), key=lambda p: p.encode()):
+        data = b'{"name":"%s","vers":"0.1.0"}\n' % p.rsplit("/", 1)[-1].encode()
+        out.append({"length": len(data), "path": p, "sha256": hashlib.sha256(data).hexdigest()})
+    return out
+
+
+def _colliding_paths(sizes):
+    """For each wanted size, the first `size` paths ab/cd/abcd<n> of a bucket of its own, found by
+    brute force: the first bucket to reach a size still wanted takes it."""
+    groups, taken, wanted, n = {}, set(), list(sizes), 0
+    out = []
+    while wanted:
+        p = f"ab/cd/abcd{n}"
+        n += 1
+        b = _bucket(p)
+        if b in taken:
+            continue
+        groups.setdefault(b, []).append(p)
+        if len(groups[b]) in wanted:
+            wanted.remove(len(groups[b]))
+            taken.add(b)
+            out.append(groups[b])
+    return out
+
+
+def _paths_in_bucket(b, prefix, count):
+    """The first `count` paths <prefix><n> of bucket b (about 65,536 tries each)."""
+    found = []
+    for n in itertools.count():
+        if _bucket(f"{prefix}{n}") == b:
+            found.append(f"{prefix}{n}")
+            if len(found) == count:
+                return found
+
+
+def _absent_paths(leaves, prefix="no/ne/none"):
+    """Absent paths: one in an empty bucket and, unless there are no leaves, one in the bucket of
+    the first leaf and one in the fullest bucket."""
+    present = {leaf["path"] for leaf in leaves}
+    out = [next(p for p in (f"{prefix}{n}" for n in itertools.count()) if _bucket(p) not in map(_bucket, present))]
+    if leaves:
+        counts = {}
+        for p in present:
+            counts[_bucket(p)] = counts.get(_bucket(p), 0) + 1
+        for b in (_bucket(leaves[0]["path"]), max(counts, key=lambda b: (counts[b], b))):
+            p = _paths_in_bucket(b, prefix, 1)[0]
+            if p not in out:
+                out.append(p)
+    return out
+
+
+def _flip_bit(hex64):
+    return f"{int(hex64, 16) ^ 1:064x}"
 
 
 def _ed_key(public):

@@ -174,9 +174,21 @@ mod tests {
         let v = view(&t, 4);
         check_absent("no/ne/none", &absent(&t, "no/ne/none", 4), &v).expect("absent");
         assert!(check_absent("ab/cd/abcd", &absent(&t, "no/ne/none", 4), &v).is_err(), "proof for another path");
-        let mut swapped = absent(&t, "no/ne/none", 4);
-        swapped.right = None;
-        assert!(check_absent("no/ne/none", &swapped, &v).is_err(), "a neighbour dropped");
+        // A path that shares its bucket with se/rd/serde: its proof lists that leaf.
+        let bucket = tufmirror_core::merkle::bucket_of("se/rd/serde");
+        let neighbour = (0u32..)
+            .map(|n| format!("se/rd/serde{n}"))
+            .find(|p| tufmirror_core::merkle::bucket_of(p) == bucket)
+            .expect("some path shares the bucket");
+        let proof = absent(&t, &neighbour, 4);
+        assert_eq!(proof.bucket_leaves.len(), 1);
+        check_absent(&neighbour, &proof, &v).expect("absent");
+        let mut dropped = proof.clone();
+        dropped.bucket_leaves.clear();
+        assert!(check_absent(&neighbour, &dropped, &v).is_err(), "the bucket's leaf dropped");
+        let mut renamed = proof;
+        renamed.absent = "se/rd/serde".into();
+        assert!(check_absent("se/rd/serde", &renamed, &v).is_err(), "a present path claimed absent");
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub enum LeafError {
     Unsorted { previous: String, next: String },
     #[error("two leaves have the path {0:?}")]
     Duplicate(String),
+    #[error("{0} leaves are more than a tree holds (2^32 - 1)")]
+    TooMany(usize),
 }
 
 impl Leaf {

@@ -1,5 +1,5 @@
 use super::leaf::Leaf;
-use super::tree::node_hash;
+use super::shape::{BUCKET_BITS, bucket_of, bucket_root, fold_top, node_hash, top_directions};
 use crate::Sha256Hash;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -22,43 +22,24 @@ pub enum ProofError {
     SnapshotVersion { expected: u64, found: u64 },
     #[error("proof is for a tree of {found} leaves, the trusted timestamp says {expected}")]
     TreeSize { expected: u64, found: u64 },
-    #[error("leaf index {index} is outside a tree of {size} leaves")]
-    IndexOutOfRange { index: u64, size: u64 },
-    #[error("the path of the proof does not fit leaf index {index} in a tree of {size} leaves")]
-    PathShape { index: u64, size: u64 },
+    #[error("the last {BUCKET_BITS} directions of the proof do not lead from bucket {bucket} of {path:?}")]
+    PathShape { path: String, bucket: usize },
     #[error("the proof does not lead to the signed Merkle root")]
     RootMismatch,
     #[error("the proof is for {found:?}, not {expected:?}")]
     WrongPath { expected: String, found: String },
     #[error("the file does not match its leaf (expected {expected_length} bytes with SHA-256 {expected_sha256})")]
     ContentMismatch { expected_length: u64, expected_sha256: String },
-    #[error("the neighbours do not enclose {absent:?}: {reason}")]
-    NotEnclosed { absent: String, reason: String },
+    #[error("the bucket leaves do not prove {absent:?} absent: {reason}")]
+    NotProvenAbsent { absent: String, reason: String },
     #[error("malformed proof: {0}")]
     Malformed(String),
-}
-
-/// The directions that a leaf at `index` in a tree of `size` leaves must have, leaf upwards.
-pub fn expected_directions(index: u64, size: u64) -> Vec<Direction> {
-    let (mut i, mut n) = (index, size);
-    let mut out = Vec::with_capacity(64);
-    while n > 1 {
-        if i % 2 == 1 {
-            out.push(Direction::L);
-        } else if i + 1 < n {
-            out.push(Direction::R);
-        }
-        i /= 2;
-        n = n.div_ceil(2);
-    }
-    out
 }
 
 /// TAP-16 snapshot Merkle metadata for one index file (docs/POUF.md 1.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InclusionProof {
     pub leaf_contents: Leaf,
-    pub leaf_index: u64,
     pub tree_size: u64,
     pub snapshot_version: u64,
     /// Siblings from the leaf upwards.
@@ -66,15 +47,14 @@ pub struct InclusionProof {
 }
 
 impl InclusionProof {
-    /// The root that this proof leads to, if its shape fits its index and size.
+    /// The root that this proof leads to, if its last directions lead from the leaf's bucket.
     pub fn computed_root(&self) -> Result<Sha256Hash, ProofError> {
-        let (index, size) = (self.leaf_index, self.tree_size);
-        if index >= size {
-            return Err(ProofError::IndexOutOfRange { index, size });
-        }
-        let expected = expected_directions(index, size);
-        if expected.len() != self.path.len() || expected.iter().zip(&self.path).any(|(e, (d, _))| e != d) {
-            return Err(ProofError::PathShape { index, size });
+        let path = &self.leaf_contents.path;
+        let bucket = bucket_of(path);
+        let shape = || ProofError::PathShape { path: path.clone(), bucket };
+        let inside = self.path.len().checked_sub(BUCKET_BITS).ok_or_else(shape)?;
+        if self.path[inside..].iter().map(|(d, _)| *d).ne(top_directions(bucket)) {
+            return Err(shape());
         }
         Ok(self.path.iter().fold(self.leaf_contents.hash(), |h, (dir, sibling)| match dir {
             Direction::L => node_hash(sibling, &h),
@@ -133,8 +113,6 @@ impl InclusionProof {
     fn write_canonical(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"leaf_contents\":");
         out.extend_from_slice(&self.leaf_contents.contents_bytes());
-        out.extend_from_slice(b",\"leaf_index\":");
-        out.extend_from_slice(self.leaf_index.to_string().as_bytes());
         // Canonical JSON sorts the keys "0", "1", "10", "11", ..., "2", ... as strings.
         let mut order: Vec<usize> = (0..self.path.len()).collect();
         order.sort_unstable_by_key(|&i| if i < 10 { (i, 0) } else { (i / 10, 1 + i % 10) });
@@ -172,17 +150,29 @@ impl InclusionProof {
 impl NonInclusionProof {
     /// The canonical JSON of the proof, written directly (see [`InclusionProof::to_canonical_json`]).
     pub fn to_canonical_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(600 + self.absent.len());
+        let mut out = Vec::with_capacity(700 + self.absent.len() + 130 * self.bucket_leaves.len());
         out.extend_from_slice(b"{\"absent\":");
         crate::cjson::write_string(&self.absent, &mut out);
-        for (key, side) in [(&b",\"left\":"[..], &self.left), (&b",\"right\":"[..], &self.right)] {
-            out.extend_from_slice(key);
-            match side {
-                Some(p) => p.write_canonical(&mut out),
-                None => out.extend_from_slice(b"null"),
+        out.extend_from_slice(b",\"bucket_leaves\":[");
+        for (n, leaf) in self.bucket_leaves.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
             }
+            out.extend_from_slice(&leaf.contents_bytes());
         }
-        out.extend_from_slice(b",\"snapshot_version\":");
+        out.extend_from_slice(b"],\"bucket_path\":[");
+        let mut hex = [0u8; 64];
+        for (n, hash) in self.bucket_path.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            // A 32-byte input always fits the 64-byte buffer.
+            let _ = hex::encode_to_slice(hash.0, &mut hex);
+            out.push(b'"');
+            out.extend_from_slice(&hex);
+            out.push(b'"');
+        }
+        out.extend_from_slice(b"],\"snapshot_version\":");
         out.extend_from_slice(self.snapshot_version.to_string().as_bytes());
         out.extend_from_slice(b",\"tree_size\":");
         out.extend_from_slice(self.tree_size.to_string().as_bytes());
@@ -196,7 +186,6 @@ impl NonInclusionProof {
 #[serde(deny_unknown_fields)]
 struct WireProof {
     leaf_contents: Leaf,
-    leaf_index: u64,
     tree_size: u64,
     snapshot_version: u64,
     merkle_path: BTreeMap<String, Sha256Hash>,
@@ -213,7 +202,6 @@ impl Serialize for InclusionProof {
         }
         WireProof {
             leaf_contents: self.leaf_contents.clone(),
-            leaf_index: self.leaf_index,
             tree_size: self.tree_size,
             snapshot_version: self.snapshot_version,
             merkle_path,
@@ -242,7 +230,6 @@ impl<'de> Deserialize<'de> for InclusionProof {
         }
         Ok(InclusionProof {
             leaf_contents: wire.leaf_contents,
-            leaf_index: wire.leaf_index,
             tree_size: wire.tree_size,
             snapshot_version: wire.snapshot_version,
             path,
@@ -250,15 +237,18 @@ impl<'de> Deserialize<'de> for InclusionProof {
     }
 }
 
-/// Proof that `absent` is not a leaf: its two neighbours in the sorted leaves (docs/POUF.md 1.5).
+/// Proof that `absent` is not a leaf: every leaf of its bucket, and the bucket's path to the root
+/// (docs/POUF.md 1.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NonInclusionProof {
     pub absent: String,
     pub snapshot_version: u64,
     pub tree_size: u64,
-    pub left: Option<InclusionProof>,
-    pub right: Option<InclusionProof>,
+    /// The leaves of the bucket of `absent`, in path order.
+    pub bucket_leaves: Vec<Leaf>,
+    /// The siblings from that bucket's root upwards.
+    pub bucket_path: Vec<Sha256Hash>,
 }
 
 impl NonInclusionProof {
@@ -270,8 +260,7 @@ impl NonInclusionProof {
         tree_size: u64,
         snapshot_version: u64,
     ) -> Result<(), ProofError> {
-        let not_enclosed =
-            |reason: &str| ProofError::NotEnclosed { absent: absent.to_owned(), reason: reason.to_owned() };
+        let not_absent = |reason: String| ProofError::NotProvenAbsent { absent: absent.to_owned(), reason };
         if self.absent != absent {
             return Err(ProofError::WrongPath { expected: absent.to_owned(), found: self.absent.clone() });
         }
@@ -281,18 +270,24 @@ impl NonInclusionProof {
         if self.tree_size != tree_size {
             return Err(ProofError::TreeSize { expected: tree_size, found: self.tree_size });
         }
-        for p in [&self.left, &self.right].into_iter().flatten() {
-            p.verify(root, tree_size, snapshot_version)?;
+        if self.bucket_path.len() != BUCKET_BITS {
+            return Err(ProofError::Malformed(format!(
+                "bucket_path has {} entries, not {BUCKET_BITS}",
+                self.bucket_path.len()
+            )));
         }
-        let below = |p: &InclusionProof| p.leaf_contents.path.as_bytes() < absent.as_bytes();
-        let above = |p: &InclusionProof| p.leaf_contents.path.as_bytes() > absent.as_bytes();
-        match (&self.left, &self.right) {
-            (None, None) if tree_size == 0 => Ok(()),
-            (None, None) => Err(not_enclosed("a non-empty tree needs at least one neighbour")),
-            (Some(l), Some(r)) if below(l) && above(r) && r.leaf_index == l.leaf_index + 1 => Ok(()),
-            (None, Some(r)) if above(r) && r.leaf_index == 0 => Ok(()),
-            (Some(l), None) if below(l) && l.leaf_index + 1 == tree_size => Ok(()),
-            _ => Err(not_enclosed("the neighbours are not adjacent leaves on either side of it")),
+        Leaf::check_sorted(&self.bucket_leaves).map_err(|e| not_absent(e.to_string()))?;
+        let bucket = bucket_of(absent);
+        if let Some(leaf) = self.bucket_leaves.iter().find(|l| l.path == absent) {
+            return Err(not_absent(format!("{:?} is one of the bucket's leaves", leaf.path)));
         }
+        if let Some(leaf) = self.bucket_leaves.iter().find(|l| bucket_of(&l.path) != bucket) {
+            return Err(not_absent(format!("{:?} is not in bucket {bucket}", leaf.path)));
+        }
+        let hashes: Vec<Sha256Hash> = self.bucket_leaves.iter().map(Leaf::hash).collect();
+        if fold_top(bucket, bucket_root(&hashes), &self.bucket_path) != *root {
+            return Err(ProofError::RootMismatch);
+        }
+        Ok(())
     }
 }
