@@ -12,9 +12,10 @@
 //! own work: fetching through the trait, parsing, checking signatures, hashing, applying diffs,
 //! reading index files, and its state database (redb, in a temporary folder, flushed on every
 //! commit). The synthetic index is `tufmirror_testkit::synthetic_index`; each new snapshot appends
-//! one version to `TUFMIRROR_BENCH_CHANGED` (default 10) random crates, and in the second series
-//! also publishes one new crate (a path inserted into the sorted tree; `benchnew<N>` sorts at
-//! `be/nc/`, with about nine tenths of the leaves to its right). Prints a Markdown table.
+//! one version to `TUFMIRROR_BENCH_CHANGED` (C, default 10) random crates; the series add no new
+//! crate, one, or C per snapshot (`benchnew<N>x<i>`: paths added to the tree, which in a tree of
+//! sorted leaves would move every leaf to their right; in POUF 1.4's buckets each re-hashes one
+//! bucket), and the last changes 10 C files per snapshot. Prints a Markdown table.
 
 use async_trait::async_trait;
 use ed25519_dalek::Signer as _;
@@ -267,7 +268,13 @@ fn main() {
 
         let paths: Vec<String> = publisher.current.keys().cloned().collect();
         let mut rng = Rng::new(99);
-        for (series, new_crate) in [("changes only", false), ("changes + 1 new crate", true)] {
+        let series = [
+            (changed, 0, "changes only".to_owned()),
+            (changed, 1, "changes + 1 new crate".to_owned()),
+            (changed, changed, format!("changes + {changed} new crates")),
+            (changed * 10, 0, "ten times the changes".to_owned()),
+        ];
+        for (changed, new_crates, series) in series {
             for _ in 0..snapshots {
                 let n = publisher.version + 1;
                 let mut next = Vec::new();
@@ -281,8 +288,8 @@ fn main() {
                     bytes.extend_from_slice(line(name, &format!("999.{n}.{i}"), n * 100 + i as u64).as_bytes());
                     next.push((path.clone(), bytes));
                 }
-                if new_crate {
-                    let name = format!("benchnew{n}");
+                for i in 0..new_crates {
+                    let name = format!("benchnew{n}x{i}");
                     next.push((sparse_path(&name), line(&name, "0.1.0", n).into_bytes()));
                 }
                 publisher.publish(next);

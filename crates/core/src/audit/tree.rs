@@ -41,14 +41,12 @@ impl LeafTree {
     pub fn from_leaves(leaves: Vec<Leaf>) -> Result<Self, LeafError> {
         Leaf::check_sorted(&leaves)?;
         let mut tree = LeafTree { len: leaves.len(), ..LeafTree::default() };
-        let mut dirty = BTreeSet::new();
         for leaf in leaves {
             let bucket = bucket_of(&leaf.path);
             let hash = leaf.hash();
             tree.buckets[bucket].push((leaf, hash));
-            dirty.insert(bucket);
         }
-        tree.rehash(dirty);
+        tree.rehash((0..BUCKETS).collect());
         Ok(tree)
     }
 
@@ -103,7 +101,7 @@ impl LeafTree {
             dirty.insert(bucket);
         }
         self.len = self.len + diff.added.len() - diff.removed.len();
-        self.rehash(dirty);
+        self.rehash(dirty.into_iter().collect());
         Ok(self.root())
     }
 
@@ -151,9 +149,9 @@ impl LeafTree {
         Ok(())
     }
 
-    /// Recomputes the roots of the `dirty` buckets and the top nodes above them, level by level.
-    fn rehash(&mut self, dirty: BTreeSet<usize>) {
-        let mut dirty: Vec<usize> = dirty.into_iter().collect();
+    /// Recomputes the roots of the `dirty` buckets (sorted, unique) and the top nodes above them,
+    /// level by level.
+    fn rehash(&mut self, mut dirty: Vec<usize>) {
         for &b in &dirty {
             let hashes: Vec<Sha256Hash> = self.buckets[b].iter().map(|(_, hash)| *hash).collect();
             self.top[0][b] = bucket_root(&hashes);
