@@ -497,7 +497,7 @@ fn mutated_proofs_are_rejected() {
                 p["path_directions"][&last] = a;
             })
         }),
-        ("path of the neighbouring leaf", {
+        ("another leaf's path", {
             let other = path_at(i + 1);
             Box::new(move |p| p["leaf_contents"]["path"] = Value::from(other.clone()))
         }),

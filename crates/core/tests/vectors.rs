@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use tufmirror_core::Sha256Hash;
 use tufmirror_core::merkle::{
-    Direction, InclusionProof, Leaf, MerkleTree, NonInclusionProof, PathProof, ProofError, bucket_of,
+    Direction, InclusionProof, Leaf, MerkleTree, NonInclusionProof, PathProof, ProofError, bucket_of, top_directions,
 };
 
 #[derive(Deserialize)]
@@ -97,13 +97,29 @@ fn mutated_inclusion_proofs_are_rejected() {
     assert_eq!(short.verify(&root, size, 5), Err(ProofError::RootMismatch), "an entry inside the bucket dropped");
     let mut top_only = good.clone();
     top_only.path.drain(..top_only.path.len() - 15);
-    assert!(matches!(top_only.verify(&root, size, 5), Err(ProofError::PathShape { .. })), "15 entries");
+    assert!(matches!(top_only.verify(&root, size, 5), Err(ProofError::PathLength { found: 15 })), "15 entries");
 
-    // The same leaf claimed under a path of another bucket.
+    // The same leaf claimed under a path of another bucket; then also with the top directions of
+    // that bucket, so that only the hashes can tell.
+    let other_leaf = v.leaves.iter().find(|l| bucket_of(&l.path) != v.buckets[0]).expect("other bucket");
     let mut moved = good.clone();
-    moved.leaf_contents.path =
-        v.leaves.iter().find(|l| bucket_of(&l.path) != v.buckets[0]).expect("other").path.clone();
-    assert!(moved.verify(&root, size, 5).is_err());
+    moved.leaf_contents.path = other_leaf.path.clone();
+    assert!(matches!(moved.verify(&root, size, 5), Err(ProofError::PathShape { .. })));
+    let inside = moved.path.len() - 16;
+    for (step, direction) in moved.path[inside..].iter_mut().zip(top_directions(bucket_of(&other_leaf.path))) {
+        step.0 = direction;
+    }
+    assert_eq!(moved.verify(&root, size, 5), Err(ProofError::RootMismatch));
+    let mut foreign = good.clone();
+    foreign.leaf_contents = other_leaf.clone();
+    assert!(foreign.verify(&root, size, 5).is_err(), "another leaf on this leaf's path");
+
+    // Longer than 64 levels (built in memory: the wire form refuses it before verification).
+    let mut long = good.clone();
+    while long.path.len() <= 64 {
+        long.path.insert(0, (Direction::R, Sha256Hash::default()));
+    }
+    assert!(matches!(long.verify(&root, size, 5), Err(ProofError::PathLength { found: 65 })));
 
     let mut wrong_size = good.clone();
     wrong_size.tree_size = 7;
@@ -170,6 +186,18 @@ fn malformed_wire_proofs_do_not_parse() {
     let mut extra = v.proofs[0].clone();
     extra["surprise"] = 1.into();
     assert!(serde_json::from_value::<InclusionProof>(extra).is_err());
+    let text = serde_json::to_string(&v.proofs[0]).expect("json");
+    let first = v.proofs[0]["merkle_path"]["0"].as_str().expect("hex");
+    let repeated = text.replacen("\"merkle_path\":{", &format!("\"merkle_path\":{{\"0\":\"{first}\","), 1);
+    assert_ne!(repeated, text);
+    let error = serde_json::from_str::<InclusionProof>(&repeated).expect_err("a repeated key in merkle_path");
+    assert!(error.to_string().contains("\"0\" appears twice"), "{error}");
+    let mut long = v.proofs[0].clone();
+    for i in long["merkle_path"].as_object().expect("map").len()..65 {
+        long["merkle_path"][i.to_string()] = first.into();
+        long["path_directions"][i.to_string()] = "R".into();
+    }
+    assert!(serde_json::from_value::<InclusionProof>(long).is_err(), "65 levels");
     let mut old = v.proofs[0].clone();
     old["leaf_index"] = 0.into();
     assert!(serde_json::from_value::<InclusionProof>(old).is_err(), "the old format with leaf_index");

@@ -6,7 +6,7 @@
 //! signed tree against the one before (this module's rules), and a client closes it by accepting
 //! only trees that an auditor attested ([`check_attestations`]).
 //!
-//! - [`LeafTree`]: the snapshot tree kept level by level, so that a diff costs what it touches;
+//! - [`LeafTree`]: the snapshot tree kept bucket by bucket, so that a diff costs what it touches;
 //! - [`rules`]: signatures under the root chain, removal records against diffs, the timestamp
 //!   sequence;
 //! - [`Finding`]: what is wrong, named so that a person can act on it;

@@ -252,13 +252,13 @@ mod tests {
 
     #[test]
     fn shrinking_to_one_and_to_none_and_growing_again() {
-        // Sizes far apart take the merge pass (more than 64 paths added or removed).
+        // Sizes far apart: whole buckets fill and empty (the crowded paths come first).
         let sizes = [5, 1, 0, 2, 9, 8, 17, 16, 3, 64, 65, 1, 200, 150, 3];
         let mut full = MerkleTree::build(Vec::new()).expect("empty");
         let mut incremental = LeafTree::default();
         for (round, n) in sizes.iter().enumerate() {
             let round = round as u64 + 1;
-            // Alternate which end the leaves come from, so that both ends shift.
+            // Alternate which paths are taken, so that most of them are added and removed again.
             let offset = if round.is_multiple_of(2) { 0 } else { 50 };
             let after = MerkleTree::build_unsorted((0..*n).map(|i| leaf(i + offset, round)).collect()).expect("unique");
             let diff = SnapshotDiff::between(&full, round - 1, &after, round);

@@ -18,6 +18,6 @@ mod shape;
 mod tree;
 
 pub use leaf::{Leaf, LeafError};
-pub use proof::{Direction, InclusionProof, NonInclusionProof, ProofError};
+pub use proof::{Direction, InclusionProof, MAX_PATH, NonInclusionProof, ProofError};
 pub use shape::{BUCKET_BITS, BUCKETS, bucket_of, bucket_root, empty_root, fold_top, node_hash, top_directions};
 pub use tree::{MerkleTree, PathProof};

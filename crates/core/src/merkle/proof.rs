@@ -5,6 +5,9 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
+/// The most levels a proof may have: 16 above the buckets, and up to 48 inside one (docs/POUF.md 1.5).
+pub const MAX_PATH: usize = 64;
+
 /// Which side a sibling sits on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Direction {
@@ -22,6 +25,8 @@ pub enum ProofError {
     SnapshotVersion { expected: u64, found: u64 },
     #[error("proof is for a tree of {found} leaves, the trusted timestamp says {expected}")]
     TreeSize { expected: u64, found: u64 },
+    #[error("the proof has {found} levels; it must have {BUCKET_BITS} to {MAX_PATH}")]
+    PathLength { found: usize },
     #[error("the last {BUCKET_BITS} directions of the proof do not lead from bucket {bucket} of {path:?}")]
     PathShape { path: String, bucket: usize },
     #[error("the proof does not lead to the signed Merkle root")]
@@ -51,10 +56,12 @@ impl InclusionProof {
     pub fn computed_root(&self) -> Result<Sha256Hash, ProofError> {
         let path = &self.leaf_contents.path;
         let bucket = bucket_of(path);
-        let shape = || ProofError::PathShape { path: path.clone(), bucket };
-        let inside = self.path.len().checked_sub(BUCKET_BITS).ok_or_else(shape)?;
+        if !(BUCKET_BITS..=MAX_PATH).contains(&self.path.len()) {
+            return Err(ProofError::PathLength { found: self.path.len() });
+        }
+        let inside = self.path.len() - BUCKET_BITS;
         if self.path[inside..].iter().map(|(d, _)| *d).ne(top_directions(bucket)) {
-            return Err(shape());
+            return Err(ProofError::PathShape { path: path.clone(), bucket });
         }
         Ok(self.path.iter().fold(self.leaf_contents.hash(), |h, (dir, sibling)| match dir {
             Direction::L => node_hash(sibling, &h),
@@ -113,7 +120,9 @@ impl InclusionProof {
     fn write_canonical(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"leaf_contents\":");
         out.extend_from_slice(&self.leaf_contents.contents_bytes());
-        // Canonical JSON sorts the keys "0", "1", "10", "11", ..., "2", ... as strings.
+        // Canonical JSON sorts the keys "0", "1", "10", "11", ..., "2", ... as strings. This key
+        // works below 100 levels; a proof has at most MAX_PATH.
+        debug_assert!(self.path.len() < 100);
         let mut order: Vec<usize> = (0..self.path.len()).collect();
         order.sort_unstable_by_key(|&i| if i < 10 { (i, 0) } else { (i / 10, 1 + i % 10) });
         let mut hex = [0u8; 64];
@@ -188,8 +197,42 @@ struct WireProof {
     leaf_contents: Leaf,
     tree_size: u64,
     snapshot_version: u64,
-    merkle_path: BTreeMap<String, Sha256Hash>,
-    path_directions: BTreeMap<String, Direction>,
+    merkle_path: UniqueKeys<Sha256Hash>,
+    path_directions: UniqueKeys<Direction>,
+}
+
+/// A JSON object whose keys must not repeat. serde_json's maps keep the last of a repeated key
+/// silently; a proof that says two things about one level is malformed (docs/POUF.md 1.5), as the
+/// independent Python verifier also holds.
+struct UniqueKeys<V>(BTreeMap<String, V>);
+
+impl<V: Serialize> Serialize for UniqueKeys<V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueKeys<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<V> {
+            type Value = UniqueKeys<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object without repeated keys")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((key, value)) = map.next_entry::<String, V>()? {
+                    if out.contains_key(&key) {
+                        return Err(A::Error::custom(format!("key {key:?} appears twice")));
+                    }
+                    out.insert(key, value);
+                }
+                Ok(UniqueKeys(out))
+            }
+        }
+        d.deserialize_map(Visitor(std::marker::PhantomData))
+    }
 }
 
 impl Serialize for InclusionProof {
@@ -204,8 +247,8 @@ impl Serialize for InclusionProof {
             leaf_contents: self.leaf_contents.clone(),
             tree_size: self.tree_size,
             snapshot_version: self.snapshot_version,
-            merkle_path,
-            path_directions,
+            merkle_path: UniqueKeys(merkle_path),
+            path_directions: UniqueKeys(path_directions),
         }
         .serialize(s)
     }
@@ -214,14 +257,17 @@ impl Serialize for InclusionProof {
 impl<'de> Deserialize<'de> for InclusionProof {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let wire = WireProof::deserialize(d)?;
-        let len = wire.merkle_path.len();
-        if wire.path_directions.len() != len || len > 64 {
-            return Err(D::Error::custom("merkle_path and path_directions differ in length or exceed 64"));
+        let (merkle_path, path_directions) = (wire.merkle_path.0, wire.path_directions.0);
+        let len = merkle_path.len();
+        if path_directions.len() != len || len > MAX_PATH {
+            return Err(D::Error::custom(format!(
+                "merkle_path and path_directions differ in length or exceed {MAX_PATH}"
+            )));
         }
         let mut path = Vec::with_capacity(len);
         for i in 0..len {
             let key = i.to_string();
-            match (wire.path_directions.get(&key), wire.merkle_path.get(&key)) {
+            match (path_directions.get(&key), merkle_path.get(&key)) {
                 (Some(dir), Some(hash)) => path.push((*dir, *hash)),
                 _ => {
                     return Err(D::Error::custom(format!("merkle_path keys must be \"0\"..\"{}\"", len - 1)));
@@ -270,12 +316,12 @@ impl NonInclusionProof {
         if self.tree_size != tree_size {
             return Err(ProofError::TreeSize { expected: tree_size, found: self.tree_size });
         }
-        if self.bucket_path.len() != BUCKET_BITS {
+        let Ok(bucket_path) = <&[Sha256Hash; BUCKET_BITS]>::try_from(self.bucket_path.as_slice()) else {
             return Err(ProofError::Malformed(format!(
                 "bucket_path has {} entries, not {BUCKET_BITS}",
                 self.bucket_path.len()
             )));
-        }
+        };
         Leaf::check_sorted(&self.bucket_leaves).map_err(|e| not_absent(e.to_string()))?;
         let bucket = bucket_of(absent);
         if let Some(leaf) = self.bucket_leaves.iter().find(|l| l.path == absent) {
@@ -285,7 +331,7 @@ impl NonInclusionProof {
             return Err(not_absent(format!("{:?} is not in bucket {bucket}", leaf.path)));
         }
         let hashes: Vec<Sha256Hash> = self.bucket_leaves.iter().map(Leaf::hash).collect();
-        if fold_top(bucket, bucket_root(&hashes), &self.bucket_path) != *root {
+        if fold_top(bucket, bucket_root(&hashes), bucket_path) != *root {
             return Err(ProofError::RootMismatch);
         }
         Ok(())

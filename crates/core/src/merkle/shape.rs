@@ -67,7 +67,7 @@ pub fn top_directions(bucket: usize) -> [Direction; BUCKET_BITS] {
 }
 
 /// Folds `siblings` (from the bucket upwards) onto the root of `bucket`, as a verifier does.
-pub fn fold_top(bucket: usize, mut hash: Sha256Hash, siblings: &[Sha256Hash]) -> Sha256Hash {
+pub fn fold_top(bucket: usize, mut hash: Sha256Hash, siblings: &[Sha256Hash; BUCKET_BITS]) -> Sha256Hash {
     for (direction, sibling) in top_directions(bucket).iter().zip(siblings) {
         hash = match direction {
             Direction::L => node_hash(sibling, &hash),
@@ -132,6 +132,7 @@ mod tests {
         let dirs = top_directions(0b1000_0000_0000_0101);
         assert_eq!(&dirs[..4], &[Direction::L, Direction::R, Direction::L, Direction::R]);
         assert_eq!(dirs[15], Direction::L);
-        assert_eq!(fold_top(7, EMPTY[0], &EMPTY[..BUCKET_BITS]), empty_root());
+        let empties: [Sha256Hash; BUCKET_BITS] = std::array::from_fn(|k| EMPTY[k]);
+        assert_eq!(fold_top(7, EMPTY[0], &empties), empty_root());
     }
 }

@@ -121,6 +121,7 @@ impl MerkleTree {
         match self.members(bucket) {
             [] => EMPTY[0],
             [only] => self.leaf_hashes[*only as usize],
+            // rs_merkle has no root only without leaves, which the arms above took.
             _ => rs_merkle::MerkleTree::<NodeHasher>::from_leaves(&self.member_hashes(bucket))
                 .root()
                 .map_or(EMPTY[0], Sha256Hash),
@@ -139,7 +140,9 @@ impl MerkleTree {
         let members = self.members(bucket);
         let mut path = Vec::with_capacity(BUCKET_BITS + 4);
         if members.len() > 1 {
-            let inside = members.iter().position(|&m| m as usize == index).unwrap_or_default();
+            // Members are positions in path order, ascending: `index` is among them.
+            let inside = members.partition_point(|&m| (m as usize) < index);
+            debug_assert_eq!(members.get(inside).map(|&m| m as usize), Some(index));
             let subtree = rs_merkle::MerkleTree::<NodeHasher>::from_leaves(&self.member_hashes(bucket));
             let siblings = subtree.proof(&[inside]);
             let directions = bucket_directions(inside, members.len());
