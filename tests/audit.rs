@@ -83,6 +83,14 @@ impl<'a> Auditor<'a> {
         findings(&report)
     }
 
+    /// [`Self::finds`] exactly one finding, of `kind`: its JSON.
+    fn finds_one(&self, kind: &str) -> Value {
+        let found = self.finds();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, kind, "{found:?}");
+        found[0].1.clone()
+    }
+
     fn latest(&self) -> Value {
         serde_json::from_slice(&std::fs::read(self.out.join("latest.json")).expect("latest.json")).expect("json")
     }
@@ -145,10 +153,7 @@ fn a_dropped_version_is_named_and_not_attested() {
     let vers = m.first_version(SERDE);
     m.drop_version(SERDE, &vers);
     m.publish();
-    let found = auditor.finds();
-    assert_eq!(found.len(), 1, "{found:?}");
-    let (kind, f) = &found[0];
-    assert_eq!(kind, "version_removed");
+    let f = auditor.finds_one("version_removed");
     assert_eq!((f["crate"].as_str(), f["version"].as_str()), (Some("serde"), Some(vers.as_str())));
     assert_eq!((f["previous_snapshot"].as_u64(), f["snapshot"].as_u64()), (Some(1), Some(2)));
     assert_eq!(f["path"], SERDE);
@@ -173,10 +178,8 @@ fn a_changed_cksum_is_named_and_not_attested() {
     m.set_cksum(LOG, &vers, 'e');
     m.add_line(SERDE, &index_line("serde", "9.0.0", 'a', false));
     m.publish();
-    let found = auditor.finds();
-    assert_eq!(found.len(), 1, "the new serde version is fine; log's rewrite is not: {found:?}");
-    let (kind, f) = &found[0];
-    assert_eq!(kind, "checksum_changed");
+    // The new serde version is fine; log's rewrite is not.
+    let f = auditor.finds_one("checksum_changed");
     assert_eq!((f["crate"].as_str(), f["version"].as_str()), (Some("log"), Some(vers.as_str())));
     assert_eq!(f["cksum"], "e".repeat(64));
     assert_ne!(f["previous_cksum"], f["cksum"]);
@@ -192,10 +195,7 @@ fn a_crate_dropped_without_a_removal_record_is_named_and_not_attested() {
     m.publish();
     // The mirror drops the record (and re-signs targets, snapshot and timestamp with its keys).
     m.resign_targets(|t| t.removals.clear(), "targets");
-    let found = auditor.finds();
-    assert_eq!(found.len(), 1, "{found:?}");
-    let (kind, f) = &found[0];
-    assert_eq!(kind, "removed_without_record");
+    let f = auditor.finds_one("removed_without_record");
     assert_eq!((f["crate"].as_str(), f["path"].as_str()), (Some("log"), Some(LOG)));
     assert_eq!((f["previous_snapshot"].as_u64(), f["snapshot"].as_u64()), (Some(1), Some(2)));
 }
@@ -209,10 +209,7 @@ fn an_older_tree_under_a_new_timestamp_is_named_and_not_attested() {
     auditor.passes(2);
     // Timestamp version 3 names snapshot 1 again, with its genuine root: every signature is good.
     m.next_timestamp(1, |_| {});
-    let found = auditor.finds();
-    assert_eq!(found.len(), 1, "{found:?}");
-    let (kind, f) = &found[0];
-    assert_eq!(kind, "snapshot_rollback");
+    let f = auditor.finds_one("snapshot_rollback");
     assert_eq!((f["timestamp_version"].as_u64(), f["snapshot"].as_u64()), (Some(3), Some(1)));
     assert_eq!((f["previous_timestamp_version"].as_u64(), f["previous_snapshot"].as_u64()), (Some(2), Some(2)));
     // A client that requires an audit refuses the rolled-back timestamp: no attestation covers it.
@@ -289,10 +286,8 @@ fn two_timestamps_with_one_version_are_named() {
     m.publish();
     // The current timestamp says the same as history's copy but for its expiry: still two statements.
     m.fork_current_timestamp(|t| t.expires += time::Duration::hours(1));
-    let found = auditor.finds();
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].0, "conflicting_timestamps");
-    assert_eq!((found[0].1["timestamp_version"].as_u64(), found[0].1["snapshot"].as_u64()), (Some(2), Some(2)));
+    let f = auditor.finds_one("conflicting_timestamps");
+    assert_eq!((f["timestamp_version"].as_u64(), f["snapshot"].as_u64()), (Some(2), Some(2)));
 }
 
 #[test]

@@ -59,14 +59,32 @@ fn edit_proof(answer: &mut HttpAnswer, edit: impl Fn(&mut serde_json::Value)) {
     answer.proof = Some(b64.encode(serde_json::to_vec(&json).expect("json")));
 }
 
+/// The fixture published and served by `serve-static`, with one tampered client of it (default
+/// settings, its own state folder): what most tests here start from.
+struct Served {
+    rt: tokio::runtime::Runtime,
+    repo: Published,
+    server: Server,
+    tamper: Arc<Tamper>,
+    client: Arc<MirrorClient>,
+    state: tempfile::TempDir,
+}
+
+impl Served {
+    fn start() -> Self {
+        let (rt, repo) = (runtime(), Published::fixture_copy());
+        let server = Server::start(&repo.out);
+        let state = tempfile::tempdir().expect("state");
+        let tamper = Tamper::new();
+        let url = format!("http://{}", server.addr);
+        let client = client(&url, &repo.out, state.path(), &tamper, MirrorConfig::default());
+        Served { rt, repo, server, tamper, client, state }
+    }
+}
+
 #[test]
 fn serve_static_answers_verify_and_304s_and_404s_carry_proofs() {
-    let rt = runtime();
-    let repo = Published::fixture_copy();
-    let server = Server::start(&repo.out);
-    let state = tempfile::tempdir().expect("state");
-    let tamper = Tamper::new();
-    let client = client(&format!("http://{}", server.addr), &repo.out, state.path(), &tamper, MirrorConfig::default());
+    let Served { rt, repo, server: _server, tamper, client, state: _state } = Served::start();
 
     rt.block_on(async {
         let file = client.index_file("3/s/syn", None).await.expect("syn verifies");
@@ -94,12 +112,7 @@ fn serve_static_answers_verify_and_304s_and_404s_carry_proofs() {
 
 #[test]
 fn tampered_answers_are_refused_with_their_reason() {
-    let rt = runtime();
-    let repo = Published::fixture_copy();
-    let server = Server::start(&repo.out);
-    let state = tempfile::tempdir().expect("state");
-    let tamper = Tamper::new();
-    let client = client(&format!("http://{}", server.addr), &repo.out, state.path(), &tamper, MirrorConfig::default());
+    let Served { rt, repo: _repo, server, tamper, client, state: _state } = Served::start();
     let syn = "3/s/syn";
     let log_proof = http_get(server.addr, "/index/3/l/log", &[]).headers["tuf-merkle-proof"].clone();
     let absent_proof = http_get(server.addr, "/index/no/ne/none-such", &[]).headers["tuf-merkle-proof"].clone();
@@ -166,12 +179,7 @@ fn tampered_answers_are_refused_with_their_reason() {
 
 #[test]
 fn an_older_snapshots_answer_is_refused_after_a_newer_one_is_trusted() {
-    let rt = runtime();
-    let repo = Published::fixture_copy();
-    let server = Server::start(&repo.out);
-    let state = tempfile::tempdir().expect("state");
-    let tamper = Tamper::new();
-    let client = client(&format!("http://{}", server.addr), &repo.out, state.path(), &tamper, MirrorConfig::default());
+    let Served { rt, repo, server, tamper, client, state: _state } = Served::start();
     let old = http_get(server.addr, "/index/3/s/syn", &[]);
     drop_last_line(&repo.index, "3/s/syn");
     publish_ok(&repo.index, &repo.keys, &repo.out);
@@ -192,12 +200,7 @@ fn an_older_snapshots_answer_is_refused_after_a_newer_one_is_trusted() {
 
 #[test]
 fn hundreds_of_answers_from_a_newer_snapshot_cause_one_refresh() {
-    let rt = runtime();
-    let repo = Published::fixture_copy();
-    let server = Server::start(&repo.out);
-    let state = tempfile::tempdir().expect("state");
-    let tamper = Tamper::new();
-    let client = client(&format!("http://{}", server.addr), &repo.out, state.path(), &tamper, MirrorConfig::default());
+    let Served { rt, repo, server: _server, tamper, client, state: _state } = Served::start();
     let paths: Vec<String> =
         ["3/s/syn", "3/l/log", "li/bc/libc", "ri/ng/ring", "no/ne/none-such"].map(String::from).into();
 
@@ -267,13 +270,8 @@ fn a_file_that_disappears_needs_a_signed_removal_record() {
 
 #[test]
 fn a_timestamp_that_swaps_the_tree_of_a_trusted_snapshot_is_refused() {
-    let rt = runtime();
-    let repo = Published::fixture_copy();
-    let server = Server::start(&repo.out);
-    let state = tempfile::tempdir().expect("state");
-    let tamper = Tamper::new();
+    let Served { rt, repo, server, tamper, client, state } = Served::start();
     let url = format!("http://{}", server.addr);
-    let client = client(&url, &repo.out, state.path(), &tamper, MirrorConfig::default());
     rt.block_on(client.index_file("3/l/log", None)).expect("log present");
 
     // Whoever holds only the timestamp key signs timestamp 2 for the same snapshot 1, over a

@@ -30,7 +30,7 @@ impl InProcessProxy {
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        rt.spawn(tufmirror_proxy::serve(listener, tufmirror_proxy::app(client), async move {
+        rt.spawn(tufmirror_server::serve(listener, tufmirror_proxy::app(client), async move {
             let _ = stopped.await;
         }));
         InProcessProxy { addr, _stop: stop }

@@ -134,7 +134,7 @@ fn audit(args: &Args, state_dir: &Path) -> anyhow::Result<()> {
 
 /// Says why the audit could not be done, and exits 2.
 fn could_not_audit(e: AuditError) -> anyhow::Error {
-    eprintln!("error: could not audit: {:#}", anyhow::Error::new(e));
+    eprintln!("error: could not audit: {}", tufmirror_core::error_chain(&e));
     ExitStatus(EXIT_INCOMPLETE).into()
 }
 
@@ -163,7 +163,7 @@ async fn follow(args: &Args, auditor: Auditor) -> anyhow::Result<()> {
         None => None,
     };
     let json = args.json;
-    tufmirror_audit::service::follow(auditor, args.interval, listener, shutdown_signal(), |outcome| {
+    tufmirror_audit::service::follow(auditor, args.interval, listener, super::shutdown_signal(), |outcome| {
         match outcome {
             // Quiet runs (nothing new, nothing wrong) are only logged.
             Ok(report) if report.snapshots_checked + report.timestamps_checked == 0 && report.exit_code() == 0 => {
@@ -201,15 +201,4 @@ fn findings(args: &Args) -> anyhow::Result<()> {
         eprintln!("acknowledged {} finding(s); the next run attests again if nothing new is found", listed.len());
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-        }
-        Err(_) => ctrl_c.await.unwrap_or(()),
-    }
-    tracing::info!("shutting down");
 }

@@ -1,6 +1,6 @@
 //! `tufmirror keys generate --out DIR`: development keys and the root v1 that `publish` starts from.
 //! `tufmirror keys rotate --role ROLE --new KEY ...`: the proposal of a root that replaces an
-//! online role's key (a root ceremony then signs and publishes it: see `root.rs`).
+//! online role's key (a root ceremony then signs and publishes it: see `root/`).
 //! `tufmirror keys public --key URI`: a key's id and public half, to hand to a ceremony.
 
 use anyhow::Context as _;

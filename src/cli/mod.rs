@@ -102,6 +102,20 @@ pub fn init_tracing(json: bool) {
 }
 
 /// A runtime for the async parts (signing, serving).
+/// Completes on SIGINT or SIGTERM (what systemd sends to stop a unit): the shutdown of the commands
+/// that only serve (`serve-static`, `proxy`, `audit --follow`); the daemon has its own (`daemon.rs`,
+/// which also reloads on SIGHUP).
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        Err(_) => ctrl_c.await.unwrap_or(()),
+    }
+    tracing::info!("shutting down");
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }

@@ -38,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         });
         let app = tufmirror_proxy::app(client);
-        tufmirror_proxy::serve(listener, app, tufmirror_proxy::shutdown_signal()).await?;
+        tufmirror_server::serve(listener, app, super::shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -20,22 +20,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // The first line of stdout is the address, so that scripts can start on port 0.
         println!("listening on {addr}");
         tracing::info!(%addr, dir = %args.dir.display(), "cargo: sparse+http://{addr}/index/");
-        tufmirror_server::serve(listener, tufmirror_server::app(args.dir), shutdown_signal()).await?;
+        tufmirror_server::serve(listener, tufmirror_server::app(args.dir), super::shutdown_signal()).await?;
         Ok(())
     })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await.unwrap_or(());
-    tracing::info!("shutting down");
 }

@@ -1,6 +1,6 @@
 //! Prometheus metrics of an auditor run as a service, every name prefixed `tufmirror_audit_`.
 //! What to alert on: `open_findings > 0`, `runs_total{result="error"}` rising, and
-//! `seconds_since_success` or `lag_timestamps` growing.
+//! `time() - tufmirror_audit_last_success_unixtime` or `lag_timestamps` growing.
 
 use crate::AuditError;
 use crate::report::Report;

@@ -31,7 +31,9 @@ pub fn write_durably(path: &Path, bytes: &[u8], if_exists: IfExists) -> io::Resu
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} names no file", path.display())));
+    };
     // The process id keeps two processes that write the same name off each other's file.
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let written = (|| {
@@ -97,6 +99,13 @@ mod tests {
         fs::write(path.join("x"), b"x").expect("x");
         assert!(write_durably(&path, b"bytes", IfExists::Replace).is_err());
         assert_eq!(names(dir.path()), vec![std::ffi::OsString::from("taken")]);
+    }
+
+    #[test]
+    fn a_path_without_a_file_name_is_refused() {
+        let err = write_durably(Path::new("/"), b"bytes", IfExists::Replace).expect_err("no file name");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("names no file"), "{err}");
     }
 
     #[test]

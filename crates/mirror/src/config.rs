@@ -172,7 +172,7 @@ impl KeysConfig {
 /// A string or a list of strings.
 fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
-    #[serde(untagged)]
+    #[serde(untagged, expecting = "a key URI or a list of key URIs")]
     enum OneOrMany {
         One(String),
         Many(Vec<String>),

@@ -39,31 +39,6 @@ pub fn app(client: Arc<MirrorClient>) -> Router {
         .with_state(client)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
-}
-
-/// Completes on SIGINT or SIGTERM (what systemd sends to stop a unit).
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} },
-            Err(_) => ctrl_c.await.unwrap_or(()),
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await.unwrap_or(());
-    tracing::info!("shutting down");
-}
-
 /// An answer the proxy does not pass on, as cargo sees it: a status and a one-line body
 /// (`tufmirror proxy: <path>: <reason>`), which cargo prints for any status it does not
 /// understand.

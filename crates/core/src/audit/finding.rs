@@ -129,13 +129,6 @@ impl Finding {
             Finding::InvalidIndexFile { .. } => "invalid_index_file",
         }
     }
-
-    /// Whether the auditor cannot go on past this snapshot: it no longer knows which tree the
-    /// mirror signed (a diff that does not apply, a signed root that is not the recomputed one, a
-    /// gap in history). Every other finding leaves the tree known, and auditing continues.
-    pub fn is_fatal(&self) -> bool {
-        matches!(self, Finding::InvalidDiff { .. } | Finding::RootMismatch { .. } | Finding::MissingHistory { .. })
-    }
 }
 
 fn opt<T: fmt::Display>(v: &Option<T>) -> String {

@@ -11,7 +11,7 @@
 
 use crate::Sha256Hash;
 use crate::diff::{DiffError, SnapshotDiff};
-use crate::merkle::{BUCKET_BITS, BUCKETS, Leaf, LeafError, bucket_of, bucket_root, empty_root, node_hash};
+use crate::merkle::{BUCKET_BITS, BUCKETS, EMPTY, Leaf, LeafError, bucket_of, bucket_root, empty_root, node_hash};
 use std::collections::BTreeSet;
 
 /// The leaves of every bucket with all the node hashes above them. See the module documentation.
@@ -26,12 +26,7 @@ pub struct LeafTree {
 
 impl Default for LeafTree {
     fn default() -> Self {
-        let mut top = Vec::with_capacity(BUCKET_BITS + 1);
-        let mut hash = Sha256Hash::of(b"");
-        for k in 0..=BUCKET_BITS {
-            top.push(vec![hash; BUCKETS >> k]);
-            hash = node_hash(&hash, &hash);
-        }
+        let top = (0..=BUCKET_BITS).map(|k| vec![EMPTY[k]; BUCKETS >> k]).collect();
         LeafTree { buckets: vec![Vec::new(); BUCKETS], top, len: 0 }
     }
 }

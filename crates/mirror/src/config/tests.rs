@@ -35,6 +35,15 @@ fn load_text(text: &str) -> Result<Config, ConfigError> {
 }
 
 #[test]
+fn a_key_setting_takes_one_uri_or_a_list_and_says_so() {
+    let c = load_text("[keys]\ntargets = [\"file:a.pem\", \"file:b.pem\"]\n").expect("a list");
+    assert_eq!(c.keys.targets.len(), 2);
+    let err = load_text("[keys]\ntargets = 5\n").expect_err("a number").to_string();
+    assert!(err.contains("targets"), "{err}");
+    assert!(err.contains("a key URI or a list of key URIs"), "{err}");
+}
+
+#[test]
 fn unknown_keys_and_bad_values_name_the_key_and_the_file() {
     let err = load_text("[server]\nlisen = \"127.0.0.1:1\"\n").expect_err("typo").to_string();
     assert!(err.contains("bad.toml") && err.contains("lisen"), "{err}");

@@ -5,7 +5,7 @@
 //! replace-with = "tufmirror"
 //!
 //! [source.tufmirror]
-//! registry = "sparse+http://127.0.0.1:7878/index/"
+//! registry = "sparse+http://127.0.0.1:8877/index/"
 //! ```
 //!
 //! The document is edited with `toml_edit`, so comments, order and every other setting stay as
