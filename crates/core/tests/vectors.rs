@@ -295,10 +295,8 @@ fn repeated_keys_are_refused_in_proofs_leaves_and_lists() {
     let list = format!(r#"{{"leaves":[],"merkle_root":"{hex}","snapshot_version":1,"tree_size":0,"tree_size":1}}"#);
     let parsed = serde_json::from_str::<tufmirror_core::diff::LeafList>(&list);
     assert!(parsed.is_err_and(|e| e.to_string().contains("duplicate field")));
-    let absent = format!(
-        r#"{{"absent":"1/a","snapshot_version":1,"snapshot_version":2,"tree_size":0,"bucket_leaves":[],"bucket_path":[]}}"#
-    );
+    let absent = r#"{"absent":"1/a","snapshot_version":1,"snapshot_version":2,"tree_size":0,"bucket_leaves":[],"bucket_path":[]}"#;
     assert!(
-        serde_json::from_str::<NonInclusionProof>(&absent).is_err_and(|e| e.to_string().contains("duplicate field"))
+        serde_json::from_str::<NonInclusionProof>(absent).is_err_and(|e| e.to_string().contains("duplicate field"))
     );
 }
