@@ -192,7 +192,13 @@ fn sha256_hashes(bytes: &[u8]) -> BTreeMap<String, String> {
 }
 
 /// A signed statement that an index file leaves the mirror in a snapshot (docs/POUF.md 1.6).
+///
+/// Exactly `path`, `snapshot_version` and `reason`: a record with another member is refused, and
+/// with it the targets metadata that carries it, as the independent verifier refuses it. Two
+/// verifiers that read the same signed record must agree on what it says; the POUF allows no
+/// extension here (a later format is a new POUF version).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RemovalRecord {
     pub path: String,
     pub snapshot_version: u64,

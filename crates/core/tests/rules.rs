@@ -2,7 +2,7 @@
 
 use ed25519_dalek::{Signer as _, SigningKey};
 use std::collections::BTreeMap;
-use tufmirror_core::metadata::{MetaFile, Role, RoleKeys, Root, SPEC_VERSION, Signed, Timestamp};
+use tufmirror_core::metadata::{MetaFile, Role, RoleKeys, Root, SPEC_VERSION, Signed, Targets, Timestamp};
 use tufmirror_core::time::{self, DateTime};
 use tufmirror_core::verify::{self, RoleVerifier, VerifyError};
 use tufmirror_core::{KeyId, PublicKey};
@@ -151,4 +151,37 @@ fn root_rotation_needs_old_and_new_thresholds_and_the_next_version() {
 fn zero_threshold_is_refused() {
     let r = root(1, &[&key(1)], 0);
     assert!(matches!(RoleVerifier::from_root(&r, Role::Root), Err(VerifyError::ZeroThreshold { .. })));
+}
+
+/// Targets metadata whose `signed` is `signed`, signed by `k` over its canonical JSON (built from
+/// a JSON value, so that it can hold what the typed structs cannot).
+fn sign_value(signed: serde_json::Value, k: &SigningKey) -> Vec<u8> {
+    let bytes = tufmirror_core::cjson::to_vec_value(&signed).expect("canonical");
+    let sig = hex::encode(k.sign(&bytes).to_bytes());
+    serde_json::to_vec(&serde_json::json!({"signed": signed, "signatures": [{"keyid": id(k).0, "sig": sig}]}))
+        .expect("json")
+}
+
+#[test]
+fn a_removal_record_with_another_member_is_refused_even_when_signed() {
+    // docs/POUF.md 1.6: a record has exactly path, snapshot_version and reason.
+    let online = key(100);
+    let verifier = RoleVerifier::from_root(&root(1, &[&key(1)], 1), Role::Targets).expect("verifier");
+    let targets = |record: serde_json::Value| {
+        serde_json::json!({
+            "_type": "targets", "spec_version": SPEC_VERSION, "version": 3, "expires": "2030-09-01T00:00:00Z",
+            "targets": {}, "x-tufmirror-removals": [record],
+        })
+    };
+    let plain = serde_json::json!({"path": "ab/cd/abcd", "reason": "gone", "snapshot_version": 3});
+    let parsed = verify::parse_verified::<Targets>(&sign_value(targets(plain), &online), &verifier).expect("valid");
+    assert_eq!(parsed.signed.removals[0].path, "ab/cd/abcd");
+
+    let extended = serde_json::json!({"path": "ab/cd/abcd", "reason": "gone", "snapshot_version": 3, "also": "x"});
+    match verify::parse_verified::<Targets>(&sign_value(targets(extended), &online), &verifier) {
+        Err(VerifyError::Malformed { role: Role::Targets, reason }) => {
+            assert!(reason.contains("unknown field `also`"), "{reason}");
+        }
+        other => panic!("expected the record to be refused, got {other:?}"),
+    }
 }

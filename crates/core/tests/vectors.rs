@@ -268,3 +268,35 @@ fn key_ids_and_signatures_of_securesystemslib_keys_verify() {
         assert_eq!(key.to_key_object().key_id().0, case.keyid, "re-encoded key id of {}", case.key.scheme);
     }
 }
+
+/// The worked example and constants of docs/POUF.md 1.4, so that the text stays true.
+#[test]
+fn the_pouf_examples_hold() {
+    let leaf = Leaf::of("1/a", b"hello\n");
+    assert_eq!(
+        leaf.contents_bytes(),
+        br#"{"length":6,"path":"1/a","sha256":"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"}"#
+    );
+    assert_eq!(leaf.hash().to_hex(), "8905f89984c60601dfaf99a725a2cf474a03214ab8c06b1b36381ae6a442c15d");
+    assert_eq!(bucket_of("1/a"), 48925);
+    assert_eq!(bucket_of("se/rd/serde"), 10763);
+    let tree = MerkleTree::build(vec![leaf]).expect("tree");
+    assert_eq!(tree.root().to_hex(), "46d2b42ea53119552c94cebad62c73ee924090d4b431ab9efedcf2462fe983cc");
+    let empty = MerkleTree::build(Vec::new()).expect("empty tree");
+    assert_eq!(empty.root().to_hex(), "03f0e06610687f70ab58d0e39ae4abb846a5ad17ec789db9d910d27f0ec52ba3");
+}
+
+/// docs/POUF.md 1.1: a repeated key in a proof, a leaf, a leaf list or a diff is refused.
+#[test]
+fn repeated_keys_are_refused_in_proofs_leaves_and_lists() {
+    let hex = "00".repeat(32);
+    let leaf = format!(r#"{{"length":1,"path":"1/a","sha256":"{hex}","length":2}}"#);
+    assert!(serde_json::from_str::<Leaf>(&leaf).is_err_and(|e| e.to_string().contains("duplicate field")));
+    let list = format!(r#"{{"leaves":[],"merkle_root":"{hex}","snapshot_version":1,"tree_size":0,"tree_size":1}}"#);
+    let parsed = serde_json::from_str::<tufmirror_core::diff::LeafList>(&list);
+    assert!(parsed.is_err_and(|e| e.to_string().contains("duplicate field")));
+    let absent = r#"{"absent":"1/a","snapshot_version":1,"snapshot_version":2,"tree_size":0,"bucket_leaves":[],"bucket_path":[]}"#;
+    assert!(
+        serde_json::from_str::<NonInclusionProof>(absent).is_err_and(|e| e.to_string().contains("duplicate field"))
+    );
+}
