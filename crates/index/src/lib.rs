@@ -10,6 +10,6 @@ mod line;
 mod path;
 
 pub use config::{ConfigError, RegistryConfig};
-pub use history::{HistoryViolation, check_history};
+pub use history::{HistoryRule, HistoryViolation, MAY_APPEAR, Published};
 pub use line::{IndexFileError, IndexLine, LineError, validate_index_file};
 pub use path::{CrateName, NameError, PathError, crate_of_path, index_path};
