@@ -2,7 +2,6 @@
 //! history out of every published snapshot. Pure: the sync fetches, this decides, the store
 //! records.
 
-use std::collections::BTreeMap;
 use tufmirror_core::Sha256Hash;
 use tufmirror_index::{
     CrateName, HistoryRule, HistoryViolation, IndexFileError, IndexLine, Published, validate_index_file,
@@ -71,6 +70,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn line(vers: &str, c: char) -> String {
         format!(
