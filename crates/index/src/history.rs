@@ -83,8 +83,8 @@ impl HistoryRule {
     /// order, then new versions of equal precedence and foreign registries in file order.
     pub fn check(&self, published: Published<'_>, offered: &[u8], lines: &[IndexLine]) -> Vec<HistoryViolation> {
         let mut violations = Vec::new();
-        let offered_lines = json_lines(offered);
-        let published_lines = published.file.map(json_lines).unwrap_or_default();
+        let offered_lines = lines_by_vers(offered);
+        let published_lines = published.file.map(lines_by_vers).unwrap_or_default();
         let cksums: BTreeMap<&str, &str> = lines.iter().map(|l| (l.vers.as_str(), l.cksum.as_str())).collect();
         for (vers, cksum) in published.cksums {
             match cksums.get(vers.as_str()) {
@@ -100,12 +100,12 @@ impl HistoryRule {
                 Some(_) => {}
             }
             let (Some(before), Some(after)) = (published_lines.get(vers), offered_lines.get(vers)) else { continue };
-            if before.raw == after.raw {
+            if before == after {
                 continue;
             }
-            match (&before.fields, &after.fields) {
+            match (fields(before), fields(after)) {
                 (Some(before), Some(after)) => violations.extend(
-                    changed_fields(before, after)
+                    changed_fields(&before, &after)
                         .into_iter()
                         .map(|field| HistoryViolation::FieldChanged { vers: vers.clone(), field }),
                 ),
@@ -113,10 +113,17 @@ impl HistoryRule {
             }
         }
         if !published.cksums.is_empty() {
-            let known: BTreeSet<&str> =
-                published.cksums.keys().map(String::as_str).chain(lines.iter().map(|l| l.vers.as_str())).collect();
+            // Every version of the crate by precedence, so that a file of many versions costs one
+            // parse each, not one per pair.
+            let mut by_precedence: BTreeMap<Precedence, BTreeSet<&str>> = BTreeMap::new();
+            for vers in published.cksums.keys().map(String::as_str).chain(lines.iter().map(|l| l.vers.as_str())) {
+                if let Some(key) = precedence(vers) {
+                    by_precedence.entry(key).or_default().insert(vers);
+                }
+            }
             for line in lines.iter().filter(|l| !published.cksums.contains_key(&l.vers)) {
-                if let Some(other) = known.iter().find(|v| **v != line.vers && same_precedence(v, &line.vers)) {
+                let same = precedence(&line.vers).and_then(|key| by_precedence.get(&key));
+                if let Some(other) = same.and_then(|s| s.iter().find(|v| **v != line.vers)) {
                     violations.push(HistoryViolation::EqualPrecedence {
                         vers: line.vers.clone(),
                         other: (*other).to_owned(),
@@ -142,35 +149,30 @@ impl HistoryRule {
     }
 }
 
-/// One line of a file: its bytes, and its fields with nulls removed when it parses as JSON values.
-struct Line<'a> {
-    raw: &'a [u8],
-    fields: Option<Map<String, Value>>,
-}
-
-/// Just the `vers` of a line, read the way [`IndexLine`] reads it (other fields skipped), so that
-/// every line that validated has one even where it does not parse as JSON values.
+/// Just the `vers` of a line, read the way [`IndexLine`] reads it (other fields skipped).
 #[derive(serde::Deserialize)]
 struct Vers {
     vers: String,
 }
 
-/// The file's lines by `vers`. Lines without a `vers` are skipped: the offered file was validated,
-/// and the published one was when it was accepted.
-fn json_lines(file: &[u8]) -> BTreeMap<String, Line<'_>> {
-    let mut out = BTreeMap::new();
-    for raw in file.split(|&b| b == b'\n') {
-        let Ok(Vers { vers }) = serde_json::from_slice(raw) else { continue };
-        let fields = match serde_json::from_slice(raw) {
-            Ok(Value::Object(mut object)) => {
-                drop_nulls(&mut object);
-                Some(object)
-            }
-            _ => None,
-        };
-        out.insert(vers, Line { raw, fields });
+/// The file's lines (their bytes) by `vers`. Lines without a `vers` are skipped: the offered file
+/// was validated, and the published one was when it was accepted.
+fn lines_by_vers(file: &[u8]) -> BTreeMap<String, &[u8]> {
+    file.split(|&b| b == b'\n')
+        .filter_map(|raw| serde_json::from_slice::<Vers>(raw).ok().map(|v| (v.vers, raw)))
+        .collect()
+}
+
+/// A line's fields with nulls removed, or `None` where it does not parse as JSON values (nesting
+/// deeper than serde_json builds, a number out of range) although it validated.
+fn fields(raw: &[u8]) -> Option<Map<String, Value>> {
+    match serde_json::from_slice(raw) {
+        Ok(Value::Object(mut object)) => {
+            drop_nulls(&mut object);
+            Some(object)
+        }
+        _ => None,
     }
-    out
 }
 
 /// Removes every `null`-valued key, at every depth: absent and `null` mean the same to cargo.
@@ -203,12 +205,12 @@ fn changed_fields(before: &Map<String, Value>, after: &Map<String, Value>) -> Ve
         .collect()
 }
 
-/// Equal in semver precedence: the same version once build metadata is ignored.
-fn same_precedence(a: &str, b: &str) -> bool {
-    match (semver::Version::parse(a), semver::Version::parse(b)) {
-        (Ok(a), Ok(b)) => (a.major, a.minor, a.patch, &a.pre) == (b.major, b.minor, b.patch, &b.pre),
-        _ => false,
-    }
+/// What semver precedence compares: the version without its build metadata.
+type Precedence = (u64, u64, u64, String);
+
+fn precedence(vers: &str) -> Option<Precedence> {
+    let v = semver::Version::parse(vers).ok()?;
+    Some((v.major, v.minor, v.patch, v.pre.as_str().to_owned()))
 }
 
 #[cfg(test)]
