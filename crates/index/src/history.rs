@@ -56,7 +56,7 @@ pub enum HistoryViolation {
 
 /// What the mirror published before for one crate.
 #[derive(Debug, Clone, Copy)]
-pub struct Published<'a> {
+pub struct History<'a> {
     /// Every version ever published (vers -> cksum); empty for a crate mirrored for the first
     /// time.
     pub cksums: &'a BTreeMap<String, String>,
@@ -81,7 +81,7 @@ impl HistoryRule {
     /// Checks the offered file (`offered`, already validated into `lines`) against what was
     /// published, and returns every violation: first those of published versions in version
     /// order, then new versions of equal precedence and foreign registries in file order.
-    pub fn check(&self, published: Published<'_>, offered: &[u8], lines: &[IndexLine]) -> Vec<HistoryViolation> {
+    pub fn check(&self, published: History<'_>, offered: &[u8], lines: &[IndexLine]) -> Vec<HistoryViolation> {
         let mut violations = Vec::new();
         let offered_lines = lines_by_vers(offered);
         let published_lines = published.file.map(lines_by_vers).unwrap_or_default();

@@ -7,7 +7,7 @@ use crate::mirror::Mirror;
 use crate::publisher::Changes;
 use tracing::warn;
 use tufmirror_core::Sha256Hash;
-use tufmirror_index::{CrateName, Published};
+use tufmirror_index::{CrateName, History};
 use tufmirror_store::{FileRecord, QuarantineRecord};
 use tufmirror_upstream::{IndexFetch, Validator};
 
@@ -97,7 +97,7 @@ impl Mirror {
             }
             _ => None,
         };
-        let published = Published { cksums: &published, file: current_file.as_deref() };
+        let published = History { cksums: &published, file: current_file.as_deref() };
         let (upstream, etag, last_modified) = match &fetch {
             IndexFetch::Fetched { bytes, etag, last_modified } => {
                 (Upstream::Bytes(bytes), etag.clone(), last_modified.clone())

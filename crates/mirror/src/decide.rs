@@ -4,7 +4,7 @@
 
 use tufmirror_core::Sha256Hash;
 use tufmirror_index::{
-    CrateName, HistoryRule, HistoryViolation, IndexFileError, IndexLine, Published, validate_index_file,
+    CrateName, History, HistoryRule, HistoryViolation, IndexFileError, IndexLine, validate_index_file,
 };
 
 /// Upstream's answer for a crate's index file.
@@ -41,7 +41,7 @@ pub enum Decision {
 pub fn decide(
     name: &CrateName,
     current: Option<&Sha256Hash>,
-    published: Published<'_>,
+    published: History<'_>,
     rule: &HistoryRule,
     upstream: Upstream<'_>,
 ) -> Decision {
@@ -88,7 +88,7 @@ mod tests {
         let v1 = line("1.0.0", 'a');
         let published = BTreeMap::from([("1.0.0".to_owned(), "a".repeat(64))]);
         let h1 = Sha256Hash::of(v1.as_bytes());
-        let p = Published { cksums: &published, file: Some(v1.as_bytes()) };
+        let p = History { cksums: &published, file: Some(v1.as_bytes()) };
         let rule = HistoryRule::default();
         assert_eq!(decide(&foo(), Some(&h1), p, &rule, Upstream::Bytes(v1.as_bytes())), Decision::Unchanged);
         assert_eq!(decide(&foo(), Some(&h1), p, &rule, Upstream::NotModified), Decision::Unchanged);
@@ -122,7 +122,7 @@ mod tests {
         let truncated = &v2.as_bytes()[..v2.len() - 20];
         assert!(matches!(decide(&foo(), Some(&h1), p, &rule, Upstream::Bytes(truncated)), Decision::Invalid(_)));
         assert!(matches!(
-            decide(&foo(), None, Published { cksums: &BTreeMap::new(), file: None }, &rule, Upstream::Bytes(b"")),
+            decide(&foo(), None, History { cksums: &BTreeMap::new(), file: None }, &rule, Upstream::Bytes(b"")),
             Decision::Invalid(IndexFileError::Empty)
         ));
     }

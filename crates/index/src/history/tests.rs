@@ -36,7 +36,7 @@ fn check_with(rule: &HistoryRule, published: &str, offered: &str) -> Vec<History
     let before = validate_index_file(published.as_bytes(), &name).expect("published file is valid");
     let cksums: BTreeMap<String, String> = before.into_iter().map(|l| (l.vers, l.cksum)).collect();
     let lines = validate_index_file(offered.as_bytes(), &name).expect("offered file is valid");
-    rule.check(Published { cksums: &cksums, file: Some(published.as_bytes()) }, offered.as_bytes(), &lines)
+    rule.check(History { cksums: &cksums, file: Some(published.as_bytes()) }, offered.as_bytes(), &lines)
 }
 
 fn check(published: &str, offered: &str) -> Vec<HistoryViolation> {
@@ -188,7 +188,7 @@ fn a_new_version_equal_in_precedence_is_a_violation_unless_the_file_is_new() {
     let legacy = file(&[base("1.0.0", A), base("1.0.0+old", B)]);
     let name = CrateName::new("foo").expect("name");
     let lines = validate_index_file(legacy.as_bytes(), &name).expect("valid");
-    let first = Published { cksums: &BTreeMap::new(), file: None };
+    let first = History { cksums: &BTreeMap::new(), file: None };
     assert_eq!(HistoryRule::default().check(first, legacy.as_bytes(), &lines), vec![]);
     let next = format!("{legacy}{}", file(&[base("1.1.0", A)]));
     assert_eq!(check(&legacy, &next), vec![]);
@@ -223,7 +223,7 @@ fn a_published_version_missing_from_the_served_file_is_held_to_its_cksum() {
     let cksums = BTreeMap::from([("1.0.0".to_owned(), A.to_owned())]);
     let offered = edited(|l| l["deps"][0]["req"] = json!("^2"));
     let lines = validate_index_file(offered.as_bytes(), &name).expect("valid");
-    let published = Published { cksums: &cksums, file: None };
+    let published = History { cksums: &cksums, file: None };
     assert_eq!(HistoryRule::default().check(published, offered.as_bytes(), &lines), vec![]);
 }
 
