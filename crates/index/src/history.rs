@@ -19,8 +19,9 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Top-level fields that may appear on a published line that lacked them (once there, they are
-/// as immutable as the rest). Both are metadata that crates.io added to its index after the fact
-/// and back-filled for old versions; neither names other code than the line did:
+/// as immutable as the rest). Both are metadata that crates.io added to its index format years
+/// after its first versions, so a back-fill of old versions adds them; neither names other code
+/// than the line did:
 /// - `pubtime`: when the version was published;
 /// - `rust_version`: the `package.rust-version` already inside the published `.crate`.
 ///
