@@ -3,9 +3,11 @@
 //! disappears and never changes its `cksum`. Yank flips and new fields on old lines are allowed;
 //! they change the file, not the versions.
 //!
-//! The rule is the one `tufmirror_index::check_history` applies when the mirror itself takes a
-//! file from upstream; this copy compares what is kept in the state (versions and checksums
-//! only, not whole lines) and says which snapshots were compared.
+//! These are rules 1 and 2 of what the mirror applies when it takes a file from upstream
+//! (`tufmirror_index::HistoryRule`, POUF 1.8); this copy compares what is kept in the state
+//! (versions and checksums only, not whole lines) and says which snapshots were compared. The
+//! rest of that rule (other fields unchanged, no new version of equal precedence, no foreign
+//! registry) needs the previous lines, which the auditor's state does not keep.
 
 use crate::state::FileRecord;
 use std::collections::BTreeMap;

@@ -6,7 +6,8 @@ use crate::decide::{Decision, Upstream, decide};
 use crate::mirror::Mirror;
 use crate::publisher::Changes;
 use tracing::warn;
-use tufmirror_index::CrateName;
+use tufmirror_core::Sha256Hash;
+use tufmirror_index::{CrateName, History};
 use tufmirror_store::{FileRecord, QuarantineRecord};
 use tufmirror_upstream::{IndexFetch, Validator};
 
@@ -82,6 +83,21 @@ impl Mirror {
                 return check;
             }
         };
+        // The published lines, for upstream bytes that differ from the current file. Unreadable,
+        // the check fails rather than fall back to comparing cksums only.
+        let current_file = match (&fetch, &record) {
+            (IndexFetch::Fetched { bytes, .. }, Some(r)) if Sha256Hash::of(bytes) != r.sha256 => {
+                match self.blobs.get(&r.sha256) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => {
+                        failed(&mut check, true, format!("reading the current file of {name}: {e}"));
+                        return check;
+                    }
+                }
+            }
+            _ => None,
+        };
+        let published = History { cksums: &published, file: current_file.as_deref() };
         let (upstream, etag, last_modified) = match &fetch {
             IndexFetch::Fetched { bytes, etag, last_modified } => {
                 (Upstream::Bytes(bytes), etag.clone(), last_modified.clone())
@@ -100,7 +116,7 @@ impl Mirror {
             }
             r
         };
-        match decide(&name, record.as_ref().map(|r| &r.sha256), &published, upstream) {
+        match decide(&name, record.as_ref().map(|r| &r.sha256), published, &self.history_rule, upstream) {
             Decision::Unchanged => {
                 self.metrics.count_check("unchanged");
                 if let Some(r) = &record {
@@ -132,14 +148,15 @@ impl Mirror {
                     None => failed(
                         &mut check,
                         false,
-                        format!("{name} rewrites published history and is held in quarantine"),
+                        format!("upstream's file of {name} breaks the history rule and is held in quarantine"),
                     ),
                 }
                 let known = self.db.quarantine_record(&path).ok().flatten();
                 if known.as_ref().is_some_and(|q| q.sha256 == sha256) {
                     return check;
                 }
-                let reason = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                let reason =
+                    format!("{name}: {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
                 self.metrics.count_check("quarantined");
                 warn!(krate = %name, %reason, "upstream rewrote signed history: file quarantined, last good file stays served");
                 if self.blobs.put_deferred(bytes).is_ok() {

@@ -136,6 +136,10 @@ pub struct MirrorConfig {
     pub refresh_interval: Duration,
     /// Keep serving crates that disappear upstream (a removal is then never published).
     pub keep_removed: bool,
+    /// Index URLs a dependency's `registry` may name (exact strings, as in the index line). A
+    /// dependency from any other registry is quarantined: cargo would fetch it from there, past
+    /// the mirror (POUF 1.8).
+    pub allowed_registries: Vec<String>,
 }
 
 /// `[keys]`: the online role keys (URIs, see `tufmirror-signer`) and the root chain.
@@ -243,6 +247,7 @@ impl Default for MirrorConfig {
             revalidate_after: Duration::from_secs(300),
             refresh_interval: Duration::from_secs(6 * 3600),
             keep_removed: true,
+            allowed_registries: Vec::new(),
         }
     }
 }
@@ -341,6 +346,10 @@ impl Config {
             for p in patterns {
                 globset::Glob::new(p).map_err(|e| invalid(key, format!("pattern {p:?}: {e}")))?;
             }
+        }
+        for registry in &self.mirror.allowed_registries {
+            url::Url::parse(registry)
+                .map_err(|e| invalid("mirror.allowed_registries", format!("{registry:?} is not a URL: {e}")))?;
         }
         let positive = [
             ("storage.keep_snapshots", self.storage.keep_snapshots),

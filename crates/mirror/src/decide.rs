@@ -2,9 +2,10 @@
 //! history out of every published snapshot. Pure: the sync fetches, this decides, the store
 //! records.
 
-use std::collections::BTreeMap;
 use tufmirror_core::Sha256Hash;
-use tufmirror_index::{CrateName, HistoryViolation, IndexFileError, IndexLine, check_history, validate_index_file};
+use tufmirror_index::{
+    CrateName, History, HistoryRule, HistoryViolation, IndexFileError, IndexLine, validate_index_file,
+};
 
 /// Upstream's answer for a crate's index file.
 #[derive(Debug, Clone, Copy)]
@@ -34,12 +35,14 @@ pub enum Decision {
     Gone,
 }
 
-/// Decides for crate `name`, whose current file (if any) has hash `current` and whose published
-/// versions are `published` (vers -> cksum).
+/// Decides for crate `name`, whose current file (if any) has hash `current`, under `rule`.
+/// `published` holds every version published before with its cksum and, when upstream's bytes
+/// differ from the current file, the current file's bytes (the published lines).
 pub fn decide(
     name: &CrateName,
     current: Option<&Sha256Hash>,
-    published: &BTreeMap<String, String>,
+    published: History<'_>,
+    rule: &HistoryRule,
     upstream: Upstream<'_>,
 ) -> Decision {
     let bytes = match upstream {
@@ -55,18 +58,19 @@ pub fn decide(
         Ok(lines) => lines,
         Err(e) => return Decision::Invalid(e),
     };
-    let violations = check_history(published, &lines);
+    let violations = rule.check(published, bytes, &lines);
     if !violations.is_empty() {
         return Decision::Quarantine { sha256, violations };
     }
     let new_versions =
-        lines.into_iter().filter(|l| !published.contains_key(&l.vers)).map(|l| (l.vers, l.cksum)).collect();
+        lines.into_iter().filter(|l| !published.cksums.contains_key(&l.vers)).map(|l| (l.vers, l.cksum)).collect();
     Decision::Accept { sha256, new_versions }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn line(vers: &str, c: char) -> String {
         format!(
@@ -84,13 +88,15 @@ mod tests {
         let v1 = line("1.0.0", 'a');
         let published = BTreeMap::from([("1.0.0".to_owned(), "a".repeat(64))]);
         let h1 = Sha256Hash::of(v1.as_bytes());
-        assert_eq!(decide(&foo(), Some(&h1), &published, Upstream::Bytes(v1.as_bytes())), Decision::Unchanged);
-        assert_eq!(decide(&foo(), Some(&h1), &published, Upstream::NotModified), Decision::Unchanged);
-        assert_eq!(decide(&foo(), Some(&h1), &published, Upstream::NotFound), Decision::Gone);
+        let p = History { cksums: &published, file: Some(v1.as_bytes()) };
+        let rule = HistoryRule::default();
+        assert_eq!(decide(&foo(), Some(&h1), p, &rule, Upstream::Bytes(v1.as_bytes())), Decision::Unchanged);
+        assert_eq!(decide(&foo(), Some(&h1), p, &rule, Upstream::NotModified), Decision::Unchanged);
+        assert_eq!(decide(&foo(), Some(&h1), p, &rule, Upstream::NotFound), Decision::Gone);
 
         let v2 = format!("{v1}{}", line("1.1.0", 'b'));
         assert_eq!(
-            decide(&foo(), Some(&h1), &published, Upstream::Bytes(v2.as_bytes())),
+            decide(&foo(), Some(&h1), p, &rule, Upstream::Bytes(v2.as_bytes())),
             Decision::Accept {
                 sha256: Sha256Hash::of(v2.as_bytes()),
                 new_versions: vec![("1.1.0".into(), "b".repeat(64))]
@@ -99,14 +105,24 @@ mod tests {
 
         let rewritten = line("1.0.0", 'c');
         assert!(matches!(
-            decide(&foo(), Some(&h1), &published, Upstream::Bytes(rewritten.as_bytes())),
+            decide(&foo(), Some(&h1), p, &rule, Upstream::Bytes(rewritten.as_bytes())),
             Decision::Quarantine { violations, .. } if matches!(violations[..], [HistoryViolation::ChecksumChanged { .. }])
         ));
 
-        let truncated = &v2.as_bytes()[..v2.len() - 20];
-        assert!(matches!(decide(&foo(), Some(&h1), &published, Upstream::Bytes(truncated)), Decision::Invalid(_)));
+        let new_dependency = line("1.0.0", 'a').replace(
+            "\"deps\": []",
+            r#""deps": [{"name": "evil", "req": "*", "features": [], "optional": false, "default_features": true}]"#,
+        );
         assert!(matches!(
-            decide(&foo(), None, &BTreeMap::new(), Upstream::Bytes(b"")),
+            decide(&foo(), Some(&h1), p, &rule, Upstream::Bytes(new_dependency.as_bytes())),
+            Decision::Quarantine { violations, .. }
+                if violations == [HistoryViolation::FieldChanged { vers: "1.0.0".into(), field: "deps".into() }]
+        ));
+
+        let truncated = &v2.as_bytes()[..v2.len() - 20];
+        assert!(matches!(decide(&foo(), Some(&h1), p, &rule, Upstream::Bytes(truncated)), Decision::Invalid(_)));
+        assert!(matches!(
+            decide(&foo(), None, History { cksums: &BTreeMap::new(), file: None }, &rule, Upstream::Bytes(b"")),
             Decision::Invalid(IndexFileError::Empty)
         ));
     }

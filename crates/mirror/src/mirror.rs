@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 use tufmirror_core::Sha256Hash;
-use tufmirror_index::{RegistryConfig, crate_of_path};
+use tufmirror_index::{HistoryRule, RegistryConfig, crate_of_path};
 use tufmirror_repo::sign::Expiries;
 use tufmirror_store::{BlobStore, StateDb, StoreError};
 use tufmirror_upstream::{ProxySetting, UpstreamClient, UpstreamError};
@@ -55,6 +55,8 @@ pub struct Mirror {
     pub cache: crate::cache::ResponseCache,
     pub upstream: UpstreamClient,
     pub filter: Filter,
+    /// What upstream may change in a published version (POUF 1.8), with `mirror.allowed_registries`.
+    pub history_rule: HistoryRule,
     pub metrics: Metrics,
     pub metrics_registry: prometheus_client::registry::Registry,
     /// One root publication at a time.
@@ -110,6 +112,7 @@ impl Mirror {
         .await?;
         let upstream = UpstreamClient::new(upstream_config(&config)?)?;
         let filter = Filter::new(&config.mirror.allow, &config.mirror.deny)?;
+        let history_rule = HistoryRule::new(config.mirror.allowed_registries.iter().cloned());
         let admin_token = admin_token(&dir).map_err(io)?;
         let cache = crate::cache::ResponseCache::new(config.server.response_cache_mib as usize * 1024 * 1024);
         let (ondemand, queue) = OnDemand::new();
@@ -125,6 +128,7 @@ impl Mirror {
             publisher,
             upstream,
             filter,
+            history_rule,
             metrics,
             metrics_registry,
             root_update: tokio::sync::Mutex::new(()),

@@ -58,6 +58,7 @@ fn unknown_keys_and_bad_values_name_the_key_and_the_file() {
         ("[storage]\nkeep_snapshots = 0\n", "storage.keep_snapshots"),
         ("[expiry]\ntimestamp_days = 0\n", "expiry.timestamp_days"),
         ("[upstream]\ntimeout = \"0s\"\n", "upstream.timeout"),
+        ("[mirror]\nallowed_registries = [\"not a url\"]\n", "mirror.allowed_registries"),
     ];
     for (text, key) in cases {
         let err = load_text(text).expect_err(key).to_string();
