@@ -38,16 +38,19 @@ fn random_names(count: usize, seed: u64) -> Vec<String> {
     (0..count as u64).map(|i| format!("flood-{:016x}", Rng::for_item(seed, i).next_u64())).collect()
 }
 
+/// A status and its `Retry-After`, or `None` if the connection failed or closed without an answer.
+type Answer = Option<(u16, Option<String>)>;
+
 /// One GET over its own HTTP/1.1 connection: the status and `Retry-After`, or `None` if the
 /// connection failed or closed without an answer.
-async fn get(addr: SocketAddr, path: &str) -> Option<(u16, Option<String>)> {
+async fn get(addr: SocketAddr, path: &str) -> Answer {
     let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.ok()?;
     read_answer(&mut stream).await
 }
 
-async fn read_answer(stream: &mut tokio::net::TcpStream) -> Option<(u16, Option<String>)> {
+async fn read_answer(stream: &mut tokio::net::TcpStream) -> Answer {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.ok()?;
     let head = String::from_utf8_lossy(&raw[..raw.windows(4).position(|w| w == b"\r\n\r\n")?]).into_owned();
@@ -67,7 +70,7 @@ fn flood(
     addr: SocketAddr,
     names: &[String],
     sent: &Arc<AtomicUsize>,
-) -> Vec<tokio::task::JoinHandle<Option<(u16, Option<String>)>>> {
+) -> Vec<tokio::task::JoinHandle<Answer>> {
     names
         .iter()
         .map(|name| {
