@@ -95,7 +95,7 @@ mod tests {
         assert!(removal_due(1000, 1000 + 3600, hour), "404s spanning the grace");
         assert!(!removal_due(1000, 900, hour), "a clock that went back");
         assert!(removal_due(1000, 1000, std::time::Duration::ZERO), "0s: today's behaviour");
-        assert!(!removal_due(0, i64::MAX, std::time::Duration::MAX), "a grace beyond i64 never ends");
+        assert!(!removal_due(1, i64::MAX, std::time::Duration::MAX), "a grace beyond i64 seconds never ends");
     }
 
     #[test]
