@@ -439,7 +439,7 @@ fn upstream_changes_are_followed_after_the_ttl() {
     // keep_removed = false: the crate leaves with a signed removal record.
     let dir = tempfile::tempdir().expect("tempdir");
     upstream.publish(&gone, false);
-    config.mirror_extra = "revalidate_after = \"2s\"\nkeep_removed = false".to_owned();
+    config.mirror_extra = "revalidate_after = \"2s\"\nkeep_removed = false\nremoval_grace = \"0s\"".to_owned();
     let daemon = Daemon::start(dir.path(), &config);
     assert_eq!(index(&daemon, gone_path).status, 200);
     assert_eq!(index(&daemon, path).status, 200);

@@ -390,7 +390,7 @@ fn a_daemon_with_on_demand_snapshots_and_removals() {
     upstream.publish(&gone, false);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = DaemonConfig::new(&upstream.url());
-    config.mirror_extra = "revalidate_after = \"2s\"\nkeep_removed = false".to_owned();
+    config.mirror_extra = "revalidate_after = \"2s\"\nkeep_removed = false\nremoval_grace = \"0s\"".to_owned();
     let daemon = Daemon::start(dir.path(), &config);
     let state = tempfile::tempdir().expect("state");
     MirrorClient::bootstrap(state.path(), &daemon.get("/tuf/1.root.json").body).expect("bootstrap");

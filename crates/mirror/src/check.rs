@@ -2,14 +2,15 @@
 //! decide, and say what would change. Nothing is committed here; a batch of checks is published
 //! together.
 
-use crate::decide::{Decision, Upstream, decide};
+use crate::decide::{Decision, Upstream, decide, removal_due};
 use crate::mirror::Mirror;
 use crate::publisher::Changes;
-use tracing::warn;
+use std::time::Duration;
+use tracing::{info, warn};
 use tufmirror_core::Sha256Hash;
 use tufmirror_index::{CrateName, History};
 use tufmirror_store::{FileRecord, QuarantineRecord};
-use tufmirror_upstream::{IndexFetch, Validator};
+use tufmirror_upstream::{Allowance, IndexFetch, Validator};
 
 /// What a request for a crate gets once its check is published.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,10 @@ pub enum CheckResult {
     NotFound,
     /// The mirror has nothing to serve and upstream failed: a 502 with this reason.
     Failed(String),
+    /// The mirror has nothing to serve and did not ask upstream now (upstream asked for a pause,
+    /// the name's upstream requests are spent, or too many requests wait): a 503 with
+    /// `Retry-After` of this long. Never a 404: the name was not checked.
+    Busy(Duration),
 }
 
 /// The outcome of one check, ready to be merged into a publish.
@@ -32,13 +37,32 @@ pub struct CrateCheck {
     pub error: Option<String>,
 }
 
+impl CrateCheck {
+    /// A check that did not ask upstream and has nothing to serve.
+    pub fn busy(name: CrateName, retry_after: Duration) -> CrateCheck {
+        CrateCheck {
+            name,
+            result: CheckResult::Busy(retry_after),
+            changes: Changes::default(),
+            error: Some("not asked upstream now".to_owned()),
+        }
+    }
+}
+
 pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 impl Mirror {
-    /// Checks crate `name` against upstream.
+    /// Checks crate `name` against upstream, with every retry the configuration allows, waiting
+    /// out a pause upstream asked for.
     pub async fn check_crate(&self, name: CrateName) -> CrateCheck {
+        self.check_crate_within(name, Allowance { requests: u32::MAX, fail_when_paused: false }).await.0
+    }
+
+    /// Checks crate `name` against upstream within `allowance`; also returns the upstream
+    /// requests it sent.
+    pub async fn check_crate_within(&self, name: CrateName, allowance: Allowance) -> (CrateCheck, u32) {
         let path = name.index_path();
         let mut check =
             CrateCheck { name: name.clone(), result: CheckResult::Present, changes: Changes::default(), error: None };
@@ -50,7 +74,7 @@ impl Mirror {
             Ok(r) => r,
             Err(e) => {
                 failed(&mut check, false, format!("state database: {e}"));
-                return check;
+                return (check, 0);
             }
         };
         if !self.filter.allows(name.as_str()) {
@@ -59,28 +83,40 @@ impl Mirror {
                 check.changes.files.push((path.clone(), None));
                 check.changes.removal_reasons.insert(path, "denied by the mirror's configuration".to_owned());
             }
-            return check;
+            return (check, 0);
         }
         let validator = record.as_ref().and_then(|r| match (&r.etag, &r.last_modified) {
             (Some(etag), _) => Some(Validator::ETag(etag.clone())),
             (None, Some(date)) => Some(Validator::LastModified(date.clone())),
             _ => None,
         });
-        let fetch = match self.upstream.fetch_index_file(&name, validator.as_ref()).await {
+        let spent = self.upstream.fetch_index_file_within(&name, validator.as_ref(), allowance).await;
+        let sent = spent.requests;
+        let fetch = match spent.result {
             Ok(fetch) => fetch,
+            Err(e) if e.paused_for().is_some() => {
+                // Not asked: upstream's pause. The last good file (if any) stays served.
+                let left = e.paused_for().unwrap_or_default();
+                self.metrics.count_check("paused");
+                check.error = Some(e.to_string());
+                if record.is_none() {
+                    check.result = CheckResult::Busy(left);
+                }
+                return (check, sent);
+            }
             Err(e) => {
                 self.metrics.upstream_errors.inc();
                 self.metrics.count_check("error");
                 warn!(krate = %name, error = %e, "upstream fetch failed; the last good file stays served");
                 failed(&mut check, record.is_some(), format!("upstream failed: {e}"));
-                return check;
+                return (check, sent);
             }
         };
         let published = match self.db.versions(name.as_str()) {
             Ok(v) => v,
             Err(e) => {
                 failed(&mut check, record.is_some(), format!("state database: {e}"));
-                return check;
+                return (check, sent);
             }
         };
         // The published lines, for upstream bytes that differ from the current file. Unreadable,
@@ -91,7 +127,7 @@ impl Mirror {
                     Ok(bytes) => Some(bytes),
                     Err(e) => {
                         failed(&mut check, true, format!("reading the current file of {name}: {e}"));
-                        return check;
+                        return (check, sent);
                     }
                 }
             }
@@ -107,6 +143,10 @@ impl Mirror {
             _ => (Upstream::NotFound, None, None),
         };
         let now = now_unix();
+        if !matches!(fetch, IndexFetch::NotFound { .. }) {
+            // Upstream has the file: a removal waiting for its grace starts over.
+            self.forget_gone(&path);
+        }
         let touched = |r: &FileRecord| {
             let mut r = r.clone();
             r.checked_at = now;
@@ -124,10 +164,10 @@ impl Mirror {
                 }
             }
             Decision::Accept { sha256, new_versions } => {
-                let Upstream::Bytes(bytes) = upstream else { return check };
+                let Upstream::Bytes(bytes) = upstream else { return (check, sent) };
                 if let Err(e) = self.blobs.put_deferred(bytes) {
                     failed(&mut check, record.is_some(), format!("storing {path}: {e}"));
-                    return check;
+                    return (check, sent);
                 }
                 self.metrics.count_check(if record.is_some() { "changed" } else { "new" });
                 let krate = name.lowercase();
@@ -142,7 +182,7 @@ impl Mirror {
                 }
             }
             Decision::Quarantine { sha256, violations } => {
-                let Upstream::Bytes(bytes) = upstream else { return check };
+                let Upstream::Bytes(bytes) = upstream else { return (check, sent) };
                 match &record {
                     Some(r) => check.changes.files.push((path.clone(), Some(touched(r)))),
                     None => failed(
@@ -153,7 +193,7 @@ impl Mirror {
                 }
                 let known = self.db.quarantine_record(&path).ok().flatten();
                 if known.as_ref().is_some_and(|q| q.sha256 == sha256) {
-                    return check;
+                    return (check, sent);
                 }
                 let reason =
                     format!("{name}: {}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
@@ -176,15 +216,33 @@ impl Mirror {
                     Some(r) if self.config.mirror.keep_removed => {
                         check.changes.files.push((path, Some(touched(r))));
                     }
-                    Some(_) => {
-                        check.result = CheckResult::NotFound;
-                        check.changes.files.push((path.clone(), None));
-                        check.changes.removal_reasons.insert(path, "removed upstream".to_owned());
+                    Some(r) => {
+                        let grace = self.config.mirror.removal_grace;
+                        let first = self.first_gone(&path, now);
+                        if removal_due(first, now, grace) {
+                            check.result = CheckResult::NotFound;
+                            check.changes.files.push((path.clone(), None));
+                            check.changes.removal_reasons.insert(path, "removed upstream".to_owned());
+                        } else {
+                            info!(krate = %name, first_404 = first, ?grace, "upstream answers 404; the removal waits for removal_grace");
+                            check.changes.files.push((path, Some(touched(r))));
+                        }
                     }
                 }
             }
         }
-        check
+        (check, sent)
+    }
+
+    /// When upstream first answered 404 for `path` since it last had the file (`now` if this is
+    /// the first). Kept in memory only: a restart starts the grace over, which delays a removal
+    /// and never hastens one. Bounded by the files the mirror has had.
+    fn first_gone(&self, path: &str, now: i64) -> i64 {
+        *self.gone_since.lock().unwrap_or_else(|p| p.into_inner()).entry(path.to_owned()).or_insert(now)
+    }
+
+    fn forget_gone(&self, path: &str) {
+        self.gone_since.lock().unwrap_or_else(|p| p.into_inner()).remove(path);
     }
 }
 

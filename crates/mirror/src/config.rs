@@ -140,6 +140,15 @@ pub struct MirrorConfig {
     /// dependency from any other registry is quarantined: cargo would fetch it from there, past
     /// the mirror (POUF 1.8).
     pub allowed_registries: Vec<String>,
+    /// With `keep_removed = false`, a removal is published only once upstream has answered 404
+    /// for at least this long (first 404 at t0, still 404 at t0 + grace; an answer with the file
+    /// in between starts over): one bad answer must not remove a crate. 0 removes at the first 404.
+    #[serde(with = "humantime_serde")]
+    pub removal_grace: Duration,
+    /// Requests for crates the mirror does not have that may wait for upstream at once; more are
+    /// answered 503 with `Retry-After` at once (cargo retries 5xx). Requests for crates the mirror
+    /// has never count against it. Bounds what a flood of made-up names can queue.
+    pub max_new_crate_requests: usize,
 }
 
 /// `[keys]`: the online role keys (URIs, see `tufmirror-signer`) and the root chain.
@@ -248,6 +257,8 @@ impl Default for MirrorConfig {
             refresh_interval: Duration::from_secs(6 * 3600),
             keep_removed: true,
             allowed_registries: Vec::new(),
+            removal_grace: Duration::from_secs(3600),
+            max_new_crate_requests: 256,
         }
     }
 }
@@ -356,6 +367,7 @@ impl Config {
             ("upstream.max_concurrency", self.upstream.max_concurrency as u64),
             ("upstream.max_index_file_bytes", self.upstream.max_index_file_bytes),
             ("upstream.max_crate_bytes", self.upstream.max_crate_bytes),
+            ("mirror.max_new_crate_requests", self.mirror.max_new_crate_requests as u64),
         ];
         for (key, value) in positive {
             if value == 0 {

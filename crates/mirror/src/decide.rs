@@ -67,6 +67,14 @@ pub fn decide(
     Decision::Accept { sha256, new_versions }
 }
 
+/// Whether a crate that upstream first answered 404 for at `first_gone` and still does at `now`
+/// (Unix seconds) has been gone for `grace`, so that its removal may be published. A clock that
+/// went backwards counts as no time passed.
+pub fn removal_due(first_gone: i64, now: i64, grace: std::time::Duration) -> bool {
+    let grace = i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
+    now.saturating_sub(first_gone).max(0) >= grace
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +89,17 @@ mod tests {
 
     fn foo() -> CrateName {
         CrateName::new("foo").expect("name")
+    }
+
+    #[test]
+    fn a_removal_waits_for_its_grace() {
+        let hour = std::time::Duration::from_secs(3600);
+        assert!(!removal_due(1000, 1000, hour), "the first 404");
+        assert!(!removal_due(1000, 1000 + 3599, hour));
+        assert!(removal_due(1000, 1000 + 3600, hour), "404s spanning the grace");
+        assert!(!removal_due(1000, 900, hour), "a clock that went back");
+        assert!(removal_due(1000, 1000, std::time::Duration::ZERO), "0s: today's behaviour");
+        assert!(!removal_due(1, i64::MAX, std::time::Duration::MAX), "a grace beyond i64 seconds never ends");
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum IndexAnswer {
     NotAnIndexPath,
     /// The mirror lacks the crate and could not get it: a 502 (cargo retries 5xx).
     Failed(String),
+    /// The mirror lacks the crate and did not ask upstream now: a 503 with `Retry-After` of this
+    /// long (cargo retries it). Never a 404, since the crate was not checked.
+    Busy(Duration),
     /// The stored file could not be read (a 500).
     Damaged(String),
 }
@@ -43,7 +46,7 @@ impl Mirror {
         match published.tree.prove(path, published.version()) {
             PathProof::Included(_) if on_demand && self.is_stale(path) => {
                 let wait = REVALIDATE_WAIT.min(self.config.server.request_timeout / 2);
-                if let Ok(result) = tokio::time::timeout(wait, self.check_until_shutdown(name.clone())).await {
+                if let Ok(result) = tokio::time::timeout(wait, self.check_until_shutdown(name.clone(), true)).await {
                     checked = Some(result);
                 }
                 published = self.publisher.current();
@@ -51,7 +54,7 @@ impl Mirror {
             PathProof::Absent(_) if on_demand && self.filter.allows(name.as_str()) && !self.recently_missing(&name) => {
                 let wait = self.config.server.request_timeout.saturating_sub(Duration::from_secs(1));
                 checked = Some(
-                    tokio::time::timeout(wait, self.check_until_shutdown(name.clone()))
+                    tokio::time::timeout(wait, self.check_until_shutdown(name.clone(), false))
                         .await
                         .unwrap_or_else(|_| CheckResult::Failed("timed out waiting for upstream".to_owned())),
                 );
@@ -71,6 +74,7 @@ impl Mirror {
             },
             PathProof::Absent(proof) => match checked {
                 Some(CheckResult::Failed(reason)) => IndexAnswer::Failed(reason),
+                Some(CheckResult::Busy(retry_after)) => IndexAnswer::Busy(retry_after),
                 _ => IndexAnswer::Missing { published, proof: Box::new(proof) },
             },
         }
@@ -78,9 +82,9 @@ impl Mirror {
 
     /// [`Mirror::check_on_demand`], given up when the mirror shuts down: a graceful shutdown waits
     /// for open requests, and a check may wait on a hanging upstream for `retries` timeouts.
-    async fn check_until_shutdown(&self, name: CrateName) -> CheckResult {
+    async fn check_until_shutdown(&self, name: CrateName, has_file: bool) -> CheckResult {
         tokio::select! {
-            result = self.check_on_demand(name) => result,
+            result = self.check_on_demand(name, has_file) => result,
             () = self.shutdown.cancelled() => CheckResult::Failed("the mirror is shutting down".to_owned()),
         }
     }

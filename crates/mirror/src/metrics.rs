@@ -18,6 +18,11 @@ pub struct ResultLabels {
     pub result: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
 /// Every metric the daemon exports.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -40,6 +45,10 @@ pub struct Metrics {
     /// Seconds since the last complete refresh of every mirrored file (-1 before the first).
     pub sync_lag_seconds: Gauge,
     pub on_demand_batches: Counter,
+    /// Requests for crates the mirror lacks answered 503 without asking upstream, by why.
+    pub on_demand_shed: Family<ReasonLabels, Counter>,
+    /// On-demand checks dropped because every request waiting for them had gone.
+    pub on_demand_abandoned: Counter,
 }
 
 impl Metrics {
@@ -68,11 +77,25 @@ impl Metrics {
         );
         r.register("sync_lag_seconds", "Seconds since the last complete refresh", self.sync_lag_seconds.clone());
         r.register("on_demand_batches", "Batches of on-demand fetches", self.on_demand_batches.clone());
+        r.register(
+            "on_demand_shed",
+            "Requests for crates the mirror lacks answered 503 without asking upstream, by reason",
+            self.on_demand_shed.clone(),
+        );
+        r.register(
+            "on_demand_abandoned",
+            "On-demand checks dropped because every waiting request had gone",
+            self.on_demand_abandoned.clone(),
+        );
         r
     }
 
     pub fn count_check(&self, result: &'static str) {
         self.upstream_checks.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    pub fn count_shed(&self, reason: &'static str) {
+        self.on_demand_shed.get_or_create(&ReasonLabels { reason }).inc();
     }
 
     pub fn count_download(&self, result: &'static str) {

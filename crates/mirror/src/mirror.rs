@@ -66,6 +66,9 @@ pub struct Mirror {
     pub(crate) ondemand: OnDemand,
     /// Upstream's `config.json`, read once (its `dl` says where `.crate` files are).
     pub(crate) upstream_registry: tokio::sync::OnceCell<RegistryConfig>,
+    /// When upstream first answered 404 for a file the mirror has (Unix seconds), for
+    /// `removal_grace`.
+    pub(crate) gone_since: Mutex<HashMap<String, i64>>,
     /// One download per `.crate` at a time.
     pub(crate) downloads: Mutex<HashMap<Sha256Hash, Arc<tokio::sync::Mutex<()>>>>,
     /// Checks hold it shared from storing a blob until the publish that refers to it; garbage
@@ -115,7 +118,7 @@ impl Mirror {
         let history_rule = HistoryRule::new(config.mirror.allowed_registries.iter().cloned());
         let admin_token = admin_token(&dir).map_err(io)?;
         let cache = crate::cache::ResponseCache::new(config.server.response_cache_mib as usize * 1024 * 1024);
-        let (ondemand, queue) = OnDemand::new();
+        let (ondemand, queue) = OnDemand::new(config.mirror.max_new_crate_requests);
         let metrics = Metrics::default();
         let metrics_registry = metrics.registry();
         let mirror = Arc::new(Mirror {
@@ -136,6 +139,7 @@ impl Mirror {
             shutdown,
             ondemand,
             upstream_registry: tokio::sync::OnceCell::new(),
+            gone_since: Mutex::new(HashMap::new()),
             downloads: Mutex::new(HashMap::new()),
             blob_guard: tokio::sync::RwLock::new(()),
             sync_now: tokio::sync::Notify::new(),

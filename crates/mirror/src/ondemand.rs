@@ -2,16 +2,32 @@
 //! revalidation) waits while its crate is checked; requests that arrive together are checked
 //! together and published as one snapshot, because cargo asks for hundreds of files in a burst
 //! and one signature per file would be slow and would flood history.
+//!
+//! Names the mirror lacks are chosen by whoever sends the request, so what they may cost is
+//! bounded (issue 12, hole 5):
+//! - at most `mirror.max_new_crate_requests` requests for such names wait at once; more are
+//!   answered 503 at once (cargo retries it), so a flood cannot queue minutes of upstream work
+//!   ahead of a real request, and a request that is admitted waits for a bounded queue;
+//! - each such name costs at most [`REQUESTS_PER_NAME`] upstream requests (retries included)
+//!   per `revalidate_after`, whether upstream answered 404 or failed; a 404 is then answered from
+//!   memory, a spent budget with a 503;
+//! - while upstream asks for a pause (429, `Retry-After`) no index request is sent: requests that
+//!   need upstream get a 503 with the time left;
+//! - a check whose requests have all gone (client disconnected, request timed out) is dropped
+//!   before it costs upstream anything more, so a flood's work ends with the flood.
+//!
+//! Never a 404 for a name that was not checked: shedding is always a 503.
 
-use crate::check::CheckResult;
+use crate::check::{CheckResult, CrateCheck};
 use crate::mirror::Mirror;
 use crate::publisher::Changes;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tracing::{Instrument as _, error, info_span};
 use tufmirror_index::{CrateName, IndexLine};
+use tufmirror_upstream::Allowance;
 
 /// How long a batch keeps collecting after its first request. Short: over HTTP/1.1 cargo keeps at
 /// most two requests in flight per host, so only HTTP/2 (behind TLS) brings real bursts, and those
@@ -21,54 +37,182 @@ const WINDOW: Duration = Duration::from_millis(10);
 const CONCURRENT_BATCHES: usize = 4;
 /// The most crates checked in one batch.
 const MAX_BATCH: usize = 512;
+/// Upstream requests (retries included) that one name the mirror lacks may cost per
+/// `revalidate_after`.
+pub(crate) const REQUESTS_PER_NAME: u32 = 3;
+/// Names whose upstream cost is remembered. Past this, records older than `revalidate_after` are
+/// dropped, and if that is not enough, all: memory stays bounded, and what a flood gains by
+/// resetting the records is still limited by `max_new_crate_requests`.
+const NAMES_REMEMBERED: usize = 100_000;
+/// What a request shed because the queue is full is told to wait.
+const QUEUE_FULL_RETRY: Duration = Duration::from_secs(1);
 
+/// One request waiting for its crate's check.
 #[derive(Debug)]
 pub(crate) struct Waiter {
     name: CrateName,
     reply: oneshot::Sender<CheckResult>,
+    /// Held while a request for a crate the mirror lacks waits (`max_new_crate_requests`).
+    _admitted: Option<OwnedSemaphorePermit>,
 }
 
-/// The queue of waiting requests and what recent checks found missing.
+/// What upstream cost and said for one name the mirror lacks.
+#[derive(Debug, Clone, Copy)]
+struct NameRecord {
+    /// Start of the current `revalidate_after` window.
+    since: Instant,
+    /// Upstream requests spent (or reserved by a running check) in the window.
+    requests: u32,
+    /// When upstream last answered 404 for it.
+    not_found_at: Option<Instant>,
+}
+
+/// The queue of waiting requests and what recent checks of names the mirror lacks cost and found.
 #[derive(Debug)]
 pub(crate) struct OnDemand {
     queue: mpsc::Sender<Waiter>,
-    /// Crates upstream recently did not have: asked again only after `revalidate_after`.
-    missing: Mutex<HashMap<String, Instant>>,
+    names: Mutex<HashMap<String, NameRecord>>,
+    /// Permits for requests of crates the mirror lacks (`max_new_crate_requests`).
+    new_requests: Arc<Semaphore>,
 }
 
 impl OnDemand {
-    pub(crate) fn new() -> (OnDemand, mpsc::Receiver<Waiter>) {
+    pub(crate) fn new(max_new_requests: usize) -> (OnDemand, mpsc::Receiver<Waiter>) {
         let (queue, rx) = mpsc::channel(4096);
-        (OnDemand { queue, missing: Mutex::new(HashMap::new()) }, rx)
+        let new_requests = Arc::new(Semaphore::new(max_new_requests.clamp(1, Semaphore::MAX_PERMITS)));
+        (OnDemand { queue, names: Mutex::new(HashMap::new()), new_requests }, rx)
     }
 }
 
 impl Mirror {
-    /// Checks `name` in the next batch and waits until that batch is published.
-    pub async fn check_on_demand(&self, name: CrateName) -> CheckResult {
+    /// Checks `name` in the next batch and waits until that batch is published. `has_file`: the
+    /// current snapshot has its file (a revalidation). A request for a crate the mirror lacks may
+    /// be answered [`CheckResult::Busy`] at once instead (see the module documentation).
+    pub async fn check_on_demand(&self, name: CrateName, has_file: bool) -> CheckResult {
+        let admitted = if has_file {
+            None
+        } else {
+            if let Some(left) = self.name_budget_spent(&name) {
+                return self.shed("name_budget", left);
+            }
+            if let Some(left) = self.upstream.paused_for() {
+                return self.shed("upstream_paused", left);
+            }
+            match self.ondemand.new_requests.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => return self.shed("queue_full", QUEUE_FULL_RETRY),
+            }
+        };
         let (reply, rx) = oneshot::channel();
-        if self.ondemand.queue.send(Waiter { name, reply }).await.is_err() {
+        if self.ondemand.queue.send(Waiter { name, reply, _admitted: admitted }).await.is_err() {
             return CheckResult::Failed("the mirror is shutting down".to_owned());
         }
         rx.await.unwrap_or_else(|_| CheckResult::Failed("the mirror is shutting down".to_owned()))
     }
 
-    /// Whether upstream was recently found not to have `name`.
-    pub fn recently_missing(&self, name: &CrateName) -> bool {
-        let missing = self.ondemand.missing.lock().unwrap_or_else(|p| p.into_inner());
-        missing.get(&name.lowercase()).is_some_and(|t| t.elapsed() < self.config.mirror.revalidate_after)
+    fn shed(&self, reason: &'static str, retry_after: Duration) -> CheckResult {
+        self.metrics.count_shed(reason);
+        CheckResult::Busy(retry_after)
     }
 
-    fn remember_missing(&self, name: &CrateName, missing: bool) {
-        let mut map = self.ondemand.missing.lock().unwrap_or_else(|p| p.into_inner());
-        if missing {
-            if map.len() > 100_000 {
-                map.clear();
+    fn names(&self) -> std::sync::MutexGuard<'_, HashMap<String, NameRecord>> {
+        self.ondemand.names.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether upstream was recently found not to have `name`.
+    pub fn recently_missing(&self, name: &CrateName) -> bool {
+        let window = self.config.mirror.revalidate_after;
+        self.names().get(&name.lowercase()).and_then(|r| r.not_found_at).is_some_and(|t| t.elapsed() < window)
+    }
+
+    /// The time left in `name`'s window if its upstream requests are spent.
+    fn name_budget_spent(&self, name: &CrateName) -> Option<Duration> {
+        let window = self.config.mirror.revalidate_after;
+        let names = self.names();
+        let record = names.get(&name.lowercase())?;
+        let left = window.checked_sub(record.since.elapsed()).filter(|left| !left.is_zero())?;
+        (record.requests >= REQUESTS_PER_NAME).then_some(left)
+    }
+
+    /// Reserves what is left of `name`'s upstream requests in its window: `Err` with the time
+    /// left in the window when nothing is.
+    fn reserve_requests(&self, name: &CrateName) -> Result<u32, Duration> {
+        let window = self.config.mirror.revalidate_after;
+        let mut names = self.names();
+        if names.len() >= NAMES_REMEMBERED {
+            names.retain(|_, r| r.since.elapsed() < window || r.not_found_at.is_some_and(|t| t.elapsed() < window));
+            if names.len() >= NAMES_REMEMBERED {
+                names.clear();
             }
-            map.insert(name.lowercase(), Instant::now());
-        } else {
-            map.remove(&name.lowercase());
         }
+        let record = names.entry(name.lowercase()).or_insert(NameRecord {
+            since: Instant::now(),
+            requests: 0,
+            not_found_at: None,
+        });
+        if record.since.elapsed() >= window {
+            record.since = Instant::now();
+            record.requests = 0;
+        }
+        let granted = REQUESTS_PER_NAME.saturating_sub(record.requests);
+        if granted == 0 {
+            return Err(window.saturating_sub(record.since.elapsed()).max(Duration::from_secs(1)));
+        }
+        record.requests += granted;
+        Ok(granted)
+    }
+
+    /// Settles a reservation of `granted` requests of which `sent` were used.
+    fn settle_requests(&self, name: &CrateName, granted: u32, sent: u32) {
+        if let Some(record) = self.names().get_mut(&name.lowercase()) {
+            record.requests = record.requests.saturating_sub(granted.saturating_sub(sent));
+        }
+    }
+
+    /// Remembers what a check found: a 404 is answered from memory for `revalidate_after`; a
+    /// crate that is now present needs no record.
+    fn remember(&self, name: &CrateName, result: &CheckResult) {
+        let mut names = self.names();
+        match result {
+            CheckResult::NotFound => {
+                let now = Instant::now();
+                names
+                    .entry(name.lowercase())
+                    .or_insert(NameRecord { since: now, requests: 0, not_found_at: None })
+                    .not_found_at = Some(now);
+            }
+            CheckResult::Present => {
+                names.remove(&name.lowercase());
+            }
+            CheckResult::Failed(_) | CheckResult::Busy(_) => {}
+        }
+    }
+
+    /// Checks `name` as an on-demand request needs it: never waiting out upstream's pause, and,
+    /// for a crate the mirror lacks (`absent`), within what is left of the name's requests.
+    async fn check_wanted(&self, name: CrateName, absent: bool) -> CrateCheck {
+        let mut allowance = Allowance { requests: u32::MAX, fail_when_paused: true };
+        if !absent {
+            return self.check_crate_within(name, allowance).await.0;
+        }
+        allowance.requests = match self.reserve_requests(&name) {
+            Ok(granted) => granted,
+            Err(left) => {
+                self.metrics.count_shed("name_budget");
+                return CrateCheck::busy(name, left);
+            }
+        };
+        // A check given up half-way (its requests gone) keeps its reservation: counted as spent.
+        let (check, sent) = self.check_crate_within(name, allowance).await;
+        self.settle_requests(&check.name, allowance.requests, sent);
+        check
+    }
+}
+
+/// Completes when every waiter has gone (its request was dropped).
+async fn all_gone(waiters: &mut [Waiter]) {
+    for w in waiters {
+        w.reply.closed().await;
     }
 }
 
@@ -88,9 +232,9 @@ pub(crate) async fn run_batches(mirror: Arc<Mirror>, mut queue: mpsc::Receiver<W
                 _ => break,
             }
         }
-        let mut by_name: BTreeMap<String, (CrateName, Vec<oneshot::Sender<CheckResult>>)> = BTreeMap::new();
+        let mut by_name: BTreeMap<String, (CrateName, Vec<Waiter>)> = BTreeMap::new();
         for w in batch {
-            by_name.entry(w.name.lowercase()).or_insert_with(|| (w.name.clone(), Vec::new())).1.push(w.reply);
+            by_name.entry(w.name.lowercase()).or_insert_with(|| (w.name.clone(), Vec::new())).1.push(w);
         }
         // Batches run side by side (a few at a time): one upstream path that hangs for its
         // retries must not hold every other request behind it. Publishing stays one at a time.
@@ -98,37 +242,45 @@ pub(crate) async fn run_batches(mirror: Arc<Mirror>, mut queue: mpsc::Receiver<W
         let mirror = mirror.clone();
         tokio::spawn(async move {
             let span = info_span!("on_demand_batch", crates = by_name.len());
-            let names = by_name.values().map(|(n, _)| n.clone()).collect();
-            let results = run_batch(&mirror, names).instrument(span).await;
-            for (key, (_, waiters)) in by_name {
-                let result = results.get(&key).cloned().unwrap_or(CheckResult::Failed("not checked".to_owned()));
-                for w in waiters {
-                    let _ = w.send(result.clone());
-                }
-            }
+            run_batch(&mirror, by_name.into_values().collect()).instrument(span).await;
             drop(permit);
         });
     }
 }
 
-async fn run_batch(mirror: &Arc<Mirror>, names: Vec<CrateName>) -> BTreeMap<String, CheckResult> {
+/// Checks the requested crates (each dropped as soon as nobody waits for it), publishes what
+/// changed, and answers the waiters.
+async fn run_batch(mirror: &Arc<Mirror>, requested: Vec<(CrateName, Vec<Waiter>)>) {
     mirror.metrics.on_demand_batches.inc();
     let _guard = mirror.blob_guard.read().await;
     let current = mirror.publisher.current();
-    let missing_before: BTreeSet<String> =
-        names.iter().map(CrateName::lowercase).filter(|n| current.tree.position(&crate_path(n)).is_err()).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (name, mut waiters) in requested {
+        let absent = current.tree.position(&crate_path(&name.lowercase())).is_err();
+        let mirror = mirror.clone();
+        tasks.spawn(async move {
+            let check = tokio::select! {
+                check = mirror.check_wanted(name, absent) => Some(check),
+                () = all_gone(&mut waiters) => None,
+            };
+            if check.is_none() {
+                mirror.metrics.on_demand_abandoned.inc();
+            }
+            (absent, waiters, check)
+        });
+    }
     let mut changes = Changes::default();
-    let mut results = BTreeMap::new();
+    let mut answers: Vec<(CheckResult, Vec<Waiter>)> = Vec::new();
+    let mut checked = BTreeSet::new();
     let mut next = Vec::new();
-    for check in check_all(mirror, names).await {
-        mirror.remember_missing(&check.name, check.result == CheckResult::NotFound);
-        if mirror.config.mirror.prefetch_dependencies
-            && check.result == CheckResult::Present
-            && missing_before.contains(&check.name.lowercase())
-        {
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((absent, waiters, Some(check))) = joined else { continue };
+        mirror.remember(&check.name, &check.result);
+        if mirror.config.mirror.prefetch_dependencies && check.result == CheckResult::Present && absent {
             next.extend(newest_dependencies(&mirror.lines_after(&check)));
         }
-        results.insert(check.name.lowercase(), check.result);
+        checked.insert(check.name.lowercase());
+        answers.push((check.result, waiters));
         changes.merge(check.changes);
     }
     // What cargo will ask for next: the dependencies of the newest version of each crate that was
@@ -137,28 +289,39 @@ async fn run_batch(mirror: &Arc<Mirror>, names: Vec<CrateName>) -> BTreeMap<Stri
         .into_iter()
         .collect::<BTreeSet<String>>()
         .into_iter()
-        .filter(|n| !results.contains_key(n) && current.tree.position(&crate_path(n)).is_err())
+        .filter(|n| !checked.contains(n) && current.tree.position(&crate_path(n)).is_err())
         .filter_map(|n| CrateName::new(&n).ok())
         .filter(|n| mirror.filter.allows(n.as_str()) && !mirror.recently_missing(n))
         .take(MAX_BATCH)
         .collect();
     for check in check_all(mirror, ahead).await {
-        mirror.remember_missing(&check.name, check.result == CheckResult::NotFound);
+        mirror.remember(&check.name, &check.result);
         changes.merge(check.changes);
     }
     if let Err(e) = mirror.commit(changes, false).await {
         error!(error = %crate::error_chain(&e), "publishing an on-demand batch failed; the last snapshot stays served");
         let reason = format!("publishing failed: {e}");
-        return results.into_keys().map(|k| (k, CheckResult::Failed(reason.clone()))).collect();
+        for (_, waiters) in &mut answers {
+            for w in waiters.drain(..) {
+                let _ = w.reply.send(CheckResult::Failed(reason.clone()));
+            }
+        }
+        return;
     }
-    results
+    for (result, waiters) in answers {
+        for w in waiters {
+            let _ = w.reply.send(result.clone());
+        }
+    }
 }
 
-async fn check_all(mirror: &Arc<Mirror>, names: Vec<CrateName>) -> Vec<crate::check::CrateCheck> {
+/// Checks crates nobody is waiting for (dependencies fetched ahead): each is a crate the mirror
+/// lacks, within its name's requests.
+async fn check_all(mirror: &Arc<Mirror>, names: Vec<CrateName>) -> Vec<CrateCheck> {
     let mut tasks = tokio::task::JoinSet::new();
     for name in names {
         let mirror = mirror.clone();
-        tasks.spawn(async move { mirror.check_crate(name).await });
+        tasks.spawn(async move { mirror.check_wanted(name, true).await });
     }
     let mut out = Vec::new();
     while let Some(joined) = tasks.join_next().await {

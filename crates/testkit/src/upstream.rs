@@ -43,6 +43,8 @@ struct State {
     faults: HashMap<String, Fault>,
     hits: HashMap<String, usize>,
     total_hits: usize,
+    /// Added before every answer: a slow upstream.
+    delay: Duration,
 }
 
 /// A fake upstream index serving on `127.0.0.1`. Dropping it stops the server and closes every
@@ -135,6 +137,12 @@ impl FakeUpstream {
         self.lock().faults.remove(&key(path));
     }
 
+    /// Waits `delay` before answering each request (counted as a hit when it arrives): a slow
+    /// upstream. Requests are served concurrently, so this adds latency, not a throughput limit.
+    pub fn set_delay(&self, delay: Duration) {
+        self.lock().delay = delay;
+    }
+
     /// Requests received for `path` so far, answered or not.
     pub fn hits(&self, path: &str) -> usize {
         self.lock().hits.get(&key(path)).copied().unwrap_or(0)
@@ -206,10 +214,14 @@ async fn handle(mut stream: TcpStream, addr: SocketAddr, state: Arc<Mutex<State>
     let Some(head) = read_head(&mut stream).await else { return };
     let mut parts = head.split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("").trim_start_matches('/');
+    let delay = count(&mut state.lock().unwrap_or_else(PoisonError::into_inner), path);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let answer = if method != "GET" && method != "HEAD" {
         Answer::plain(405, "method not allowed\n")
     } else {
-        let path = target.split('?').next().unwrap_or("").trim_start_matches('/');
         answer(&mut state.lock().unwrap_or_else(PoisonError::into_inner), addr, path)
     };
     let Answer::Reply { status, content_type, retry_after, body, truncate } = answer else {
@@ -252,10 +264,15 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
     String::from_utf8(line.to_vec()).ok()
 }
 
-/// Counts the hit, then applies the path's fault or serves it.
-fn answer(state: &mut State, addr: SocketAddr, path: &str) -> Answer {
+/// Counts a request as it arrives; returns the delay to wait before answering it.
+fn count(state: &mut State, path: &str) -> Duration {
     state.total_hits += 1;
     *state.hits.entry(path.to_owned()).or_default() += 1;
+    state.delay
+}
+
+/// Applies the path's fault or serves it.
+fn answer(state: &mut State, addr: SocketAddr, path: &str) -> Answer {
     match state.faults.get(path).cloned() {
         Some(Fault::Hang) => Answer::Hang,
         Some(Fault::Status(status)) => Answer::plain(status, &format!("injected fault: status {status}\n")),

@@ -1,5 +1,6 @@
 //! The client: one reqwest client (HTTP/2 where the server offers it, connections pooled), a
-//! semaphore bounding requests in flight, and the retry loop around each fetch.
+//! semaphore bounding requests in flight, the retry loop around each fetch, and a pause shared by
+//! every index fetch when upstream asks for one (429, or `Retry-After` on a failure).
 
 use crate::body::read_limited;
 use crate::config::{ProxySetting, UpstreamConfig, redact};
@@ -13,8 +14,8 @@ use rustls::pki_types::pem::PemObject;
 use std::fmt;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 use tufmirror_index::CrateName;
@@ -30,6 +31,28 @@ struct Inner {
     http: reqwest::Client,
     config: UpstreamConfig,
     permits: Semaphore,
+    /// No index request is sent before this instant: upstream answered 429, or a failure with
+    /// `Retry-After`. Shared by every index fetch, because a rate limit is upstream's answer to all
+    /// of our requests, not to one path; `.crate` downloads (often another host) ignore it.
+    paused_until: Mutex<Option<Instant>>,
+}
+
+/// What one index fetch may cost upstream, and what it does while upstream's pause lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    /// Requests it may send, first attempt and retries together (at least 1 is sent); never more
+    /// than `retries + 1`.
+    pub requests: u32,
+    /// While a pause lasts: give up at once with [`UpstreamError::Paused`] (someone is waiting for
+    /// the answer), or wait until the pause ends (background work).
+    pub fail_when_paused: bool,
+}
+
+/// The outcome of a fetch and how many requests it sent upstream.
+#[derive(Debug)]
+pub struct Spent<T> {
+    pub result: Result<T, UpstreamError>,
+    pub requests: u32,
 }
 
 /// One thing to fetch and the rules for it.
@@ -40,6 +63,8 @@ struct Target<'a> {
     limit: u64,
     timeout: Duration,
     validator: Option<&'a Validator>,
+    /// Obeys and sets the shared pause (index files and `config.json`).
+    pausable: bool,
 }
 
 /// A successful attempt, before it is shaped into [`IndexFetch`] or [`CrateFetch`].
@@ -53,11 +78,13 @@ enum Answer {
 struct Failure {
     error: UpstreamError,
     retry_after: Option<Duration>,
+    /// Whether a request was sent (false: the pause began while this attempt waited for a permit).
+    sent: bool,
 }
 
 impl From<UpstreamError> for Failure {
     fn from(error: UpstreamError) -> Self {
-        Failure { error, retry_after: None }
+        Failure { error, retry_after: None, sent: true }
     }
 }
 
@@ -99,7 +126,7 @@ impl UpstreamClient {
         };
         let http = builder.build().map_err(|source| UpstreamError::Client { source })?;
         let permits = Semaphore::new(config.max_concurrency);
-        Ok(UpstreamClient { inner: Arc::new(Inner { http, config, permits }) })
+        Ok(UpstreamClient { inner: Arc::new(Inner { http, config, permits, paused_until: Mutex::new(None) }) })
     }
 
     /// The configuration in use (`index_url` ends with `/`).
@@ -107,20 +134,52 @@ impl UpstreamClient {
         &self.inner.config
     }
 
-    /// The index file of `name`, conditional on `previous` if given.
+    /// The index file of `name`, conditional on `previous` if given; waits out upstream's pause.
     pub async fn fetch_index_file(
         &self,
         name: &CrateName,
         previous: Option<&Validator>,
     ) -> Result<IndexFetch, UpstreamError> {
-        let url = self.index_url(&name.index_path())?;
-        self.fetch_index_url(&url, previous).await
+        self.fetch_index_file_within(name, previous, self.full_allowance()).await.result
     }
 
-    /// The registry's `config.json`, conditional on `previous` if given.
+    /// The index file of `name` within `allowance`, and the requests it cost.
+    pub async fn fetch_index_file_within(
+        &self,
+        name: &CrateName,
+        previous: Option<&Validator>,
+        allowance: Allowance,
+    ) -> Spent<IndexFetch> {
+        match self.index_url(&name.index_path()) {
+            Ok(url) => self.fetch_index_url(&url, previous, allowance).await,
+            Err(e) => Spent { result: Err(e), requests: 0 },
+        }
+    }
+
+    /// The registry's `config.json`, conditional on `previous` if given; waits out upstream's pause.
     pub async fn fetch_config_json(&self, previous: Option<&Validator>) -> Result<IndexFetch, UpstreamError> {
         let url = self.index_url("config.json")?;
-        self.fetch_index_url(&url, previous).await
+        self.fetch_index_url(&url, previous, self.full_allowance()).await.result
+    }
+
+    /// Every attempt the configuration allows, waiting out pauses.
+    fn full_allowance(&self) -> Allowance {
+        Allowance { requests: self.inner.config.retries.saturating_add(1), fail_when_paused: false }
+    }
+
+    /// How long upstream's pause still lasts (`None`: no pause).
+    pub fn paused_for(&self) -> Option<Duration> {
+        let until = (*self.inner.paused_until.lock().unwrap_or_else(PoisonError::into_inner))?;
+        until.checked_duration_since(Instant::now()).filter(|left| !left.is_zero())
+    }
+
+    /// Extends the pause to at least `wait` from now.
+    fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self.inner.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
     }
 
     /// A `.crate` file, from the URL `config.json`'s `dl` template gives
@@ -134,8 +193,10 @@ impl UpstreamClient {
             limit: config.max_crate_bytes,
             timeout: config.crate_timeout,
             validator: None,
+            pausable: false,
         };
-        match self.fetch(target, "crate").await? {
+        let allowance = Allowance { requests: config.retries.saturating_add(1), fail_when_paused: false };
+        match self.fetch(target, "crate", allowance).await.result? {
             Answer::Body { bytes, .. } => Ok(CrateFetch::Fetched { bytes }),
             Answer::NotFound { status } => Ok(CrateFetch::NotFound { status }),
             // Only possible after sending a validator, and none was sent.
@@ -148,7 +209,12 @@ impl UpstreamClient {
         base.join(path).map_err(|e| UpstreamError::Config { reason: format!("{path} under {}: {e}", redact(base)) })
     }
 
-    async fn fetch_index_url(&self, url: &Url, previous: Option<&Validator>) -> Result<IndexFetch, UpstreamError> {
+    async fn fetch_index_url(
+        &self,
+        url: &Url,
+        previous: Option<&Validator>,
+        allowance: Allowance,
+    ) -> Spent<IndexFetch> {
         let config = &self.inner.config;
         let target = Target {
             url,
@@ -156,42 +222,73 @@ impl UpstreamClient {
             limit: config.max_index_file_bytes,
             timeout: config.timeout,
             validator: previous,
+            pausable: true,
         };
-        Ok(match self.fetch(target, "index").await? {
+        let Spent { result, requests } = self.fetch(target, "index", allowance).await;
+        let result = result.map(|answer| match answer {
             Answer::Body { bytes, etag, last_modified } => IndexFetch::Fetched { bytes, etag, last_modified },
             Answer::NotModified => IndexFetch::NotModified,
             Answer::NotFound { status } => IndexFetch::NotFound { status },
-        })
+        });
+        Spent { result, requests }
     }
 
-    /// Attempts until success, a permanent failure, or `retries` retries.
-    async fn fetch(&self, target: Target<'_>, kind: &'static str) -> Result<Answer, UpstreamError> {
+    /// Attempts until success, a permanent failure, or the allowance is spent. A pausable target
+    /// waits out (or, per the allowance, fails on) upstream's pause before each attempt; a 429, or
+    /// a failure with `Retry-After`, starts a pause for every pausable fetch.
+    async fn fetch(&self, target: Target<'_>, kind: &'static str, allowance: Allowance) -> Spent<Answer> {
         let span = tracing::info_span!("upstream_fetch", url = %target.shown, kind);
         async {
             let config = &self.inner.config;
-            let attempts = config.retries.saturating_add(1);
-            let mut attempt = 0;
+            let attempts = config.retries.saturating_add(1).min(allowance.requests).max(1);
+            let mut sent = 0;
+            let done = |result, sent| Spent { result, requests: sent };
             loop {
-                attempt += 1;
-                let failure = match self.attempt(&target, attempt).await {
-                    Ok(answer) => return Ok(answer),
+                if target.pausable
+                    && let Some(left) = self.paused_for()
+                {
+                    if allowance.fail_when_paused {
+                        return done(Err(UpstreamError::Paused { url: target.shown.clone(), left }), sent);
+                    }
+                    tracing::debug!(wait_ms = left.as_millis() as u64, "upstream asked for a pause; waiting");
+                    tokio::time::sleep(left).await;
+                    continue;
+                }
+                let failure = match self.attempt(&target, sent + 1).await {
+                    Ok(answer) => return done(Ok(answer), sent + 1),
                     Err(failure) => failure,
                 };
-                if !failure.error.is_transient() {
-                    return Err(failure.error);
+                if !failure.sent {
+                    continue;
                 }
-                if attempt >= attempts {
-                    if attempt == 1 {
-                        return Err(failure.error);
+                sent += 1;
+                let rate_limited = matches!(failure.error, UpstreamError::Status { status: 429, .. });
+                let pause = match failure.retry_after {
+                    Some(asked) => Some(asked.min(config.retry_after_max)),
+                    None if rate_limited => Some(backoff(sent, config.backoff_initial, config.backoff_max)),
+                    None => None,
+                };
+                if target.pausable && let Some(wait) = pause {
+                    tracing::warn!(wait_ms = wait.as_millis() as u64, error = %failure.error, "upstream asked for a pause");
+                    self.pause(wait);
+                }
+                if !failure.error.is_transient() {
+                    return done(Err(failure.error), sent);
+                }
+                if sent >= attempts {
+                    if sent == 1 {
+                        return done(Err(failure.error), sent);
                     }
                     let last = Box::new(failure.error);
-                    return Err(UpstreamError::RetriesExhausted { url: target.shown.clone(), attempts: attempt, last });
+                    let error = UpstreamError::RetriesExhausted { url: target.shown.clone(), attempts: sent, last };
+                    return done(Err(error), sent);
                 }
-                let delay = match failure.retry_after {
-                    Some(asked) => asked.min(config.retry_after_max),
-                    None => backoff(attempt, config.backoff_initial, config.backoff_max),
-                };
-                tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, error = %failure.error, "retrying");
+                if target.pausable && pause.is_some() {
+                    // The top of the loop waits for (or gives up on) the pause just set.
+                    continue;
+                }
+                let delay = pause.unwrap_or_else(|| backoff(sent, config.backoff_initial, config.backoff_max));
+                tracing::warn!(attempt = sent, delay_ms = delay.as_millis() as u64, error = %failure.error, "retrying");
                 tokio::time::sleep(delay).await;
             }
         }
@@ -204,6 +301,13 @@ impl UpstreamClient {
     async fn attempt(&self, target: &Target<'_>, attempt: u32) -> Result<Answer, Failure> {
         // The semaphore is never closed, so acquiring only waits; the permit lives in the Result.
         let _permit = self.inner.permits.acquire().await;
+        // A pause may have begun while this attempt waited for its permit.
+        if target.pausable
+            && let Some(left) = self.paused_for()
+        {
+            let error = UpstreamError::Paused { url: target.shown.clone(), left };
+            return Err(Failure { error, retry_after: None, sent: false });
+        }
         let mut request = self.inner.http.get(target.url.clone()).timeout(target.timeout);
         request = match target.validator {
             Some(Validator::ETag(etag)) => request.header(IF_NONE_MATCH, etag),
@@ -230,7 +334,7 @@ impl UpstreamClient {
                 let retry_after = header_text(response.headers(), RETRY_AFTER)
                     .and_then(|value| parse_retry_after(&value, SystemTime::now()));
                 let error = UpstreamError::Status { url: target.shown.clone(), status: status.as_u16() };
-                Err(Failure { error, retry_after })
+                Err(Failure { error, retry_after, sent: true })
             }
         }
     }

@@ -71,6 +71,10 @@ pub enum UpstreamError {
         #[source]
         source: Option<reqwest::Error>,
     },
+    /// Nothing was sent: upstream asked for a pause (429, or `Retry-After`) that lasts `left` more,
+    /// and the caller chose not to wait ([`crate::Allowance::fail_when_paused`]).
+    #[error("{url} not requested: upstream asked for a pause, {}s left", .left.as_secs_f64().ceil())]
+    Paused { url: String, left: std::time::Duration },
     /// Only after at least one retry: with `retries = 0` the first failure is returned as is.
     #[error("{url}: gave up after {attempts} attempts")]
     RetriesExhausted {
@@ -91,10 +95,13 @@ fn expected_note(expected: &Option<u64>) -> String {
 
 impl UpstreamError {
     /// Whether trying again later may succeed: connection failures, timeouts, truncated bodies,
-    /// 5xx and 429. A TLS failure, an oversized file or any other 4xx will not change by retrying.
+    /// 5xx, 429 and upstream's pause. A TLS failure, an oversized file or any other 4xx will not change by retrying.
     pub fn is_transient(&self) -> bool {
         match self {
-            UpstreamError::Connect { .. } | UpstreamError::Timeout { .. } | UpstreamError::Truncated { .. } => true,
+            UpstreamError::Connect { .. }
+            | UpstreamError::Timeout { .. }
+            | UpstreamError::Truncated { .. }
+            | UpstreamError::Paused { .. } => true,
             UpstreamError::Request { source, .. } => !source.is_builder() && !source.is_redirect(),
             UpstreamError::Status { status, .. } => *status == 429 || (500..600).contains(status),
             _ => false,
@@ -107,6 +114,14 @@ impl UpstreamError {
         match self {
             UpstreamError::RetriesExhausted { last, .. } => last,
             other => other,
+        }
+    }
+
+    /// How much longer upstream's pause lasts, if this fetch gave up because of it.
+    pub fn paused_for(&self) -> Option<std::time::Duration> {
+        match self.last_attempt() {
+            UpstreamError::Paused { left, .. } => Some(*left),
+            _ => None,
         }
     }
 

@@ -5,6 +5,11 @@
 //! - bodies are size-limited (declared and streamed) and must be complete;
 //! - transient failures (connection errors, timeouts, truncated bodies, 5xx, 429) are retried
 //!   with jittered exponential backoff, honouring `Retry-After` up to a cap; other 4xx are not;
+//! - a 429, or any failure with `Retry-After`, pauses every index fetch (capped at
+//!   `retry_after_max`): background fetches wait it out, fetches someone waits for may give up at
+//!   once ([`Allowance`]), and no index request is sent while it lasts;
+//! - a fetch can be held to fewer requests than `retries` allows, and says how many it sent
+//!   ([`Spent`]);
 //! - at most `max_concurrency` requests are in flight, over pooled HTTP/2 connections where the
 //!   server offers HTTP/2;
 //! - 404, 410 and 451 are answers ([`IndexFetch::NotFound`]), not errors.
@@ -24,7 +29,7 @@ mod error;
 mod fetch;
 mod retry;
 
-pub use client::UpstreamClient;
+pub use client::{Allowance, Spent, UpstreamClient};
 pub use config::{ProxySetting, UpstreamConfig, redact};
 pub use error::UpstreamError;
 pub use fetch::{CrateFetch, IndexFetch, Validator, same_content};

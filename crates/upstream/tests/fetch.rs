@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tufmirror_core::Sha256Hash;
-use tufmirror_upstream::{CrateFetch, IndexFetch, UpstreamClient, UpstreamError, Url, Validator};
+use tufmirror_upstream::{Allowance, CrateFetch, IndexFetch, UpstreamClient, UpstreamError, Url, Validator};
 
 /// An index file as crates.io might not write it: spaces, unicode, no final newline on purpose.
 const SERDE: &[u8] = b"{\"name\": \"serde\", \"vers\": \"1.0.0\", \"deps\": [], \"cksum\": \"ab\", \"features\": {}, \"yanked\": false}\n{\"name\":\"serde\",\"vers\":\"1.0.1\",\"desc\":\"caf\xc3\xa9\"}";
@@ -203,6 +203,54 @@ async fn retry_after_is_honoured() {
     let waited = start.elapsed();
     assert!(waited >= Duration::from_millis(950), "waited only {waited:?}");
     assert_eq!(requests.load(Ordering::SeqCst), 2);
+}
+
+/// A 429 with `Retry-After` pauses every index fetch of the client, not only the one that got it:
+/// a fetch for another path sends nothing while the pause lasts, and either gives up at once or
+/// waits, as its allowance says.
+#[tokio::test]
+async fn a_429_pauses_every_index_fetch() {
+    let (router, requests) = scripted(&[429], &[("retry-after", "2")]);
+    let others = counter();
+    let seen = others.clone();
+    let router = router.route(
+        "/ot/he/other",
+        get(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async { SERDE }
+        }),
+    );
+    let client = client(&serve(router).await);
+    let impatient = Allowance { requests: 5, fail_when_paused: true };
+    let spent = client.fetch_index_file_within(&name("serde"), None, impatient).await;
+    let err = spent.result.expect_err("paused");
+    assert!(matches!(err, UpstreamError::Paused { .. }), "{err:?}");
+    assert_eq!(spent.requests, 1, "the 429 was sent; no retry during the pause");
+    let left = err.paused_for().expect("time left");
+    assert!(left > Duration::from_secs(1) && left <= Duration::from_secs(2), "{left:?}");
+
+    let spent = client.fetch_index_file_within(&name("other"), None, impatient).await;
+    assert!(matches!(spent.result, Err(UpstreamError::Paused { .. })), "{:?}", spent.result);
+    assert_eq!((spent.requests, others.load(Ordering::SeqCst)), (0, 0), "nothing sent during the pause");
+
+    let start = Instant::now();
+    let answer = client.fetch_index_file(&name("other"), None).await.expect("after the pause");
+    assert!(matches!(answer, IndexFetch::Fetched { .. }));
+    assert!(start.elapsed() >= Duration::from_millis(900), "waited only {:?}", start.elapsed());
+    assert_eq!(others.load(Ordering::SeqCst), 1);
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+}
+
+/// An allowance below `retries + 1` caps the requests, and the fetch says how many it sent.
+#[tokio::test]
+async fn an_allowance_caps_the_requests() {
+    let (router, requests) = scripted(&[500, 500, 500, 500], &[]);
+    let client = client(&serve(router).await);
+    let spent =
+        client.fetch_index_file_within(&name("serde"), None, Allowance { requests: 2, fail_when_paused: true }).await;
+    let err = spent.result.expect_err("500s");
+    assert!(matches!(err, UpstreamError::RetriesExhausted { attempts: 2, .. }), "{err:?}");
+    assert_eq!((spent.requests, requests.load(Ordering::SeqCst)), (2, 2));
 }
 
 #[tokio::test]

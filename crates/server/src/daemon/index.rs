@@ -67,6 +67,12 @@ pub(super) async fn index(State(mirror): State<Arc<Mirror>>, Path(path): Path<St
         }
         IndexAnswer::NotAnIndexPath => (StatusCode::NOT_FOUND, "not an index path\n").into_response(),
         IndexAnswer::Failed(reason) => (StatusCode::BAD_GATEWAY, format!("{reason}\n")).into_response(),
+        IndexAnswer::Busy(retry_after) => {
+            // Whole seconds, at least 1: "Retry-After: 0" would invite a retry storm.
+            let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            let body = "the mirror is not asking upstream about this crate right now; retry later\n";
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, seconds.to_string())], body).into_response()
+        }
         IndexAnswer::Damaged(reason) => {
             tracing::error!(%reason, "cannot serve an index file");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
