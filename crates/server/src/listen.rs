@@ -87,10 +87,12 @@ pub async fn serve_with(
     let stop = CancellationToken::new();
     tokio::pin!(shutdown);
     'accept: loop {
+        let mut warned = false;
         while connections.len() >= cap {
             let freed = connections.freed.notified();
-            if !connections.evict_longest_idle() {
+            if !connections.evict_longest_idle() && !warned {
                 tracing::warn!(connections = cap, "every connection is busy: not accepting until one ends");
+                warned = true;
             }
             tokio::select! {
                 () = freed => {}
