@@ -185,14 +185,8 @@ mod tests {
     fn a_fifo_is_not_a_file() {
         let tmp = tree();
         let root = tmp.path().join("served");
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &root.join("pipe"),
-            rustix::fs::FileType::Fifo,
-            Mode::RUSR | Mode::WUSR,
-            0,
-        )
-        .expect("mkfifo");
+        rustix::fs::mknodat(rustix::fs::CWD, root.join("pipe"), rustix::fs::FileType::Fifo, Mode::RUSR | Mode::WUSR, 0)
+            .expect("mkfifo");
         assert!(matches!(read_beneath(&root, "pipe", Links::Never), Err(FileError::NotRegular)));
     }
 }
