@@ -58,6 +58,10 @@ fn unknown_keys_and_bad_values_name_the_key_and_the_file() {
         ("[storage]\nkeep_snapshots = 0\n", "storage.keep_snapshots"),
         ("[expiry]\ntimestamp_days = 0\n", "expiry.timestamp_days"),
         ("[upstream]\ntimeout = \"0s\"\n", "upstream.timeout"),
+        ("[upstream]\ndownload_hosts = [\"https://static.crates.io\"]\n", "upstream.download_hosts"),
+        ("[server]\nheader_timeout = \"0s\"\n", "server.header_timeout"),
+        ("[server]\nidle_timeout = \"0s\"\n", "server.idle_timeout"),
+        ("[server]\nmax_connections = 0\n", "server.max_connections"),
     ];
     for (text, key) in cases {
         let err = load_text(text).expect_err(key).to_string();
