@@ -91,6 +91,7 @@ request_timeout = "20s"
 data_dir = "data"
 [upstream]
 index_url = "http://127.0.0.1:$1/"
+download_hosts = ["127.0.0.1"]
 timeout = "30s"
 retries = 2
 [mirror]

@@ -240,8 +240,9 @@ fn synthetic_registry_builds_updates_and_refuses_an_altered_crate() {
     let err = stderr(&fetch);
     assert!(!fetch.status.success(), "cargo fetch must fail on the altered crate:\n{err}");
     assert!(
-        err.contains("tm-leaf") && err.contains("502") && err.contains(&honest.cksum) && err.contains(&altered.cksum),
-        "cargo's error should name the crate, the 502 and the daemon's reason (both checksums):\n{err}"
+        err.contains("tm-leaf") && err.contains("502") && err.contains(&honest.cksum) && !err.contains(&altered.cksum),
+        "cargo's error should name the crate, the 502 and the daemon's reason (the signed checksum, not the \
+         fetched file's):\n{err}"
     );
     eprintln!("cargo fetch refused the altered crate:\n{err}");
     let hits = upstream.hits(download);
@@ -254,7 +255,9 @@ fn synthetic_registry_builds_updates_and_refuses_an_altered_crate() {
     let hits = upstream.hits(download);
     let direct = daemon.get("/crates/tm-leaf/1.2.0/download");
     assert_eq!(direct.status, 502, "{}", String::from_utf8_lossy(&direct.body));
-    assert!(String::from_utf8_lossy(&direct.body).contains(&altered.cksum));
+    let body = String::from_utf8_lossy(&direct.body);
+    assert!(body.contains("does not match the signed cksum") && body.contains(&honest.cksum), "{body}");
+    assert!(!body.contains(&altered.cksum), "the 502 must not reveal the fetched bytes' sha256: {body}");
     assert_eq!(upstream.hits(download), hits + 1);
     assert_eq!(
         metric(&daemon, "tufmirror_crate_downloads_total{result=\"checksum_mismatch\"}"),

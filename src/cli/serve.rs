@@ -28,7 +28,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let clock = tokio::spawn(maintenance::run(mirror.clone()));
         let app = tufmirror_server::daemon::app(mirror.clone());
         let stop = shutdown.clone();
-        tufmirror_server::serve(listener, app, async move { stop.cancelled().await }).await?;
+        let options = tufmirror_server::ServeOptions {
+            header_timeout: mirror.config.server.header_timeout,
+            idle_timeout: mirror.config.server.idle_timeout,
+            max_connections: mirror.config.server.max_connections,
+        };
+        tufmirror_server::serve_with(listener, app, options, async move { stop.cancelled().await }).await?;
         shutdown.cancel();
         let _ = clock.await;
         tracing::info!("stopped");

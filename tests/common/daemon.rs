@@ -73,7 +73,12 @@ retries = 1
 "#,
             storage = self.storage_extra,
             upstream = self.upstream,
-            upstream_extra = self.upstream_extra,
+            // The fake upstream is on loopback, which downloads reach only when listed.
+            upstream_extra = if self.upstream_extra.contains("download_hosts") {
+                self.upstream_extra.clone()
+            } else {
+                format!("download_hosts = [\"127.0.0.1\"]\n{}", self.upstream_extra)
+            },
             mirror = self.mirror_extra,
             keys = self.keys.as_deref().unwrap_or(
                 "root_dir = \"data/keys\"\n\

@@ -72,6 +72,14 @@ pub struct ServerConfig {
     /// Memory for ready-to-send index responses (file, ETag, encoded proof) of the current
     /// snapshot, in MiB; 0 turns the cache off.
     pub response_cache_mib: u64,
+    /// Slow clients (see `tufmirror_server::listen`): the longest a client may take to send a
+    /// request's headers, how long a connection with no request in progress stays open, and the
+    /// most connections at once (lowered to fit the file limit).
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
 }
 
 /// `[storage]`: where state and snapshots live.
@@ -104,6 +112,10 @@ pub struct UpstreamConfig {
     pub retries: u32,
     pub max_index_file_bytes: u64,
     pub max_crate_bytes: u64,
+    /// Hosts `.crate` files may be downloaded from (upstream's `config.json` names the URL).
+    /// `None`: the `index_url` host, plus `static.crates.io` for `index.crates.io`, at public
+    /// addresses only; listed hosts may also be loopback, link-local or private addresses.
+    pub download_hosts: Option<Vec<String>>,
 }
 
 /// `[mirror]`: what gets mirrored and how it is kept fresh.
@@ -212,6 +224,9 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".to_owned(),
             request_timeout: Duration::from_secs(60),
             response_cache_mib: 256,
+            header_timeout: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
         }
     }
 }
@@ -237,6 +252,7 @@ impl Default for UpstreamConfig {
             retries: 4,
             max_index_file_bytes: 32 << 20,
             max_crate_bytes: 64 << 20,
+            download_hosts: None,
         }
     }
 }
@@ -350,6 +366,9 @@ impl Config {
             http_url(&self.server.public_url, false).map_err(|r| invalid("server.public_url", r))?;
         self.upstream.index_url =
             http_url(&self.upstream.index_url, true).map_err(|r| invalid("upstream.index_url", r))?;
+        if let Some(hosts) = &self.upstream.download_hosts {
+            tufmirror_upstream::DownloadHosts::listed(hosts).map_err(|r| invalid("upstream.download_hosts", r))?;
+        }
         if let Some(proxy) = &self.upstream.proxy {
             url::Url::parse(proxy).map_err(|e| invalid("upstream.proxy", format!("is not a URL: {e}")))?;
         }
@@ -368,6 +387,7 @@ impl Config {
             ("upstream.max_index_file_bytes", self.upstream.max_index_file_bytes),
             ("upstream.max_crate_bytes", self.upstream.max_crate_bytes),
             ("mirror.max_new_crate_requests", self.mirror.max_new_crate_requests as u64),
+            ("server.max_connections", self.server.max_connections as u64),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -389,9 +409,12 @@ impl Config {
                 return Err(invalid(key, "lists no key".to_owned()));
             }
         }
-        for (key, timeout) in
-            [("server.request_timeout", self.server.request_timeout), ("upstream.timeout", self.upstream.timeout)]
-        {
+        for (key, timeout) in [
+            ("server.request_timeout", self.server.request_timeout),
+            ("upstream.timeout", self.upstream.timeout),
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.idle_timeout", self.server.idle_timeout),
+        ] {
             if timeout.is_zero() {
                 return Err(invalid(key, "must be longer than zero".to_owned()));
             }

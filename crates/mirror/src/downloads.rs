@@ -17,8 +17,10 @@ pub enum DownloadError {
     /// Not a version any signed snapshot published (or a denied crate): 404.
     #[error("{name} {vers} is not in the mirror")]
     NotFound { name: String, vers: String },
-    /// Upstream's file is not the one the index signed: 502, nothing cached.
-    #[error("upstream's {name}-{vers}.crate has sha256 {got}, but the signed index says {expected}")]
+    /// Upstream's file is not the one the index signed: 502, nothing cached. The message (the
+    /// 502's body) does not echo the fetched file's hash: that would tell anyone who asks a
+    /// digest of whatever the download URL returned. The log has it.
+    #[error("upstream's {name}-{vers}.crate does not match the signed cksum {expected}; refused")]
     Mismatch { name: String, vers: String, expected: String, got: String },
     /// Upstream failed or does not have it: 502.
     #[error("fetching {name}-{vers}.crate from upstream: {reason}")]

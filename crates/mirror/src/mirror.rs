@@ -38,6 +38,12 @@ pub enum OpenError {
     Upstream(#[from] UpstreamError),
     #[error(transparent)]
     Pattern(#[from] PatternError),
+    /// `admin.token` holds no token: it would let a request without any `Authorization` in.
+    #[error(
+        "the admin token {path} is empty: refusing to start, since an empty token would open /admin/ to \
+         requests without one; remove the file and a new token is created on the next start"
+    )]
+    EmptyAdminToken { path: String },
     #[error("`upstream.proxy` {0:?} is not a URL")]
     Proxy(String),
 }
@@ -95,6 +101,8 @@ impl Mirror {
         let io = |source| OpenError::DataDir { path: dir.root.display().to_string(), source };
         dir.create().map_err(io)?;
         let lock = lock(&dir)?;
+        // Before anything else: a blank token would open /admin/ (see `admin_token`).
+        let admin_token = admin_token(&dir)?;
         let keys = crate::keys::load(&config.keys, &config.base_dir, &config.origin, &dir).await?;
         let db = Arc::new(StateDb::open(&dir.state_db())?);
         let blobs = BlobStore::open(dir.blobs()).map_err(io)?;
@@ -116,7 +124,6 @@ impl Mirror {
         let upstream = UpstreamClient::new(upstream_config(&config)?)?;
         let filter = Filter::new(&config.mirror.allow, &config.mirror.deny)?;
         let history_rule = HistoryRule::new(config.mirror.allowed_registries.iter().cloned());
-        let admin_token = admin_token(&dir).map_err(io)?;
         let cache = crate::cache::ResponseCache::new(config.server.response_cache_mib as usize * 1024 * 1024);
         let (ondemand, queue) = OnDemand::new(config.mirror.max_new_crate_requests);
         let metrics = Metrics::default();
@@ -214,19 +221,39 @@ fn lock(dir: &DataDir) -> Result<std::fs::File, OpenError> {
         .ok_or_else(|| OpenError::Locked { path: dir.root.display().to_string() })
 }
 
-/// The `/admin/` bearer token, created on first start (mode 0600).
-fn admin_token(dir: &DataDir) -> std::io::Result<String> {
+/// The `/admin/` bearer token, created on first start (mode 0600). An empty or blank file (a
+/// first start that died before it wrote the token, an operator who truncated it) is refused:
+/// every request without an `Authorization` header offers the empty token.
+fn admin_token(dir: &DataDir) -> Result<String, OpenError> {
     let path = dir.admin_token();
-    if let Ok(token) = std::fs::read_to_string(&path) {
-        return Ok(token.trim().to_owned());
+    let io = |source| OpenError::DataDir { path: path.display().to_string(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(token) if token.trim().is_empty() => {
+            return Err(OpenError::EmptyAdminToken { path: path.display().to_string() });
+        }
+        Ok(token) => return Ok(token.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
     }
     let mut bytes = [0u8; 32];
-    getrandom(&mut bytes)?;
+    getrandom(&mut bytes).map_err(io)?;
     let token = tufmirror_core::Sha256Hash::of(&bytes).to_hex();
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-    std::io::Write::write_all(&mut f, token.as_bytes())?;
-    f.sync_all()?;
+    // Written under a temporary name and renamed, so that a crash leaves no file or the whole
+    // token, never an empty one. The data folder's lock keeps other processes out.
+    let tmp = dir.root.join(format!(".admin.token.{}.tmp", std::process::id()));
+    let written = (|| {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        std::io::Write::write_all(&mut f, token.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(&dir.root)?.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
     Ok(token)
 }
 
@@ -249,5 +276,9 @@ fn upstream_config(config: &Config) -> Result<tufmirror_upstream::UpstreamConfig
     out.retries = u.retries;
     out.max_index_file_bytes = u.max_index_file_bytes;
     out.max_crate_bytes = u.max_crate_bytes;
+    if let Some(hosts) = &u.download_hosts {
+        out.download_hosts = tufmirror_upstream::DownloadHosts::listed(hosts)
+            .map_err(|reason| OpenError::Upstream(UpstreamError::Config { reason }))?;
+    }
     Ok(out)
 }

@@ -89,9 +89,15 @@ pub async fn get_index(
     headers: HeaderMap,
 ) -> Result<Response, Response> {
     let version = state.current_version().map_err(IntoResponse::into_response)?;
-    let snapshot_index = state.dir.join("snapshots").join(version.to_string()).join("index");
+    let file = |path: &str| {
+        crate::files::read_beneath_async(
+            state.dir.clone(),
+            format!("snapshots/{version}/index/{path}"),
+            crate::files::Links::Inside,
+        )
+    };
     if path == "config.json" || path.ends_with(".config.json") && !path.contains('/') {
-        return match tokio::fs::read(snapshot_index.join(&path)).await {
+        return match file(&path).await {
             Ok(bytes) => Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response()),
             Err(_) => Err(StatusCode::NOT_FOUND.into_response()),
         };
@@ -106,9 +112,8 @@ pub async fn get_index(
             let mut response = if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
                 StatusCode::NOT_MODIFIED.into_response()
             } else {
-                let bytes = tokio::fs::read(snapshot_index.join(&path))
-                    .await
-                    .map_err(|e| ServeError::Damaged(format!("{path}: {e}")).into_response())?;
+                let bytes =
+                    file(&path).await.map_err(|e| ServeError::Damaged(format!("{path}: {e}")).into_response())?;
                 ([(header::CONTENT_TYPE, "text/plain")], bytes).into_response()
             };
             let h = response.headers_mut();

@@ -6,6 +6,7 @@ use crate::body::read_limited;
 use crate::config::{ProxySetting, UpstreamConfig, redact};
 use crate::error::UpstreamError;
 use crate::fetch::{CrateFetch, IndexFetch, Validator};
+use crate::hosts::{DownloadHosts, GuardedResolver};
 use crate::retry::{backoff, parse_retry_after};
 use reqwest::header::{ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
@@ -29,6 +30,9 @@ pub struct UpstreamClient {
 
 struct Inner {
     http: reqwest::Client,
+    /// For `.crate` files only: redirects and resolved addresses checked against
+    /// `config.download_hosts`.
+    downloads: reqwest::Client,
     config: UpstreamConfig,
     permits: Semaphore,
     /// No index request is sent before this instant: upstream answered 429, or a failure with
@@ -57,6 +61,7 @@ pub struct Spent<T> {
 
 /// One thing to fetch and the rules for it.
 struct Target<'a> {
+    http: &'a reqwest::Client,
     url: &'a Url,
     /// `url` redacted, for logs and errors.
     shown: String,
@@ -104,29 +109,11 @@ impl UpstreamClient {
         if config.max_concurrency == 0 || config.max_concurrency > Semaphore::MAX_PERMITS {
             return Err(invalid(format!("max_concurrency must be 1 to {}", Semaphore::MAX_PERMITS)));
         }
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(true)
-            .connect_timeout(config.connect_timeout)
-            .redirect(redirect_policy())
-            .user_agent(config.user_agent.clone());
-        if let Some(path) = &config.extra_ca_file {
-            for cert in load_ca_file(path)? {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        builder = match &config.proxy {
-            ProxySetting::Environment => builder,
-            ProxySetting::Url(url) => {
-                let proxy = reqwest::Proxy::all(url.clone())
-                    .map_err(|source| UpstreamError::BadProxy { proxy: redact(url), source })?;
-                builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_env()))
-            }
-            ProxySetting::Direct => builder.no_proxy(),
-        };
-        let http = builder.build().map_err(|source| UpstreamError::Client { source })?;
+        let http = build(&config, redirect_policy(None), None)?;
+        let resolver = GuardedResolver::new(&config.download_hosts, proxy_hosts(&config.proxy));
+        let downloads = build(&config, redirect_policy(Some(config.download_hosts.clone())), Some(resolver))?;
         let permits = Semaphore::new(config.max_concurrency);
-        Ok(UpstreamClient { inner: Arc::new(Inner { http, config, permits, paused_until: Mutex::new(None) }) })
+        Ok(UpstreamClient { inner: Arc::new(Inner { http, downloads, config, permits, paused_until: Mutex::new(None) }) })
     }
 
     /// The configuration in use (`index_url` ends with `/`).
@@ -185,9 +172,16 @@ impl UpstreamClient {
     /// A `.crate` file, from the URL `config.json`'s `dl` template gives
     /// (`tufmirror_index::RegistryConfig::download_url`). Limited by `max_crate_bytes` and
     /// `crate_timeout`.
+    /// The URL must pass `download_hosts` (checked here, on every redirect and on every address
+    /// connected to): otherwise [`UpstreamError::DownloadRefused`].
     pub async fn fetch_crate(&self, url: &Url) -> Result<CrateFetch, UpstreamError> {
         let config = &self.inner.config;
+        config
+            .download_hosts
+            .check(url)
+            .map_err(|refused| UpstreamError::DownloadRefused { url: redact(url), reason: refused.0 })?;
         let target = Target {
+            http: &self.inner.downloads,
             url,
             shown: redact(url),
             limit: config.max_crate_bytes,
@@ -217,6 +211,7 @@ impl UpstreamClient {
     ) -> Spent<IndexFetch> {
         let config = &self.inner.config;
         let target = Target {
+            http: &self.inner.http,
             url,
             shown: redact(url),
             limit: config.max_index_file_bytes,
@@ -308,7 +303,7 @@ impl UpstreamClient {
             let error = UpstreamError::Paused { url: target.shown.clone(), left };
             return Err(Failure { error, retry_after: None, sent: false });
         }
-        let mut request = self.inner.http.get(target.url.clone()).timeout(target.timeout);
+        let mut request = target.http.get(target.url.clone()).timeout(target.timeout);
         request = match target.validator {
             Some(Validator::ETag(etag)) => request.header(IF_NONE_MATCH, etag),
             Some(Validator::LastModified(date)) => request.header(IF_MODIFIED_SINCE, date),
@@ -347,12 +342,70 @@ impl fmt::Debug for UpstreamClient {
     }
 }
 
+/// One reqwest client for `config`: the trust store, the proxy, `redirects`, and `resolver` (the
+/// system's when `None`).
+fn build(
+    config: &UpstreamConfig,
+    redirects: reqwest::redirect::Policy,
+    resolver: Option<GuardedResolver>,
+) -> Result<reqwest::Client, UpstreamError> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(true)
+        .connect_timeout(config.connect_timeout)
+        .redirect(redirects)
+        .user_agent(config.user_agent.clone());
+    if let Some(resolver) = resolver {
+        builder = builder.dns_resolver(Arc::new(resolver));
+    }
+    if let Some(path) = &config.extra_ca_file {
+        for cert in load_ca_file(path)? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder = match &config.proxy {
+        ProxySetting::Environment => builder,
+        ProxySetting::Url(url) => {
+            let proxy = reqwest::Proxy::all(url.clone())
+                .map_err(|source| UpstreamError::BadProxy { proxy: redact(url), source })?;
+            builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_env()))
+        }
+        ProxySetting::Direct => builder.no_proxy(),
+    };
+    builder.build().map_err(|source| UpstreamError::Client { source })
+}
+
+/// The hosts of the proxies in use: the operator chose them, so they may be internal addresses.
+fn proxy_hosts(setting: &ProxySetting) -> Vec<String> {
+    let host = |raw: &str| {
+        Url::parse(raw)
+            .ok()
+            .filter(|u| u.host_str().is_some())
+            .or_else(|| Url::parse(&format!("http://{raw}")).ok())
+            .and_then(|u| u.host_str().map(str::to_owned))
+    };
+    match setting {
+        ProxySetting::Url(url) => url.host_str().map(str::to_owned).into_iter().collect(),
+        ProxySetting::Environment => {
+            ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+                .iter()
+                .filter_map(|var| std::env::var(var).ok())
+                .filter_map(|raw| host(&raw))
+                .collect()
+        }
+        ProxySetting::Direct => Vec::new(),
+    }
+}
+
 /// Redirects are followed (up to 10), but never from https to http: until the mirror has signed
-/// them, index files are only as trustworthy as the TLS connection they came over.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
+/// them, index files are only as trustworthy as the TLS connection they came over. For downloads
+/// (`hosts` given), every hop must also be a download host.
+fn redirect_policy(hosts: Option<DownloadHosts>) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.url().scheme() == "http" && attempt.previous().iter().any(|url| url.scheme() == "https") {
             attempt.error("refusing a redirect from https to http")
+        } else if let Some(refused) = hosts.as_ref().and_then(|h| h.check(attempt.url()).err()) {
+            attempt.error(refused)
         } else if attempt.previous().len() > 10 {
             attempt.error("more than 10 redirects")
         } else {

@@ -1,6 +1,7 @@
 //! What the client needs to know: where upstream is, how to reach it, how patient to be and how
 //! much to accept. Debug output redacts credentials, so a config can be logged as a whole.
 
+use crate::hosts::DownloadHosts;
 use reqwest::Url;
 use std::fmt;
 use std::path::PathBuf;
@@ -65,13 +66,15 @@ pub struct UpstreamConfig {
     pub max_index_file_bytes: u64,
     pub max_crate_bytes: u64,
     pub user_agent: String,
+    /// Where `.crate` files may be fetched from (see [`DownloadHosts`]); by default the index's
+    /// host, plus `static.crates.io` for `index.crates.io`.
+    pub download_hosts: DownloadHosts,
 }
 
 impl UpstreamConfig {
     /// Defaults for the index at `index_url`.
     pub fn new(index_url: Url) -> Self {
         UpstreamConfig {
-            index_url,
             proxy: ProxySetting::Environment,
             extra_ca_file: None,
             max_concurrency: 32,
@@ -85,6 +88,8 @@ impl UpstreamConfig {
             max_index_file_bytes: 32 << 20,
             max_crate_bytes: 64 << 20,
             user_agent: concat!("tufmirror/", env!("CARGO_PKG_VERSION")).to_owned(),
+            download_hosts: DownloadHosts::default_for(&index_url),
+            index_url,
         }
     }
 }
@@ -113,6 +118,7 @@ impl fmt::Debug for UpstreamConfig {
             .field("max_index_file_bytes", &self.max_index_file_bytes)
             .field("max_crate_bytes", &self.max_crate_bytes)
             .field("user_agent", &self.user_agent)
+            .field("download_hosts", &self.download_hosts)
             .finish()
     }
 }

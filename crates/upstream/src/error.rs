@@ -58,6 +58,10 @@ pub enum UpstreamError {
         #[source]
         source: reqwest::Error,
     },
+    /// A `.crate` URL (or a redirect, or the addresses of its host) that the download policy
+    /// refuses (`crate::DownloadHosts`). Not retried.
+    #[error("refusing to download {url}: {reason}")]
+    DownloadRefused { url: String, reason: String },
     #[error("{url} answered HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("{url} is larger than the limit of {limit} bytes{}", declared_note(.declared))]
@@ -129,7 +133,9 @@ impl UpstreamError {
     pub(crate) fn from_reqwest(url: &str, source: reqwest::Error) -> Self {
         let url = url.to_owned();
         let source = source.without_url();
-        if source.is_timeout() {
+        if let Some(refused) = refusal(&source) {
+            UpstreamError::DownloadRefused { url, reason: refused.0.clone() }
+        } else if source.is_timeout() {
             UpstreamError::Timeout { url, source }
         } else if is_tls(&source) {
             UpstreamError::Tls { url, source }
@@ -139,6 +145,22 @@ impl UpstreamError {
             UpstreamError::Request { url, source }
         }
     }
+}
+
+/// The download policy's refusal, if that is somewhere in the chain (from the resolver or the
+/// redirect policy of the download client).
+fn refusal(error: &reqwest::Error) -> Option<&crate::hosts::Refused> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = next {
+        if let Some(refused) = e.downcast_ref::<crate::hosts::Refused>() {
+            return Some(refused);
+        }
+        next = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
 }
 
 /// Whether a rustls error is somewhere in the chain. It arrives wrapped in `io::Error`s (two, from

@@ -18,6 +18,9 @@
 //! upstream gave a validator; the upstream reachable in production gives none, so
 //! [`IndexFetch::is_unchanged`] compares content hashes instead.
 //!
+//! `.crate` downloads go only where [`DownloadHosts`] allows (their URL comes from upstream's
+//! `config.json`): http(s), listed hosts, and no internal address unless its host is listed.
+//!
 //! Trust and proxies: the operating system's certificate store (or `SSL_CERT_FILE`), plus an
 //! optional extra CA file; proxies from the environment, or one given explicitly. Credentials in
 //! proxy URLs never reach logs, errors or Debug output.
@@ -27,10 +30,12 @@ mod client;
 mod config;
 mod error;
 mod fetch;
+mod hosts;
 mod retry;
 
 pub use client::{Allowance, Spent, UpstreamClient};
 pub use config::{ProxySetting, UpstreamConfig, redact};
 pub use error::UpstreamError;
 pub use fetch::{CrateFetch, IndexFetch, Validator, same_content};
+pub use hosts::{DownloadHosts, Refused, is_public};
 pub use reqwest::Url;

@@ -59,6 +59,10 @@ fn unknown_keys_and_bad_values_name_the_key_and_the_file() {
         ("[expiry]\ntimestamp_days = 0\n", "expiry.timestamp_days"),
         ("[upstream]\ntimeout = \"0s\"\n", "upstream.timeout"),
         ("[mirror]\nallowed_registries = [\"not a url\"]\n", "mirror.allowed_registries"),
+        ("[upstream]\ndownload_hosts = [\"https://static.crates.io\"]\n", "upstream.download_hosts"),
+        ("[server]\nheader_timeout = \"0s\"\n", "server.header_timeout"),
+        ("[server]\nidle_timeout = \"0s\"\n", "server.idle_timeout"),
+        ("[server]\nmax_connections = 0\n", "server.max_connections"),
     ];
     for (text, key) in cases {
         let err = load_text(text).expect_err(key).to_string();

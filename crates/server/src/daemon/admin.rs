@@ -19,13 +19,24 @@ pub(super) async fn require_token(State(mirror): State<Arc<Mirror>>, request: Re
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    // Comparing digests keeps the comparison's timing independent of the token.
-    if Sha256Hash::of(offered.as_bytes()) != Sha256Hash::of(mirror.admin_token.as_bytes()) {
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !token_matches(offered, &mirror.admin_token) {
         return (StatusCode::UNAUTHORIZED, "missing or wrong admin token\n").into_response();
     }
     next.run(request).await
+}
+
+/// Whether `offered` is the admin token. A missing header, and an empty token on either side,
+/// never match (the mirror refuses to start with an empty one; this is the second lock). The
+/// bytes compared are digests, XOR-folded, so the time taken says nothing about how much of the
+/// token was right.
+fn token_matches(offered: Option<&str>, token: &str) -> bool {
+    let Some(offered) = offered else { return false };
+    if offered.is_empty() || token.trim().is_empty() {
+        return false;
+    }
+    let (a, b) = (Sha256Hash::of(offered.as_bytes()), Sha256Hash::of(token.as_bytes()));
+    a.0.iter().zip(b.0.iter()).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +93,27 @@ pub(super) async fn root(State(mirror): State<Arc<Mirror>>, body: axum::body::By
             let status = if e.is_refusal() { StatusCode::CONFLICT } else { StatusCode::INTERNAL_SERVER_ERROR };
             tracing::warn!(error = %tufmirror_mirror::error_chain(&e), "new root refused");
             (status, format!("{}\n", tufmirror_mirror::error_chain(&e))).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_matches;
+
+    #[test]
+    fn only_the_token_itself_matches() {
+        let token = "3f".repeat(32);
+        assert!(token_matches(Some(&token), &token));
+        assert!(!token_matches(None, &token), "no header");
+        assert!(!token_matches(Some(""), &token));
+        assert!(!token_matches(Some(&token[..63]), &token));
+        // An empty token (never loaded: the mirror refuses to start) matches nothing, not even
+        // a request without a header or with an empty bearer token.
+        for empty in ["", "  \n"] {
+            assert!(!token_matches(None, empty));
+            assert!(!token_matches(Some(""), empty));
+            assert!(!token_matches(Some(empty), empty));
         }
     }
 }

@@ -37,8 +37,10 @@ pub fn app(mirror: Arc<Mirror>) -> Router {
         .route("/snapshots/{version}/leaves.json", get(repo::leaves))
         .route("/snapshots/{version}/index/{*path}", get(repo::snapshot_index))
         .route("/snapshots/{version}/proofs/{*path}", get(repo::snapshot_proof))
-        // Attestations an auditor on this host writes into the data folder (docs/audit.md).
-        .nest_service("/audit", tower_http::services::ServeDir::new(mirror.dir.root.join("audit")))
+        // Attestations an auditor on this host writes into the data folder (docs/audit.md):
+        // regular files only, no links (the auditor's account can write there; the keys and
+        // `admin.token` sit next to it).
+        .route("/audit/{*path}", get(repo::audit))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -20,10 +20,10 @@ fn not_found() -> Response {
     StatusCode::NOT_FOUND.into_response()
 }
 
-/// `N.kind.json` -> (N, kind).
+/// `N.kind.json` -> (N, kind), N in canonical decimal.
 fn versioned(file: &str) -> Option<(u64, &str)> {
     let (n, rest) = file.split_once('.')?;
-    Some((n.parse().ok()?, rest.strip_suffix(".json")?))
+    Some((crate::canonical_version(n)?, rest.strip_suffix(".json")?))
 }
 
 async fn read(path: std::path::PathBuf) -> Response {
@@ -79,7 +79,8 @@ fn gone(version: u64) -> Response {
     (StatusCode::NOT_FOUND, format!("snapshot {version} is not retained (or does not exist)\n")).into_response()
 }
 
-pub(super) async fn leaves(State(mirror): State<Arc<Mirror>>, Path(version): Path<u64>) -> Response {
+pub(super) async fn leaves(State(mirror): State<Arc<Mirror>>, Path(version): Path<String>) -> Response {
+    let Some(version) = crate::canonical_version(&version) else { return not_found() };
     let Some((published, until)) = mirror.retained_snapshot(version) else { return gone(version) };
     match mirror.blobs.get(&published.record.leaves) {
         Ok(bytes) => with_retention(json(bytes, true), until),
@@ -94,9 +95,10 @@ pub(super) async fn leaves(State(mirror): State<Arc<Mirror>>, Path(version): Pat
 /// `sparse+URL/snapshots/N/index/` to resolve as of N).
 pub(super) async fn snapshot_index(
     State(mirror): State<Arc<Mirror>>,
-    Path((version, path)): Path<(u64, String)>,
+    Path((version, path)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    let Some(version) = crate::canonical_version(&version) else { return not_found() };
     let Some((published, until)) = mirror.retained_snapshot(version) else { return gone(version) };
     if let Some(response) = config_response(&mirror, &headers, &path) {
         return with_retention(response, until);
@@ -117,11 +119,18 @@ pub(super) async fn snapshot_index(
 /// `/snapshots/N/proofs/<path>`: the inclusion proof alone (for hosts that cannot send headers).
 pub(super) async fn snapshot_proof(
     State(mirror): State<Arc<Mirror>>,
-    Path((version, path)): Path<(u64, String)>,
+    Path((version, path)): Path<(String, String)>,
 ) -> Response {
+    let Some(version) = crate::canonical_version(&version) else { return not_found() };
     let Some((published, until)) = mirror.retained_snapshot(version) else { return gone(version) };
     match published.tree.prove(&path, version) {
         PathProof::Included(proof) => with_retention(json(proof.to_canonical_json(), true), until),
         PathProof::Absent(_) => not_found(),
     }
+}
+
+/// `/audit/<path>`: what the auditor wrote into `DATA/audit/`, regular files only and no links
+/// (see `crate::files`).
+pub(super) async fn audit(State(mirror): State<Arc<Mirror>>, Path(path): Path<String>) -> Response {
+    crate::files::serve_beneath(mirror.dir.root.clone(), format!("audit/{path}"), crate::files::Links::Never).await
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tufmirror_index::CrateName;
-use tufmirror_upstream::{ProxySetting, UpstreamConfig, Url};
+use tufmirror_upstream::{DownloadHosts, ProxySetting, UpstreamConfig, Url};
 
 /// A client configuration for loopback tests: short waits, two retries, and no proxy, so that a
 /// developer's `HTTP_PROXY` cannot send loopback requests elsewhere.
@@ -26,6 +26,8 @@ pub fn config(base: &str) -> UpstreamConfig {
     c.backoff_initial = Duration::from_millis(10);
     c.backoff_max = Duration::from_millis(50);
     c.retry_after_max = Duration::from_secs(5);
+    // The test servers are on loopback, which downloads reach only when it is listed.
+    c.download_hosts = DownloadHosts::listed(&["127.0.0.1".to_owned()]).expect("valid host");
     c
 }
 
