@@ -507,6 +507,10 @@ pub enum Attack {
     HiddenWithoutProof { path: String },
     /// i. `path` is answered `404` with the (valid) non-inclusion proof of another absent path.
     HiddenWithOtherProof { path: String, other_absent: String },
+    /// h. `path` (absent) is answered `404` without a proof, as a plain static host answers, and
+    /// the current snapshot's `leaves.json` that checks it never ends. The control: the same
+    /// `404` and the honest leaf list (a verified absence).
+    EndlessLeafList { path: String },
     /// j. The current targets metadata with a removal record for `path`, signed by a key that root
     /// does not list; snapshot and timestamp re-signed to match by the real keys.
     UnsignedRemoval { path: String },
@@ -616,6 +620,13 @@ impl Attack {
                     return Rules::new();
                 }
                 hidden(&index(path), None)
+            }
+            Attack::EndlessLeafList { path } => {
+                let rules = hidden(&index(path), None);
+                if honest {
+                    return rules;
+                }
+                rules.on(format!("/snapshots/{}/leaves.json", repo.current()), Action::Endless)
             }
             Attack::HiddenWithOtherProof { path, other_absent } => {
                 if honest {

@@ -26,6 +26,39 @@ pub fn signing_root(
     })
 }
 
+/// The root that verifies `role` metadata of the mirror's history (docs/POUF.md 1.9): the one
+/// its `x-tufmirror-root-version` names (`binding`; root 1 without the field), which must be in
+/// `chain` (sorted by version) and not older than `at_least`, the root the role's earlier
+/// metadata was bound to (bindings never decrease). `Err`: why the binding is wrong;
+/// `Ok(None)`: that root's `role` keys do not reach their threshold over `signed_bytes`.
+pub fn bound_root(
+    chain: &[Root],
+    at_least: u64,
+    role: Role,
+    binding: Option<u64>,
+    signed_bytes: &[u8],
+    signatures: &[Signature],
+) -> Result<Option<u64>, String> {
+    let bound = binding.unwrap_or(crate::binding::UNBOUND_ROOT);
+    let newest = chain.last().map_or(0, |r| r.version);
+    if bound > newest {
+        return Err(format!("it is bound to root {bound}, newer than the newest root {newest}"));
+    }
+    if bound < at_least {
+        return Err(format!(
+            "it is bound to root {bound}, older than root {at_least} that earlier {role} metadata is bound to \
+             (bindings never decrease)"
+        ));
+    }
+    let Some(root) = chain.iter().find(|r| r.version == bound) else {
+        return Err(format!("it is bound to root {bound}, which is not in the root chain"));
+    };
+    let Some(entry) = root.roles.get(role.name()) else { return Ok(None) };
+    let keys = usable_keys(&root.keys, &entry.keyids);
+    let valid = count_valid_signatures(&keys, signed_bytes, signatures);
+    Ok((entry.threshold > 0 && valid >= entry.threshold).then_some(bound))
+}
+
 /// Snapshot `snapshot`'s removal records (the targets metadata it names, parsed from `file`)
 /// against its diff's `removed` (docs/POUF.md 1.6): exactly one record per removed path, each
 /// with `snapshot_version` = `snapshot`, and no other records. `has_field`: whether the targets
