@@ -503,6 +503,23 @@ attacks! {
         absent_in_control: true,
         expect: &[ABSENT, "leaf list", "longer than", "leaves can take"],
     };
+    /// Current metadata signed before the root binding existed: a timestamp without
+    /// `x-tufmirror-root-version` (docs/POUF.md 1.9, rule a).
+    unbound_timestamp => Case {
+        attack: Attack::TimestampBinding { binding: None },
+        path: SERDE,
+        prime: Prime::No,
+        absent_in_control: false,
+        expect: &["timestamp.json", "carries no `x-tufmirror-root-version`", "root 1"],
+    };
+    /// A current timestamp bound to another root than the one it is verified with.
+    timestamp_bound_to_another_root => Case {
+        attack: Attack::TimestampBinding { binding: Some(2) },
+        path: SERDE,
+        prime: Prime::No,
+        absent_in_control: false,
+        expect: &["timestamp.json", "bound to root 2", "verified with the trusted root 1"],
+    };
     /// j. The removal record of snapshot 2 in targets signed by a key that root does not list.
     unsigned_removal => Case {
         attack: Attack::UnsignedRemoval { path: SYN.into() },
@@ -525,7 +542,9 @@ fn a_refused_leaf_list_is_not_fetched_again() {
     let first = session.ask(ABSENT).expect_err("refused");
     assert_names("the first refusal", &first, case.expect);
     let other = "no/su/nosuchcrate2";
-    s.mirror.set(case.attack.rules(&s.repo).and(common::hostile::Attack::EndlessLeafList { path: other.into() }.rules(&s.repo)));
+    s.mirror.set(
+        case.attack.rules(&s.repo).and(common::hostile::Attack::EndlessLeafList { path: other.into() }.rules(&s.repo)),
+    );
     let second = session.ask(other).expect_err("refused");
     assert_names("the second refusal", &second, &[other, "leaf list", "longer than"]);
     let fetched = s.mirror.stats().requests().iter().filter(|p| p.ends_with("/leaves.json")).count();

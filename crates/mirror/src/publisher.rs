@@ -142,7 +142,7 @@ impl Publisher {
     /// the binding existed is re-signed, since clients accept only bound metadata as current).
     fn signed_by_newest_root(&self) -> Result<bool, PublishError> {
         use tufmirror_core::binding::{RootBound, check_current};
-        use tufmirror_core::metadata::{Metadata, Role, Snapshot, Targets, Timestamp};
+        use tufmirror_core::metadata::{Metadata, Snapshot, Targets, Timestamp};
         use tufmirror_core::verify::{RoleVerifier, parse_verified};
         fn good<T: Metadata + RootBound>(bytes: &[u8], root: &tufmirror_core::Root) -> bool {
             RoleVerifier::from_root(root, T::ROLE).is_ok_and(|v| {

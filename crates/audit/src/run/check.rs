@@ -9,8 +9,8 @@ use crate::state::{Batch, FileRecord, Progress, SnapshotInfo, State, StoredFindi
 use serde_json::Value;
 use tufmirror_core::Sha256Hash;
 use tufmirror_core::audit::rules::{PreviousTimestamp, bound_root, check_removals, check_timestamp};
-use tufmirror_core::binding::RootBound;
 use tufmirror_core::audit::{Finding, LeafTree};
+use tufmirror_core::binding::RootBound;
 use tufmirror_core::metadata::{MetaFile, Metadata, Role, Root, Signed, Snapshot, Targets, Timestamp};
 use tufmirror_core::verify::parse_unverified;
 
@@ -125,7 +125,8 @@ impl Checker<'_> {
         let (signed, signed_bytes) = parse_unverified::<T>(bytes).map_err(|e| bad(e.to_string()))?;
         let binding = signed.signed.root_binding(file).map_err(|e| bad(e.to_string()))?;
         let at_least = self.progress.root_used.get(&T::ROLE).copied().unwrap_or(0);
-        let root = bound_root(self.chain, at_least, T::ROLE, binding, &signed_bytes, &signed.signatures).map_err(bad)?;
+        let root =
+            bound_root(self.chain, at_least, T::ROLE, binding, &signed_bytes, &signed.signatures).map_err(bad)?;
         Ok((signed, root))
     }
 

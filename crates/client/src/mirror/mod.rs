@@ -51,7 +51,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tufmirror_core::binding::Floor;
 use tufmirror_core::merkle::{InclusionProof, Leaf, MerkleTree, NonInclusionProof};
-use tufmirror_core::metadata::{RemovalRecord, Timestamp};
+use tufmirror_core::metadata::Timestamp;
 use view::TreePin;
 
 /// Limits and timing of a [`MirrorClient`].

@@ -170,6 +170,30 @@ mod tests {
     use super::*;
     use crate::metadata::RemovalRecord;
 
+    fn root(version: u64) -> Root {
+        serde_json::from_value(serde_json::json!({
+            "_type": "root", "spec_version": "1.0.31", "version": version, "expires": "2030-01-01T00:00:00Z",
+            "consistent_snapshot": true, "keys": {}, "roles": {}
+        }))
+        .expect("root")
+    }
+
+    #[test]
+    fn history_is_verified_with_the_root_it_is_bound_to_and_bindings_never_decrease() {
+        let chain: Vec<Root> = (1..=3).map(root).collect();
+        let bound = |at_least, binding| bound_root(&chain, at_least, Role::Targets, binding, b"{}", &[]);
+        let e = bound(2, Some(1)).expect_err("decreasing");
+        assert!(e.contains("bound to root 1, older than root 2"), "{e}");
+        let e = bound(2, None).expect_err("no field: root 1");
+        assert!(e.contains("bound to root 1, older than root 2"), "{e}");
+        let e = bound(0, Some(4)).expect_err("future");
+        assert!(e.contains("bound to root 4, newer than the newest root 3"), "{e}");
+        assert_eq!(bound(2, Some(2)), Ok(None), "root 2 lists no targets key: not signed");
+        let later: Vec<Root> = (2..=3).map(root).collect();
+        let e = bound_root(&later, 0, Role::Targets, Some(1), b"{}", &[]).expect_err("unknown");
+        assert!(e.contains("not in the root chain"), "{e}");
+    }
+
     fn targets(records: &[(&str, u64)]) -> Targets {
         serde_json::from_value(serde_json::json!({
             "_type": "targets", "spec_version": "1.0.31", "version": 1, "expires": "2030-01-01T00:00:00Z",
