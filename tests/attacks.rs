@@ -535,7 +535,13 @@ attacks! {
 #[test]
 fn a_refused_leaf_list_is_not_fetched_again() {
     let s = Scenario::new();
-    let case = endless_leaf_list::case();
+    let case = Case {
+        attack: Attack::EndlessLeafList { path: ABSENT.into() },
+        path: ABSENT,
+        prime: Prime::No,
+        absent_in_control: true,
+        expect: &[ABSENT, "leaf list", "longer than", "leaves can take"],
+    };
     s.mount(&case, true);
     let state = s.fresh_dir("library");
     let session = library::Session::new(&s.mirror.url(), &s.root, &state);

@@ -24,7 +24,7 @@ use tufmirror_client::{IndexFile, MirrorClient, MirrorConfig};
 use tufmirror_core::binding::RootBound;
 use tufmirror_core::merkle::{MerkleTree, PathProof};
 use tufmirror_core::metadata::{MetaFile, RemovalRecord, Role, Snapshot, Targets};
-use tufmirror_signer::{FileSigner, KeyAlgorithm, generate_key_file};
+use tufmirror_signer::{FileSigner, KeyAlgorithm, Signer as _, generate_key_file};
 
 const LOG: &str = "3/l/log";
 const SYN: &str = "3/s/syn";
