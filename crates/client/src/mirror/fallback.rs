@@ -22,6 +22,9 @@ use std::sync::Arc;
 use tufmirror_core::diff::LeafList;
 use tufmirror_core::merkle::{InclusionProof, Leaf, MerkleTree};
 
+/// What a snapshot's leaf list gave: its verified tree, or why it was refused.
+pub(super) type LeafVerdict = Result<Arc<MerkleTree>, String>;
+
 impl MirrorClient {
     /// A 200 without a proof header.
     pub(super) async fn static_file(

@@ -50,7 +50,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tufmirror_core::binding::Floor;
-use tufmirror_core::merkle::{InclusionProof, Leaf, MerkleTree, NonInclusionProof};
+use tufmirror_core::merkle::{InclusionProof, Leaf, NonInclusionProof};
 use tufmirror_core::metadata::Timestamp;
 use view::TreePin;
 
@@ -199,7 +199,7 @@ pub struct MirrorClient {
     removals: Mutex<BTreeMap<u64, removals::VerifiedRemovals>>,
     /// The verdict on the leaf list of one snapshot (static hosts' 404s): its verified tree, or
     /// why it was refused.
-    leaves: tokio::sync::Mutex<Option<(u64, Result<Arc<MerkleTree>, String>)>>,
+    leaves: tokio::sync::Mutex<Option<(u64, fallback::LeafVerdict)>>,
     /// The last verified `config.json`.
     config_json: Mutex<Option<Arc<[u8]>>>,
 }
