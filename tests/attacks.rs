@@ -119,9 +119,12 @@ fn crate_name(path: &str) -> &str {
 
 /// After an endless or oversized answer: the client hung up, having read a bounded amount.
 fn assert_stream_stopped(s: &Scenario, case: &Case, bound: u64) {
-    if !matches!(case.attack, Attack::Endless { .. } | Attack::Oversized { .. }) {
+    if !matches!(case.attack, Attack::Endless { .. } | Attack::Oversized { .. } | Attack::EndlessLeafList { .. }) {
         return;
     }
+    // A leaf list is read only up to what the signed number of leaves can take (a few KB here);
+    // the rest of the bound is what the sockets buffered before the client hung up.
+    let bound = if matches!(case.attack, Attack::EndlessLeafList { .. }) { 16 * 1024 * 1024 } else { bound };
     let stats = s.mirror.stats();
     let deadline = Instant::now() + Duration::from_secs(10);
     while stats.open_streams() > 0 {
@@ -491,6 +494,32 @@ attacks! {
         absent_in_control: false,
         expect: &[SERDE, ABSENT],
     };
+    /// h. A 404 without a proof on a plain static host, checked against a leaf list that never
+    /// ends (the proxy held ~850 MB reading up to the 512 MB limit).
+    endless_leaf_list => Case {
+        attack: Attack::EndlessLeafList { path: ABSENT.into() },
+        path: ABSENT,
+        prime: Prime::No,
+        absent_in_control: true,
+        expect: &[ABSENT, "leaf list", "longer than", "leaves can take"],
+    };
+    /// Current metadata signed before the root binding existed: a timestamp without
+    /// `x-tufmirror-root-version` (docs/POUF.md 1.9, rule a).
+    unbound_timestamp => Case {
+        attack: Attack::TimestampBinding { binding: None },
+        path: SERDE,
+        prime: Prime::No,
+        absent_in_control: false,
+        expect: &["timestamp.json", "carries no `x-tufmirror-root-version`", "root 1"],
+    };
+    /// A current timestamp bound to another root than the one it is verified with.
+    timestamp_bound_to_another_root => Case {
+        attack: Attack::TimestampBinding { binding: Some(2) },
+        path: SERDE,
+        prime: Prime::No,
+        absent_in_control: false,
+        expect: &["timestamp.json", "bound to root 2", "verified with the trusted root 1"],
+    };
     /// j. The removal record of snapshot 2 in targets signed by a key that root does not list.
     unsigned_removal => Case {
         attack: Attack::UnsignedRemoval { path: SYN.into() },
@@ -499,6 +528,34 @@ attacks! {
         absent_in_control: false,
         expect: &["targets", "0 valid signature"],
     };
+}
+
+/// A refused leaf list is remembered for its snapshot: a second 404 is refused with the same
+/// reason without fetching the list again (each fetch would read up to the bound once more).
+#[test]
+fn a_refused_leaf_list_is_not_fetched_again() {
+    let s = Scenario::new();
+    let case = Case {
+        attack: Attack::EndlessLeafList { path: ABSENT.into() },
+        path: ABSENT,
+        prime: Prime::No,
+        absent_in_control: true,
+        expect: &[ABSENT, "leaf list", "longer than", "leaves can take"],
+    };
+    s.mount(&case, true);
+    let state = s.fresh_dir("library");
+    let session = library::Session::new(&s.mirror.url(), &s.root, &state);
+    let first = session.ask(ABSENT).expect_err("refused");
+    assert_names("the first refusal", &first, case.expect);
+    let other = "no/su/nosuchcrate2";
+    s.mirror.set(
+        case.attack.rules(&s.repo).and(common::hostile::Attack::EndlessLeafList { path: other.into() }.rules(&s.repo)),
+    );
+    let second = session.ask(other).expect_err("refused");
+    assert_names("the second refusal", &second, &[other, "leaf list", "longer than"]);
+    let fetched = s.mirror.stats().requests().iter().filter(|p| p.ends_with("/leaves.json")).count();
+    assert_eq!(fetched, 1, "the leaf list is fetched once per snapshot, refused or not");
+    assert_stream_stopped(&s, &case, 0);
 }
 
 /// The hostile mirror itself: honest until told otherwise, and each piece does what it says.

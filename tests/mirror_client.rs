@@ -284,7 +284,7 @@ fn a_timestamp_that_swaps_the_tree_of_a_trusted_snapshot_is_refused() {
     let forged = rt.block_on(async {
         let signers = tufmirror_repo::keys::open_online_signers(&repo.keys).await.expect("signers");
         let now = time::OffsetDateTime::now_utc();
-        tufmirror_repo::sign::sign_timestamp(2, 1, &snapshot_bytes, &tree, now, 1, &signers).await.expect("sign")
+        tufmirror_repo::sign::sign_timestamp(2, 1, &snapshot_bytes, &tree, now, 1, 1, &signers).await.expect("sign")
     });
     tamper.set(move |url, a| {
         if url.ends_with("tuf/timestamp.json") {

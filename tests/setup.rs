@@ -152,3 +152,43 @@ fn setup_refuses_a_root_that_is_not_signed_by_itself_and_writes_nothing() {
     );
     assert_eq!(fingerprint(home.tmp.path()), before);
 }
+
+/// With both `config` and `config.toml` in CARGO_HOME, cargo reads `config` and ignores
+/// `config.toml`. Setup edits `config`, and the real cargo then asks the proxy's address (nothing
+/// listens there: cargo fails, naming it), not the source `config` named before.
+#[test]
+fn setup_edits_the_legacy_config_that_cargo_reads_when_both_exist() {
+    let home = Home::new();
+    let legacy = home.path("cargo/config");
+    let before = "[source.crates-io]\nreplace-with = \"before\"\n\n[source.before]\nregistry = \"sparse+http://127.0.0.1:9/before/\"\n";
+    std::fs::write(&legacy, before).expect("config");
+    let toml = home.path("cargo/config.toml");
+    std::fs::write(&toml, EXISTING).expect("config.toml");
+    let root = home.root.to_str().expect("utf-8");
+    // Port 1: nothing listens, so cargo's request fails at once and names the address.
+    let out = home.setup_ok(&["--mirror", "http://m.example/", "--root", root, "--listen", "127.0.0.1:1"]);
+    assert!(out.contains("ignores"), "setup says that config.toml is ignored: {out}");
+    assert_eq!(std::fs::read_to_string(&toml).expect("config.toml"), EXISTING, "config.toml is left alone");
+    let edited = std::fs::read_to_string(&legacy).expect("config");
+    assert!(edited.contains("replace-with = \"tufmirror\""), "{edited}");
+
+    let project = home.path("project");
+    std::fs::create_dir_all(project.join("src")).expect("mkdir");
+    std::fs::write(
+        project.join("Cargo.toml"),
+        "[package]\nname = \"p\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nlog = \"0.4\"\n",
+    )
+    .expect("Cargo.toml");
+    std::fs::write(project.join("src/main.rs"), "fn main() {}\n").expect("main.rs");
+    let cargo = common::cargo::run_cargo(
+        &project,
+        &home.path("cargo"),
+        &home.path("target"),
+        &["generate-lockfile"],
+        &[("CARGO_NET_RETRY", "0")],
+    );
+    let stderr = String::from_utf8_lossy(&cargo.stderr);
+    assert!(!cargo.status.success(), "nothing listens on the proxy's address:\n{stderr}");
+    assert!(stderr.contains("127.0.0.1:1/index/"), "cargo asks the proxy:\n{stderr}");
+    assert!(!stderr.contains("127.0.0.1:9/before/"), "cargo still uses the old source:\n{stderr}");
+}

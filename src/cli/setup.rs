@@ -69,6 +69,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report = tufmirror_proxy::setup::apply(&plan, time::OffsetDateTime::now_utc())?;
     print_change("trusted root", &report.root);
     print_change("cargo configuration", &report.cargo_config);
+    if let Some(ignored) = &report.ignored_cargo_config {
+        println!(
+            "note: cargo reads {} and ignores {} while both exist: merge them into one",
+            report.cargo_config.path.display(),
+            ignored.display()
+        );
+    }
     println!("cargo reads crates.io from {}", tufmirror_proxy::setup::registry_url(plan.listen));
     let Some(unit) = &report.unit else {
         println!("start the proxy: tufmirror {}", report.proxy_args.join(" "));

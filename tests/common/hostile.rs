@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
+use tufmirror_core::binding::RootBound as _;
 use tufmirror_core::diff::LeafList;
 use tufmirror_core::merkle::{MerkleTree, PathProof};
 use tufmirror_core::metadata::{MetaFile, Metadata, RemovalRecord, Role, RoleKeys, Root, Signed, Snapshot};
@@ -432,7 +433,7 @@ pub fn altered(bytes: &[u8]) -> Vec<u8> {
 
 /// The current timestamp, version + 1, re-signed by `signers` after `edit`: what an attacker who
 /// holds (or a control that uses) some keys serves next.
-fn next_timestamp(repo: &Repo, signers: &[&FileSigner], edit: impl FnOnce(&mut Timestamp)) -> (u64, Vec<u8>) {
+pub fn next_timestamp(repo: &Repo, signers: &[&FileSigner], edit: impl FnOnce(&mut Timestamp)) -> (u64, Vec<u8>) {
     let mut timestamp = repo.timestamp().signed;
     timestamp.version += 1;
     timestamp.expires = tufmirror_core::time::in_days(OffsetDateTime::now_utc(), 1);
@@ -441,7 +442,7 @@ fn next_timestamp(repo: &Repo, signers: &[&FileSigner], edit: impl FnOnce(&mut T
 }
 
 /// Rules that serve a timestamp as the current one, and under its version in `history/`.
-fn serve_timestamp((version, bytes): (u64, Vec<u8>)) -> Rules {
+pub fn serve_timestamp((version, bytes): (u64, Vec<u8>)) -> Rules {
     Rules::new().file("/tuf/timestamp.json", bytes.clone()).file(&format!("/history/{version}.timestamp.json"), bytes)
 }
 
@@ -456,7 +457,7 @@ fn serve_root_2(repo: &Repo, signers: &[&FileSigner], edit: impl FnOnce(&mut Roo
 }
 
 /// Lists `signer` in `root` for `role` (replacing the role's keys if `replace`).
-fn list_key(root: &mut Root, role: Role, signer: &FileSigner, replace: bool) {
+pub fn list_key(root: &mut Root, role: Role, signer: &FileSigner, replace: bool) {
     let id = signer.key_id();
     root.keys.insert(id.clone(), signer.public_key().to_key_object());
     let entry = root.roles.entry(role.name().to_owned()).or_insert_with(|| RoleKeys {
@@ -507,6 +508,14 @@ pub enum Attack {
     HiddenWithoutProof { path: String },
     /// i. `path` is answered `404` with the (valid) non-inclusion proof of another absent path.
     HiddenWithOtherProof { path: String, other_absent: String },
+    /// The timestamp (version + 1, the real timestamp key) bound to root `binding`, or without
+    /// `x-tufmirror-root-version` for `None`, instead of the root it is verified with
+    /// (docs/POUF.md 1.9). The control keeps the binding.
+    TimestampBinding { binding: Option<u64> },
+    /// h. `path` (absent) is answered `404` without a proof, as a plain static host answers, and
+    /// the current snapshot's `leaves.json` that checks it never ends. The control: the same
+    /// `404` and the honest leaf list (a verified absence).
+    EndlessLeafList { path: String },
     /// j. The current targets metadata with a removal record for `path`, signed by a key that root
     /// does not list; snapshot and timestamp re-signed to match by the real keys.
     UnsignedRemoval { path: String },
@@ -617,6 +626,27 @@ impl Attack {
                 }
                 hidden(&index(path), None)
             }
+            Attack::TimestampBinding { binding } => {
+                let key = timestamp_key();
+                serve_timestamp(next_timestamp(repo, &[&key], |t| {
+                    if honest {
+                        return;
+                    }
+                    match binding {
+                        Some(v) => t.bind_to_root(*v),
+                        None => {
+                            t.unknown.remove(tufmirror_core::binding::ROOT_VERSION_FIELD);
+                        }
+                    }
+                }))
+            }
+            Attack::EndlessLeafList { path } => {
+                let rules = hidden(&index(path), None);
+                if honest {
+                    return rules;
+                }
+                rules.on(format!("/snapshots/{}/leaves.json", repo.current()), Action::Endless)
+            }
             Attack::HiddenWithOtherProof { path, other_absent } => {
                 if honest {
                     return Rules::new();
@@ -635,7 +665,7 @@ fn path_url(path: &str) -> String {
 }
 
 /// A `404` at `url` with `proof` (or none) as its proof header.
-fn hidden(url: &str, proof: Option<String>) -> Rules {
+pub fn hidden(url: &str, proof: Option<String>) -> Rules {
     let rules = Rules::new()
         .on(url, Action::Status(404))
         .on(url, Action::Body(b"crate not found\n".to_vec()))

@@ -5,6 +5,7 @@ use crate::{ClientError, Fetcher, UpdaterConfig};
 use std::path::Path;
 use std::sync::Arc;
 use time::OffsetDateTime;
+use tufmirror_core::binding::RootChain;
 use tufmirror_core::metadata::{Snapshot, TargetFile, Targets, Timestamp};
 use tufmirror_core::trusted::{DelegationWalk, Origin, TimestampUpdate, TrustError, TrustedSet};
 use tufmirror_durable::{IfExists, write_durably};
@@ -32,6 +33,9 @@ pub struct Updater {
     /// The bytes of the newest trusted root (what `root.json` holds).
     root_bytes: Vec<u8>,
     trusted: TrustedSet,
+    /// Every root verified since this client was created, from the stored root on: which root
+    /// verifies older metadata (docs/POUF.md 1.9).
+    chain: RootChain,
     /// Whether the last refresh completed: only then is the trusted set final.
     refreshed: bool,
 }
@@ -75,6 +79,7 @@ impl Updater {
         let dir = MetadataDir::new(metadata_dir);
         let root_bytes = dir.read(ROOT)?.ok_or_else(|| ClientError::NoTrustedRoot { path: dir.file(ROOT) })?;
         let trusted = TrustedSet::new(&root_bytes, OffsetDateTime::now_utc()).map_err(refused("root.json"))?;
+        let chain = RootChain::new(trusted.root().clone());
         Ok(Updater {
             dir,
             metadata_base_url: with_slash(metadata_base_url),
@@ -82,6 +87,7 @@ impl Updater {
             config,
             root_bytes,
             trusted,
+            chain,
             refreshed: false,
         })
     }
@@ -91,6 +97,12 @@ impl Updater {
     /// [`Self::snapshot`] and [`Self::targets`], which answer only after a complete refresh.
     pub fn trusted(&self) -> &TrustedSet {
         &self.trusted
+    }
+
+    /// The roots verified since this client was created: the stored root it started from, then
+    /// each root a refresh verified, up to the trusted one.
+    pub fn root_chain(&self) -> &RootChain {
+        &self.chain
     }
 
     /// The verified timestamp of the last complete refresh: for tufmirror repositories it
@@ -150,7 +162,18 @@ impl Updater {
                 Err(e) if e.is_not_found() => break,
                 Err(e) => return Err(e),
             };
-            self.trusted.update_root(&bytes).map_err(refused(&name))?;
+            let root = self.trusted.update_root(&bytes).map_err(refused(&name))?.clone();
+            if self.chain.newest().version < root.version {
+                // The trusted set checked that it follows the newest root: never a gap.
+                self.chain.push(root).map_err(|e| ClientError::Refused {
+                    file: name.clone(),
+                    source: Box::new(TrustError::UnexpectedVersion {
+                        role: ROOT.into(),
+                        expected: e.last + 1,
+                        found: e.found,
+                    }),
+                })?;
+            }
             self.dir.write(ROOT, &bytes)?;
             self.root_bytes = bytes;
             tracing::info!(version, "updated root");

@@ -5,6 +5,7 @@
 //! The formats are specified in `docs/POUF.md`; this crate is their reference implementation.
 
 pub mod audit;
+pub mod binding;
 pub mod cjson;
 pub mod delegation;
 pub mod diff;

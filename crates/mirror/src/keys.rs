@@ -23,6 +23,16 @@ pub struct DaemonKeys {
     pub roots: Vec<RootFile>,
 }
 
+impl DaemonKeys {
+    /// The version of the newest root: what everything signed now is bound to
+    /// (`x-tufmirror-root-version`, docs/POUF.md 1.9).
+    pub fn root_version(&self) -> u64 {
+        // The chain is never empty once loaded (1.root.json at least); 1 is what an unbound
+        // document counts as.
+        self.roots.last().map_or(1, |r| r.root.signed.version)
+    }
+}
+
 /// Why the daemon refuses to start with these keys.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -137,20 +137,27 @@ impl Publisher {
         }
     }
 
-    /// Whether the current snapshot's targets, snapshot and timestamp verify under the newest root.
+    /// Whether the current snapshot's targets, snapshot and timestamp verify under the newest root
+    /// and are bound to it (`x-tufmirror-root-version`, docs/POUF.md 1.9: metadata signed before
+    /// the binding existed is re-signed, since clients accept only bound metadata as current).
     fn signed_by_newest_root(&self) -> Result<bool, PublishError> {
-        use tufmirror_core::metadata::{Role, Snapshot, Targets, Timestamp};
+        use tufmirror_core::binding::{RootBound, check_current};
+        use tufmirror_core::metadata::{Metadata, Snapshot, Targets, Timestamp};
         use tufmirror_core::verify::{RoleVerifier, parse_verified};
+        fn good<T: Metadata + RootBound>(bytes: &[u8], root: &tufmirror_core::Root) -> bool {
+            RoleVerifier::from_root(root, T::ROLE).is_ok_and(|v| {
+                parse_verified::<T>(bytes, &v).is_ok_and(|m| check_current(&m.signed, "", root.version).is_ok())
+            })
+        }
         let keys = self.keys();
         let Some(root) = keys.roots.last() else { return Ok(false) };
+        let root = &root.root.signed;
         let current = self.current();
         let path = self.dir.tuf(&format!("{}.targets.json", current.version()));
         let targets = std::fs::read(&path).map_err(write_err(path.display()))?;
-        let verifies = |role| RoleVerifier::from_root(&root.root.signed, role);
-        Ok(verifies(Role::Targets).is_ok_and(|v| parse_verified::<Targets>(&targets, &v).is_ok())
-            && verifies(Role::Snapshot).is_ok_and(|v| parse_verified::<Snapshot>(&current.snapshot_json, &v).is_ok())
-            && verifies(Role::Timestamp)
-                .is_ok_and(|v| parse_verified::<Timestamp>(&current.timestamp_json, &v).is_ok()))
+        Ok(good::<Targets>(&targets, root)
+            && good::<Snapshot>(&current.snapshot_json, root)
+            && good::<Timestamp>(&current.timestamp_json, root))
     }
 
     /// Switches to `keys` (a newly published root and the online keys it lists) and publishes
@@ -285,6 +292,7 @@ impl Publisher {
                     removals,
                     now,
                     expiries: self.expiries,
+                    root_version: keys.root_version(),
                 },
                 &keys.signers,
             )
@@ -351,6 +359,7 @@ impl Publisher {
         let current = self.current();
         let now = OffsetDateTime::now_utc();
         let version = current.record.timestamp_version + 1;
+        let keys = self.keys();
         let bytes = sign_timestamp(
             version,
             current.version(),
@@ -358,7 +367,8 @@ impl Publisher {
             &current.tree,
             now,
             self.expiries.timestamp,
-            &self.keys().signers,
+            keys.root_version(),
+            &keys.signers,
         )
         .await?;
         let path = self.dir.history(&format!("{version}.timestamp.json"));

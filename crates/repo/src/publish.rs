@@ -119,6 +119,7 @@ pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishErro
             removals,
             now: opts.now,
             expiries: opts.expiries,
+            root_version: latest_root.root.signed.version,
         },
         &signers,
     )

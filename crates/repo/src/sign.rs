@@ -1,11 +1,13 @@
 //! Building and signing the metadata of one snapshot: targets (with `config.json` and removal
 //! records), snapshot, and a timestamp that carries the Merkle root. Each document is serialized
 //! once; the bytes that are signed are the bytes that are written, and the next role pins them by
-//! length and hash.
+//! length and hash. Each document is bound to the root whose keys sign it
+//! (`x-tufmirror-root-version`, docs/POUF.md 1.9).
 
 use crate::keys::RoleSigners;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
+use tufmirror_core::binding::RootBound;
 use tufmirror_core::diff::SnapshotDiff;
 use tufmirror_core::merkle::MerkleTree;
 use tufmirror_core::metadata::{
@@ -42,6 +44,8 @@ pub struct SnapshotPlan<'a> {
     pub removals: Vec<RemovalRecord>,
     pub now: OffsetDateTime,
     pub expiries: Expiries,
+    /// The version of the root whose keys sign (the newest root): written into each document.
+    pub root_version: u64,
 }
 
 /// The serialized, signed metadata of one snapshot.
@@ -71,7 +75,7 @@ pub fn removal_records(diff: &SnapshotDiff, reason: impl Fn(&str) -> String) -> 
 
 /// Signs targets, snapshot and timestamp for `plan`.
 pub async fn sign_snapshot(plan: SnapshotPlan<'_>, signers: &RoleSigners) -> Result<SignedSnapshot, SignerError> {
-    let targets = Targets {
+    let mut targets = Targets {
         kind: Role::Targets,
         spec_version: SPEC_VERSION.to_owned(),
         version: plan.snapshot_version,
@@ -81,9 +85,10 @@ pub async fn sign_snapshot(plan: SnapshotPlan<'_>, signers: &RoleSigners) -> Res
         delegations: None,
         unknown: BTreeMap::new(),
     };
+    targets.bind_to_root(plan.root_version);
     let targets = sign_to_bytes(targets, signers).await?;
 
-    let snapshot = Snapshot {
+    let mut snapshot = Snapshot {
         kind: Role::Snapshot,
         spec_version: SPEC_VERSION.to_owned(),
         version: plan.snapshot_version,
@@ -91,6 +96,7 @@ pub async fn sign_snapshot(plan: SnapshotPlan<'_>, signers: &RoleSigners) -> Res
         meta: BTreeMap::from([("targets.json".to_owned(), MetaFile::pinning(plan.snapshot_version, &targets))]),
         unknown: BTreeMap::new(),
     };
+    snapshot.bind_to_root(plan.root_version);
     let snapshot = sign_to_bytes(snapshot, signers).await?;
 
     let timestamp = sign_timestamp(
@@ -100,6 +106,7 @@ pub async fn sign_snapshot(plan: SnapshotPlan<'_>, signers: &RoleSigners) -> Res
         plan.tree,
         plan.now,
         plan.expiries.timestamp,
+        plan.root_version,
         signers,
     )
     .await?;
@@ -107,6 +114,9 @@ pub async fn sign_snapshot(plan: SnapshotPlan<'_>, signers: &RoleSigners) -> Res
 }
 
 /// Signs a timestamp for an already signed snapshot: also what re-signing before expiry uses.
+/// `root_version` is the root whose keys sign it (the snapshot's own binding: keys change only
+/// with a new snapshot).
+#[allow(clippy::too_many_arguments)]
 pub async fn sign_timestamp(
     version: u64,
     snapshot_version: u64,
@@ -114,9 +124,10 @@ pub async fn sign_timestamp(
     tree: &MerkleTree,
     now: OffsetDateTime,
     expiry_days: i64,
+    root_version: u64,
     signers: &RoleSigners,
 ) -> Result<Vec<u8>, SignerError> {
-    let timestamp = Timestamp {
+    let mut timestamp = Timestamp {
         kind: Role::Timestamp,
         spec_version: SPEC_VERSION.to_owned(),
         version,
@@ -126,5 +137,6 @@ pub async fn sign_timestamp(
         merkle_tree_size: Some(tree.len() as u64),
         unknown: BTreeMap::new(),
     };
+    timestamp.bind_to_root(root_version);
     sign_to_bytes(timestamp, signers).await
 }

@@ -9,6 +9,8 @@ from .fields import VerifyError, exact_keys, index_path_ok, is_uint, load_json, 
 from .merkle import EMPTY_ROOT, apply_diff, check_leaf_list, verify_file_proof
 from .metadata import Root, check_meta_pin, parse_envelope
 
+ROOT_VERSION = "x-tufmirror-root-version"
+
 
 class Audit:
     def __init__(self, out, trusted_root=None, signatures=True, check_layout=False, log=None, now=None):
@@ -20,6 +22,7 @@ class Audit:
         self.check_layout = check_layout
         self.log = log or (lambda msg: None)
         self.roots = []  # the verified chain, oldest first
+        self.floor = {}  # role -> the root its last historical metadata was bound to (POUF 1.9)
 
     def p(self, *parts):
         return os.path.join(self.out, *parts)
@@ -100,20 +103,38 @@ class Audit:
             raise VerifyError(alias, f"is not the newest root (v{self.roots[-1].version})")
 
     def check_signed(self, role, env, where, any_root=False):
-        """Signatures of `role` by the newest root, or (for history) by any root of the chain."""
+        """Signatures of `role` by the root that `x-tufmirror-root-version` names (POUF 1.9): for current
+        metadata exactly the newest root; for history (any_root) a root of the chain, root 1 when the
+        field is absent, never older than the root the role's earlier history was bound to."""
         if not self.signatures:
             return
+        signed = env["signed"]
+        newest = self.roots[-1].version
+        if ROOT_VERSION in signed:
+            bound = signed[ROOT_VERSION]
+            if not is_uint(bound) or bound < 1:
+                raise VerifyError(where, f"{ROOT_VERSION} must be an integer >= 1, not {bound!r}")
+        elif not any_root:
+            raise VerifyError(where, f"current metadata must carry {ROOT_VERSION} (the newest root, {newest})")
+        else:
+            bound = 1
         if not any_root:
+            if bound != newest:
+                raise VerifyError(where, f"is bound to root {bound}, but the newest root is {newest}")
             self.roots[-1].check_signatures(role, env, where)
             return
-        errors = []
-        for root in reversed(self.roots):
-            try:
-                root.check_signatures(role, env, where)
-                return
-            except VerifyError as e:
-                errors.append(e.reason)
-        raise VerifyError(where, "not signed by the " + role + " role of any trusted root: " + "; ".join(errors))
+        if bound > newest:
+            raise VerifyError(where, f"is bound to root {bound}, newer than the newest root {newest}")
+        floor = self.floor.get(role, 0)
+        if bound < floor:
+            raise VerifyError(where, f"is bound to root {bound}, older than root {floor} of earlier {role} metadata "
+                                     "(bindings never decrease)")
+        root = next((r for r in self.roots if r.version == bound), None)
+        if root is None:
+            raise VerifyError(where, f"is bound to root {bound}, which is not in the verified chain "
+                                     f"(roots {self.roots[0].version} to {newest})")
+        root.check_signatures(role, env, where)
+        self.floor[role] = bound
 
     @staticmethod
     def timestamp_values(env, where):

@@ -8,8 +8,9 @@ use crate::content::{self, Content};
 use crate::state::{Batch, FileRecord, Progress, SnapshotInfo, State, StoredFinding};
 use serde_json::Value;
 use tufmirror_core::Sha256Hash;
-use tufmirror_core::audit::rules::{PreviousTimestamp, check_removals, check_timestamp, signing_root};
+use tufmirror_core::audit::rules::{PreviousTimestamp, bound_root, check_removals, check_timestamp};
 use tufmirror_core::audit::{Finding, LeafTree};
+use tufmirror_core::binding::RootBound;
 use tufmirror_core::metadata::{MetaFile, Metadata, Role, Root, Signed, Snapshot, Targets, Timestamp};
 use tufmirror_core::verify::parse_unverified;
 
@@ -110,29 +111,28 @@ impl Checker<'_> {
         }
     }
 
-    /// Parses metadata of role `T` and finds the root whose keys signed it, not older than the
-    /// one that signed the role's last metadata. `Err`: the finding that says what is wrong.
-    fn verified<T: Metadata>(
+    /// Parses metadata of role `T` and checks it with the root it is bound to
+    /// (`x-tufmirror-root-version`, docs/POUF.md 1.9), which must not be older than the root the
+    /// role's last metadata was bound to. `Err`: the finding that says what is wrong (a bad or
+    /// decreasing binding is a [`Finding::BadMetadata`]); `None` for the root: not signed by it.
+    fn verified<T: Metadata + RootBound>(
         &self,
         bytes: &[u8],
         file: &str,
         snapshot: u64,
     ) -> Result<(Signed<T>, Option<u64>), Box<Finding>> {
-        let (signed, signed_bytes) = parse_unverified::<T>(bytes)
-            .map_err(|e| Box::new(Finding::BadMetadata { file: file.to_owned(), snapshot, reason: e.to_string() }))?;
+        let bad = |reason: String| Box::new(Finding::BadMetadata { file: file.to_owned(), snapshot, reason });
+        let (signed, signed_bytes) = parse_unverified::<T>(bytes).map_err(|e| bad(e.to_string()))?;
+        let binding = signed.signed.root_binding(file).map_err(|e| bad(e.to_string()))?;
         let at_least = self.progress.root_used.get(&T::ROLE).copied().unwrap_or(0);
-        let root = signing_root(self.chain, at_least, T::ROLE, &signed_bytes, &signed.signatures);
+        let root =
+            bound_root(self.chain, at_least, T::ROLE, binding, &signed_bytes, &signed.signatures).map_err(bad)?;
         Ok((signed, root))
     }
 
-    fn not_signed(&self, role: Role, file: &str, snapshot: u64) -> Finding {
-        let since = self.progress.root_used.get(&role).copied().unwrap_or(0);
-        let newest = self.chain.last().map_or(0, |r| r.version);
-        let reason = if since > 0 {
-            format!("no threshold of {role} keys of root versions {since} to {newest} signed it")
-        } else {
-            format!("no threshold of {role} keys of root versions up to {newest} signed it")
-        };
+    fn not_signed(&self, role: Role, file: &str, snapshot: u64, metadata: &impl RootBound) -> Finding {
+        let bound = metadata.root_binding(file).ok().flatten().unwrap_or(tufmirror_core::binding::UNBOUND_ROOT);
+        let reason = format!("no threshold of the {role} keys of root {bound}, which it is bound to, signed it");
         Finding::NotSigned { file: file.to_owned(), role, snapshot, reason }
     }
 
@@ -163,7 +163,7 @@ impl Checker<'_> {
                             Some(r) => {
                                 self.progress.root_used.insert(Role::Snapshot, r);
                             }
-                            None => findings.push(self.not_signed(Role::Snapshot, &snapshot_file, n)),
+                            None => findings.push(self.not_signed(Role::Snapshot, &snapshot_file, n, &snapshot.signed)),
                         }
                         if snapshot.signed.version != n {
                             findings.push(Finding::BadMetadata {
@@ -321,7 +321,7 @@ impl Checker<'_> {
             Some(r) => {
                 self.progress.root_used.insert(Role::Targets, r);
             }
-            None => findings.push(self.not_signed(Role::Targets, &file, n)),
+            None => findings.push(self.not_signed(Role::Targets, &file, n, &targets.signed)),
         }
         self.progress.targets_version = self.progress.targets_version.max(*t);
         let has_field = signed_part(bytes).is_some_and(|s| s.get(tufmirror_core::metadata::REMOVALS_FIELD).is_some());
@@ -357,7 +357,7 @@ impl Checker<'_> {
         self.stats.timestamps += 1;
         let Some(root) = read.signed_under else {
             // A forged timestamp says nothing about the mirror's history: report it, skip it.
-            let finding = self.not_signed(Role::Timestamp, &file, snapshot);
+            let finding = self.not_signed(Role::Timestamp, &file, snapshot, ts);
             self.keep([finding]);
             return Ok(());
         };

@@ -93,7 +93,6 @@ pub(crate) fn removal_recorded(records: &[RemovalRecord], path: &str, present: u
 mod tests {
     use super::*;
     use tufmirror_core::merkle::{MerkleTree, PathProof};
-    use tufmirror_core::verify::RoleVerifier;
 
     fn tree() -> MerkleTree {
         let files = [("1/a", "a\n"), ("3/s/syn", "syn\n"), ("se/rd/serde", "serde\n")];
@@ -101,7 +100,16 @@ mod tests {
     }
 
     fn view(tree: &MerkleTree, snapshot: u64) -> TrustedView {
-        let keys = RoleVerifier { role: tufmirror_core::Role::Targets, keys: Default::default(), threshold: 1 };
+        let root = tufmirror_core::metadata::Root {
+            kind: tufmirror_core::Role::Root,
+            spec_version: tufmirror_core::metadata::SPEC_VERSION.to_owned(),
+            version: 1,
+            expires: time::OffsetDateTime::now_utc(),
+            consistent_snapshot: true,
+            keys: Default::default(),
+            roles: Default::default(),
+            unknown: Default::default(),
+        };
         TrustedView {
             snapshot_version: snapshot,
             timestamp_version: snapshot,
@@ -110,8 +118,8 @@ mod tests {
             expires: time::OffsetDateTime::now_utc(),
             config: tufmirror_core::metadata::TargetFile::of(b"{}"),
             removals: Vec::new(),
-            snapshot_keys: keys.clone(),
-            targets_keys: keys,
+            root_version: 1,
+            roots: std::sync::Arc::new(tufmirror_core::binding::RootChain::new(root)),
         }
     }
 

@@ -165,6 +165,9 @@ pub enum RefreshError {
     TreeChanged { timestamp: u64, snapshot: u64, found: String, found_size: u64, trusted: String, trusted_size: u64 },
     #[error("the refresh did not complete")]
     Incomplete,
+    /// Current metadata not bound to the root it is verified with (docs/POUF.md 1.9).
+    #[error(transparent)]
+    RootBinding(#[from] tufmirror_core::binding::BindingError),
     #[error("the signed targets metadata has no config.json target")]
     NoConfigTarget,
     #[error("root metadata does not give the keys of a role")]

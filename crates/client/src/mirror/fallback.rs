@@ -7,15 +7,23 @@
 //!   what the trusted metadata vouches for.
 //! - A 404 without a proof is checked against `snapshots/N/leaves.json`, fetched once per
 //!   snapshot and checked against the signed root and size. A path that N lists is a hidden file
-//!   (unless a newer snapshot is signed by now: then the answer is asked for again).
+//!   (unless a newer snapshot is signed by now: then the answer is asked for again). The list is
+//!   read only up to the most that the signed `merkle_tree_size` leaves can take
+//!   ([`leaf_list_bound`]), so a hostile host cannot make the client hold a huge body; the
+//!   verdict (the tree, or why the list was refused) is kept for the snapshot, so a refused list
+//!   is not fetched again for every 404.
 //! - When `snapshots/N/` is gone (the host keeps a few snapshots), the client refreshes and asks
 //!   again if a newer snapshot is signed.
 
 use super::check::{check_file, check_leaf, decode_header, decode_proof_file};
 use super::{Done, IndexFile, Interrupt, MirrorClient, MirrorError, Refusal, TrustedView};
+use crate::FetchError;
 use std::sync::Arc;
 use tufmirror_core::diff::LeafList;
 use tufmirror_core::merkle::{InclusionProof, Leaf, MerkleTree};
+
+/// What a snapshot's leaf list gave: its verified tree, or why it was refused.
+pub(super) type LeafVerdict = Result<Arc<MerkleTree>, String>;
 
 impl MirrorClient {
     /// A 200 without a proof header.
@@ -102,28 +110,41 @@ impl MirrorClient {
     }
 
     /// The tree of snapshot N from `snapshots/N/leaves.json`, checked against the signed root
-    /// and size; cached for the current snapshot. `None` if the host does not have it.
+    /// and size; the verdict is cached for the current snapshot. `None` if the host does not
+    /// have it.
     pub(super) async fn leaves(&self, view: &TrustedView, path: &str) -> Result<Option<Arc<MerkleTree>>, MirrorError> {
         let n = view.snapshot_version;
         let mut cache = self.leaves.lock().await;
-        if let Some((cached, tree)) = cache.as_ref()
+        if let Some((cached, verdict)) = cache.as_ref()
             && *cached == n
         {
-            return Ok(Some(tree.clone()));
+            return match verdict {
+                Ok(tree) => Ok(Some(tree.clone())),
+                Err(reason) => Err(self.refused(path, view, Refusal::LeafList { snapshot: n, reason: reason.clone() })),
+            };
         }
         let url = format!("{}snapshots/{n}/leaves.json", self.base);
-        let Some(bytes) = self.fetch_optional(path, &url, self.config.max_leaves_length).await? else {
-            return Ok(None);
-        };
+        let limit = leaf_list_bound(view.tree_size).min(self.config.max_leaves_length);
         let (root, size) = (view.merkle_root, view.tree_size);
-        // Parsing and hashing a crates.io-sized list takes a while: off the async threads.
-        let tree = tokio::task::spawn_blocking(move || check_leaf_list(&bytes, n, &root, size))
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-            .map_err(|r| self.refused(path, view, r))?;
-        let tree = Arc::new(tree);
-        *cache = Some((n, tree.clone()));
-        Ok(Some(tree))
+        let verdict = match self.transport.fetch(&url, limit).await {
+            Ok(bytes) => {
+                // Parsing and hashing a crates.io-sized list takes a while: off the async threads.
+                tokio::task::spawn_blocking(move || check_leaf_list(&bytes, n, &root, size))
+                    .await
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+                    .map(Arc::new)
+            }
+            Err(FetchError::NotFound { .. }) => return Ok(None),
+            Err(FetchError::TooLarge { limit }) => Err(format!(
+                "it is longer than {limit} bytes, more than the signed {size} leaves can take (reading stopped there)"
+            )),
+            Err(source) => return Err(MirrorError::Fetch { path: path.to_owned(), url, source }),
+        };
+        *cache = Some((n, verdict.clone()));
+        match verdict {
+            Ok(tree) => Ok(Some(tree)),
+            Err(reason) => Err(self.refused(path, view, Refusal::LeafList { snapshot: n, reason })),
+        }
     }
 
     /// Refreshes when the static files of the trusted snapshot are gone: ask again if a newer
@@ -138,19 +159,33 @@ impl MirrorClient {
     }
 }
 
-/// A leaf list that must rebuild exactly the signed tree of snapshot `n`.
-fn check_leaf_list(bytes: &[u8], n: u64, root: &tufmirror_core::Sha256Hash, size: u64) -> Result<MerkleTree, Refusal> {
-    let bad = |reason: String| Refusal::LeafList { snapshot: n, reason };
-    let list: LeafList = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+/// The most bytes a leaf takes in a leaf list, with room to spare: `{"length":` and 20 digits,
+/// `,"path":"` and an index path (at most 70 ASCII characters, docs/POUF.md 1.7), `","sha256":"`
+/// and 64 hex digits, `"}` and a comma come to 188 bytes; indented JSON adds under 60.
+pub(crate) const MAX_LEAF_JSON: u64 = 512;
+
+/// What a leaf list's fields other than its leaves take at most (`snapshot_version`,
+/// `tree_size`, `merkle_root`, the brackets), with room to spare.
+const LEAF_LIST_HEADER: u64 = 1024;
+
+/// The most bytes the leaf list of a tree of `tree_size` leaves can take: a longer list cannot
+/// rebuild the signed tree, so reading stops there.
+pub(crate) fn leaf_list_bound(tree_size: u64) -> u64 {
+    tree_size.saturating_mul(MAX_LEAF_JSON).saturating_add(LEAF_LIST_HEADER)
+}
+
+/// A leaf list that must rebuild exactly the signed tree of snapshot `n`; the error is the reason.
+fn check_leaf_list(bytes: &[u8], n: u64, root: &tufmirror_core::Sha256Hash, size: u64) -> Result<MerkleTree, String> {
+    let list: LeafList = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     if (list.snapshot_version, list.tree_size, &list.merkle_root) != (n, size, root) {
-        return Err(bad(format!(
+        return Err(format!(
             "it says snapshot {} with {} leaves and root {}",
             list.snapshot_version, list.tree_size, list.merkle_root
-        )));
+        ));
     }
-    let tree = MerkleTree::build(list.leaves).map_err(|e| bad(e.to_string()))?;
+    let tree = MerkleTree::build(list.leaves).map_err(|e| e.to_string())?;
     if tree.root() != *root || tree.len() as u64 != size {
-        return Err(bad(format!("its leaves give root {} with {} leaves", tree.root(), tree.len())));
+        return Err(format!("its leaves give root {} with {} leaves", tree.root(), tree.len()));
     }
     Ok(tree)
 }
@@ -175,5 +210,20 @@ mod tests {
         let mut changed = leaves;
         changed[1] = Leaf::of("2/bb", b"c");
         assert!(check_leaf_list(&list(changed, 2), 3, &tree.root(), 2).is_err(), "a leaf changed");
+    }
+
+    #[test]
+    fn the_leaf_list_bound_holds_the_longest_leaves() {
+        let longest = format!("ab/cd/{}", "a".repeat(64));
+        let leaf = Leaf { length: u64::MAX, path: longest, sha256: tufmirror_core::Sha256Hash::of(b"") };
+        let list = LeafList {
+            snapshot_version: u64::MAX,
+            tree_size: u64::MAX,
+            merkle_root: leaf.sha256,
+            leaves: vec![leaf.clone(), leaf],
+        };
+        let pretty = serde_json::to_vec_pretty(&list).expect("json");
+        assert!(pretty.len() as u64 <= leaf_list_bound(2), "{} bytes", pretty.len());
+        assert_eq!(leaf_list_bound(u64::MAX), u64::MAX, "no overflow");
     }
 }

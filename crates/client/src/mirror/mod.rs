@@ -49,8 +49,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
-use tufmirror_core::merkle::{InclusionProof, Leaf, MerkleTree, NonInclusionProof};
-use tufmirror_core::metadata::{RemovalRecord, Timestamp};
+use tufmirror_core::binding::Floor;
+use tufmirror_core::merkle::{InclusionProof, Leaf, NonInclusionProof};
+use tufmirror_core::metadata::Timestamp;
 use view::TreePin;
 
 /// Limits and timing of a [`MirrorClient`].
@@ -191,12 +192,14 @@ pub struct MirrorClient {
     /// Held for the whole of a refresh: the single flight.
     updater: tokio::sync::Mutex<Updater>,
     shared: Mutex<Shared>,
-    /// The newest snapshot in which each path was verified present (for removal checks).
-    seen: Mutex<HashMap<String, u64>>,
+    /// The newest snapshot in which each path was verified present, with the root it was
+    /// accepted under (for removal checks).
+    seen: Mutex<HashMap<String, Floor>>,
     /// Removal records of older snapshots, fetched and verified.
-    removals: Mutex<BTreeMap<u64, Arc<[RemovalRecord]>>>,
-    /// The verified leaf list of one snapshot (static hosts' 404s).
-    leaves: tokio::sync::Mutex<Option<(u64, Arc<MerkleTree>)>>,
+    removals: Mutex<BTreeMap<u64, removals::VerifiedRemovals>>,
+    /// The verdict on the leaf list of one snapshot (static hosts' 404s): its verified tree, or
+    /// why it was refused.
+    leaves: tokio::sync::Mutex<Option<(u64, fallback::LeafVerdict)>>,
     /// The last verified `config.json`.
     config_json: Mutex<Option<Arc<[u8]>>>,
 }
@@ -458,17 +461,20 @@ impl MirrorClient {
     async fn remember(&self, path: &str, file: &IndexFile, view: &TrustedView) -> Result<(), MirrorError> {
         match file {
             IndexFile::Present { snapshot, .. } | IndexFile::NotModified { snapshot, .. } => {
+                let here = Floor { snapshot: *snapshot, root: view.root_version };
                 let mut seen = self.seen();
-                let newest = seen.entry(path.to_owned()).or_insert(*snapshot);
-                *newest = (*newest).max(*snapshot);
+                let newest = seen.entry(path.to_owned()).or_insert(here);
+                if here.snapshot > newest.snapshot {
+                    *newest = here;
+                }
             }
             IndexFile::Absent { snapshot } => {
                 let present = self.seen().get(path).copied();
-                if let Some(present) = present.filter(|p| p < snapshot) {
+                if let Some(present) = present.filter(|p| p.snapshot < *snapshot) {
                     self.require_removal(path, present, *snapshot, view).await?;
                 }
                 let mut seen = self.seen();
-                if seen.get(path).is_some_and(|p| p <= snapshot) {
+                if seen.get(path).is_some_and(|p| p.snapshot <= *snapshot) {
                     seen.remove(path);
                 }
             }
@@ -613,11 +619,11 @@ impl MirrorClient {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn seen(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+    fn seen(&self) -> MutexGuard<'_, HashMap<String, Floor>> {
         self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn removal_cache(&self) -> MutexGuard<'_, BTreeMap<u64, Arc<[RemovalRecord]>>> {
+    fn removal_cache(&self) -> MutexGuard<'_, BTreeMap<u64, removals::VerifiedRemovals>> {
         self.removals.lock().unwrap_or_else(|e| e.into_inner())
     }
 

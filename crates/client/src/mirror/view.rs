@@ -3,10 +3,11 @@
 
 use super::RefreshError;
 use crate::Updater;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use tufmirror_core::Sha256Hash;
-use tufmirror_core::metadata::{Metadata, RemovalRecord, Role, TargetFile, Timestamp};
-use tufmirror_core::verify::RoleVerifier;
+use tufmirror_core::binding::{RootChain, check_current};
+use tufmirror_core::metadata::{Metadata, RemovalRecord, TargetFile, Timestamp};
 
 /// The Merkle tree a timestamp signs for a snapshot: once trusted, a later timestamp naming the
 /// same snapshot must sign the same tree (docs/POUF.md 2.4: a re-signed timestamp carries the
@@ -46,15 +47,19 @@ pub struct TrustedView {
     pub config: TargetFile,
     /// The removal records of this snapshot's targets metadata.
     pub removals: Vec<RemovalRecord>,
-    /// The keys that older snapshot and targets metadata must be signed by (removal checks).
-    pub(crate) snapshot_keys: RoleVerifier,
-    pub(crate) targets_keys: RoleVerifier,
+    /// The version of the trusted root, which this snapshot's timestamp, snapshot and targets
+    /// metadata are bound to (`x-tufmirror-root-version`, docs/POUF.md 1.9).
+    pub root_version: u64,
+    /// The roots verified up to the trusted one: older snapshot and targets metadata (removal
+    /// checks) is verified with the root it is bound to.
+    pub(crate) roots: Arc<RootChain>,
 }
 
 impl TrustedView {
     /// The view of `updater` after a successful refresh. `pin` is the tree last trusted (from a
     /// previous refresh or the stored timestamp); a timestamp that names the same snapshot with a
-    /// different tree is refused.
+    /// different tree is refused. Timestamp, snapshot and targets must be bound to the trusted
+    /// root (docs/POUF.md 1.9, rule a).
     pub(crate) fn of(updater: &Updater, pin: Option<&TreePin>) -> Result<Self, RefreshError> {
         let (Some(timestamp), Some(snapshot), Some(targets)) =
             (updater.timestamp(), updater.snapshot(), updater.targets())
@@ -76,8 +81,10 @@ impl TrustedView {
                 trusted_size: old.tree_size,
             });
         }
+        check_current(timestamp, "timestamp.json", root.version)?;
+        check_current(snapshot, &format!("{}.snapshot.json", snapshot.version), root.version)?;
+        check_current(targets, &format!("{}.targets.json", targets.version), root.version)?;
         let config = targets.targets.get("config.json").cloned().ok_or(RefreshError::NoConfigTarget)?;
-        let keys = |role| RoleVerifier::from_root(root, role).map_err(RefreshError::RootKeys);
         let expires = [root.expires(), timestamp.expires, snapshot.expires, targets.expires]
             .into_iter()
             .min()
@@ -90,8 +97,8 @@ impl TrustedView {
             expires,
             config,
             removals: targets.removals.clone(),
-            snapshot_keys: keys(Role::Snapshot)?,
-            targets_keys: keys(Role::Targets)?,
+            root_version: root.version,
+            roots: Arc::new(updater.root_chain().clone()),
         })
     }
 

@@ -26,6 +26,39 @@ pub fn signing_root(
     })
 }
 
+/// The root that verifies `role` metadata of the mirror's history (docs/POUF.md 1.9): the one
+/// its `x-tufmirror-root-version` names (`binding`; root 1 without the field), which must be in
+/// `chain` (sorted by version) and not older than `at_least`, the root the role's earlier
+/// metadata was bound to (bindings never decrease). `Err`: why the binding is wrong;
+/// `Ok(None)`: that root's `role` keys do not reach their threshold over `signed_bytes`.
+pub fn bound_root(
+    chain: &[Root],
+    at_least: u64,
+    role: Role,
+    binding: Option<u64>,
+    signed_bytes: &[u8],
+    signatures: &[Signature],
+) -> Result<Option<u64>, String> {
+    let bound = binding.unwrap_or(crate::binding::UNBOUND_ROOT);
+    let newest = chain.last().map_or(0, |r| r.version);
+    if bound > newest {
+        return Err(format!("it is bound to root {bound}, newer than the newest root {newest}"));
+    }
+    if bound < at_least {
+        return Err(format!(
+            "it is bound to root {bound}, older than root {at_least} that earlier {role} metadata is bound to \
+             (bindings never decrease)"
+        ));
+    }
+    let Some(root) = chain.iter().find(|r| r.version == bound) else {
+        return Err(format!("it is bound to root {bound}, which is not in the root chain"));
+    };
+    let Some(entry) = root.roles.get(role.name()) else { return Ok(None) };
+    let keys = usable_keys(&root.keys, &entry.keyids);
+    let valid = count_valid_signatures(&keys, signed_bytes, signatures);
+    Ok((entry.threshold > 0 && valid >= entry.threshold).then_some(bound))
+}
+
 /// Snapshot `snapshot`'s removal records (the targets metadata it names, parsed from `file`)
 /// against its diff's `removed` (docs/POUF.md 1.6): exactly one record per removed path, each
 /// with `snapshot_version` = `snapshot`, and no other records. `has_field`: whether the targets
@@ -136,6 +169,30 @@ pub fn check_timestamp(
 mod tests {
     use super::*;
     use crate::metadata::RemovalRecord;
+
+    fn root(version: u64) -> Root {
+        serde_json::from_value(serde_json::json!({
+            "_type": "root", "spec_version": "1.0.31", "version": version, "expires": "2030-01-01T00:00:00Z",
+            "consistent_snapshot": true, "keys": {}, "roles": {}
+        }))
+        .expect("root")
+    }
+
+    #[test]
+    fn history_is_verified_with_the_root_it_is_bound_to_and_bindings_never_decrease() {
+        let chain: Vec<Root> = (1..=3).map(root).collect();
+        let bound = |at_least, binding| bound_root(&chain, at_least, Role::Targets, binding, b"{}", &[]);
+        let e = bound(2, Some(1)).expect_err("decreasing");
+        assert!(e.contains("bound to root 1, older than root 2"), "{e}");
+        let e = bound(2, None).expect_err("no field: root 1");
+        assert!(e.contains("bound to root 1, older than root 2"), "{e}");
+        let e = bound(0, Some(4)).expect_err("future");
+        assert!(e.contains("bound to root 4, newer than the newest root 3"), "{e}");
+        assert_eq!(bound(2, Some(2)), Ok(None), "root 2 lists no targets key: not signed");
+        let later: Vec<Root> = (2..=3).map(root).collect();
+        let e = bound_root(&later, 0, Role::Targets, Some(1), b"{}", &[]).expect_err("unknown");
+        assert!(e.contains("not in the root chain"), "{e}");
+    }
 
     fn targets(records: &[(&str, u64)]) -> Targets {
         serde_json::from_value(serde_json::json!({

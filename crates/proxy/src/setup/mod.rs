@@ -2,8 +2,9 @@
 //! nothing more.
 //!
 //! - the trusted root, stored as `<config dir>/root.json` (the proxy's bootstrap root);
-//! - cargo's source replacement in `$CARGO_HOME/config.toml` (or the legacy `config` if that is
-//!   the one that exists), edited in place ([`cargo_config`]);
+//! - cargo's source replacement in the file cargo reads: `$CARGO_HOME/config.toml`, or the legacy
+//!   `config` whenever that exists (cargo then ignores `config.toml`), edited in place
+//!   ([`cargo_config`]);
 //! - optionally a systemd user unit running the proxy ([`service`]).
 //!
 //! A file whose content is already what setup would write is left alone. A file that changes is
@@ -71,6 +72,9 @@ pub struct FileChange {
 pub struct SetupReport {
     pub root: FileChange,
     pub cargo_config: FileChange,
+    /// `config.toml` when it exists beside the legacy `config` that was edited: cargo ignores it
+    /// (and warns), so the user should merge the two.
+    pub ignored_cargo_config: Option<PathBuf>,
     pub unit: Option<FileChange>,
     /// The arguments of `tufmirror` that run the proxy as set up.
     pub proxy_args: Vec<String>,
@@ -119,12 +123,24 @@ pub fn default_name(mirror_url: &str) -> String {
     if name.is_empty() { "mirror".to_owned() } else { name }
 }
 
-/// The cargo configuration file to edit in `cargo_home`: `config.toml`, or the legacy `config` when
-/// only that one exists (cargo reads either, and warns when both do).
+/// The cargo configuration file to edit in `cargo_home`: the one cargo reads. That is the legacy
+/// `config` whenever it exists, even beside a `config.toml` (cargo then warns and ignores
+/// `config.toml`: editing that one would leave cargo bypassing the proxy), else `config.toml`.
+/// A `config` that is a symbolic link to `config.toml` is followed when written, so the same file
+/// is edited.
 pub fn cargo_config_file(cargo_home: &Path) -> PathBuf {
-    let toml = cargo_home.join("config.toml");
     let legacy = cargo_home.join("config");
-    if !toml.exists() && legacy.is_file() { legacy } else { toml }
+    if legacy.symlink_metadata().is_ok() { legacy } else { cargo_home.join("config.toml") }
+}
+
+/// `config.toml` if cargo ignores it: it exists beside a legacy `config` that is not the same file.
+fn ignored_cargo_config(cargo_home: &Path) -> Option<PathBuf> {
+    let (legacy, toml) = (cargo_home.join("config"), cargo_home.join("config.toml"));
+    let same = match (std::fs::canonicalize(&legacy), std::fs::canonicalize(&toml)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    (legacy.symlink_metadata().is_ok() && toml.symlink_metadata().is_ok() && !same).then_some(toml)
 }
 
 /// Checks the root, then writes the root, cargo's configuration and (if planned) the unit.
@@ -142,6 +158,7 @@ pub fn apply(plan: &SetupPlan, now: OffsetDateTime) -> Result<SetupReport, Setup
     let edited = cargo_config::replace_crates_io(&existing, &registry_url(plan.listen))
         .map_err(|source| SetupError::CargoConfig { path: config_path.clone(), source })?;
     let cargo_config = install(&config_path, edited.as_bytes(), now)?;
+    let ignored_cargo_config = ignored_cargo_config(&plan.cargo_home);
 
     let path_arg = |p: &Path| p.to_string_lossy().into_owned();
     let proxy_args = vec![
@@ -162,7 +179,7 @@ pub fn apply(plan: &SetupPlan, now: OffsetDateTime) -> Result<SetupReport, Setup
         }
         None => None,
     };
-    Ok(SetupReport { root, cargo_config, unit, proxy_args })
+    Ok(SetupReport { root, cargo_config, ignored_cargo_config, unit, proxy_args })
 }
 
 /// Puts `bytes` at `path` unless they are there already; see the module documentation.
