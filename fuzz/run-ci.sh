@@ -42,9 +42,10 @@ mapfile -t targets < <(cargo +nightly fuzz list)
 left=$((budget - (SECONDS - start) - 5 * ${#targets[@]}))
 each=$((left / ${#targets[@]}))
 if ((each > max_seconds)); then each=$max_seconds; fi
-if ((each < 2)); then
-    echo "==> fuzz: the build left no time to fuzz within ${budget} s; the targets were built only" >&2
-    exit 1
+if ((each < 3)); then
+    # A slow or busy machine: still replay the seeds and search a little, over the budget.
+    echo "==> fuzz: the install and build took $((SECONDS - start)) s of the ${budget} s; 3 s per target" >&2
+    each=3
 fi
 for target in "${targets[@]}"; do
     echo "==> fuzz: $target for ${each} s or $max_runs runs"
