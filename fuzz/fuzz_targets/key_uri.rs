@@ -1,0 +1,33 @@
+//! Key URIs (`crates/signer/src/uri.rs`, and the RFC 7512 parser of `pkcs11:` URIs) from a
+//! hostile configuration. Built without the `vault` and `awskms` backends (see Cargo.toml).
+//!
+//! Property: a PIN given as `pin-value` in the query never shows in an error message or in the
+//! parsed URI's `Debug` form (which is what logs print).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use std::path::Path;
+use tufmirror_signer::SignerUri;
+
+/// The raw value of the query's `pin-value`, when it is long enough to look for and occurs
+/// nowhere else in the URI.
+fn pin_value(uri: &str) -> Option<&str> {
+    let (_, query) = uri.split_once('?')?;
+    let value = query.split('&').find_map(|a| a.strip_prefix("pin-value="))?;
+    (value.len() >= 6 && uri.matches(value).count() == 1 && !"pin-value=<redacted>".contains(value)).then_some(value)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(uri) = std::str::from_utf8(data) else { return };
+    let parsed = SignerUri::parse(uri, Path::new("/etc/tufmirror"));
+    if let Some(pin) = uri.starts_with("pkcs11:").then(|| pin_value(uri)).flatten() {
+        let shown = match &parsed {
+            Ok(parsed) => format!("{parsed:?}"),
+            Err(e) => format!("{e} {e:?}"),
+        };
+        assert!(!shown.contains(pin), "the PIN {pin:?} shows in {shown:?}");
+    }
+    if let Ok(SignerUri::File(path)) = &parsed {
+        assert!(path.is_absolute(), "{path:?}");
+    }
+});
