@@ -3,7 +3,8 @@
 //!
 //! The module is compiled here on its own (`#[path]`): the mirror crate depends on the signer with
 //! every backend, the AWS SDK included, which is too slow to build under the sanitizer in the CI
-//! step. The module uses only serde, toml, humantime-serde, url, thiserror and tufmirror-core.
+//! step. The module uses only serde, toml, humantime-serde, url, thiserror, tufmirror-core and
+//! tufmirror-upstream (the download-host rules).
 //!
 //! Input: the TOML text, then NUL-separated values for the environment overrides, in the order
 //! of `ENV_OVERRIDES`. Property: no panic, and a configuration that loads loads again the same.
