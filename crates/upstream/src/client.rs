@@ -113,7 +113,9 @@ impl UpstreamClient {
         let resolver = GuardedResolver::new(&config.download_hosts, proxy_hosts(&config.proxy));
         let downloads = build(&config, redirect_policy(Some(config.download_hosts.clone())), Some(resolver))?;
         let permits = Semaphore::new(config.max_concurrency);
-        Ok(UpstreamClient { inner: Arc::new(Inner { http, downloads, config, permits, paused_until: Mutex::new(None) }) })
+        Ok(UpstreamClient {
+            inner: Arc::new(Inner { http, downloads, config, permits, paused_until: Mutex::new(None) }),
+        })
     }
 
     /// The configuration in use (`index_url` ends with `/`).
