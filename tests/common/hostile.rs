@@ -456,6 +456,29 @@ fn serve_root_2(repo: &Repo, signers: &[&FileSigner], edit: impl FnOnce(&mut Roo
     Rules::new().file("/tuf/2.root.json", bytes.clone()).file("/tuf/root.json", bytes)
 }
 
+/// The current snapshot's targets and snapshot metadata re-signed (same versions, same keys) and
+/// a next timestamp signed by `timestamp_signers`, all bound to root 2 (POUF 1.9): what an honest
+/// mirror serves once it adopted a root 2, since current metadata must name the trusted root.
+fn bound_to_root_2(repo: &Repo, timestamp_signers: &[&FileSigner]) -> Rules {
+    let n = repo.current();
+    let mut snapshot = repo.metadata::<Snapshot>(&format!("tuf/{n}.snapshot.json")).signed;
+    let targets_version = snapshot.targets_version().expect("targets version");
+    let mut targets = repo.metadata::<Targets>(&format!("tuf/{targets_version}.targets.json")).signed;
+    targets.bind_to_root(2);
+    let targets_bytes = sign(targets, &[&repo.signer(Role::Targets)]);
+    snapshot.meta.insert("targets.json".into(), MetaFile::pinning(targets_version, &targets_bytes));
+    snapshot.bind_to_root(2);
+    let snapshot_bytes = sign(snapshot, &[&repo.signer(Role::Snapshot)]);
+    let timestamp = next_timestamp(repo, timestamp_signers, |t| {
+        t.meta.insert("snapshot.json".into(), MetaFile::pinning(n, &snapshot_bytes));
+        t.bind_to_root(2);
+    });
+    Rules::new()
+        .file(&format!("/tuf/{targets_version}.targets.json"), targets_bytes)
+        .file(&format!("/tuf/{n}.snapshot.json"), snapshot_bytes)
+        .and(serve_timestamp(timestamp))
+}
+
 /// Lists `signer` in `root` for `role` (replacing the role's keys if `replace`).
 pub fn list_key(root: &mut Root, role: Role, signer: &FileSigner, replace: bool) {
     let id = signer.key_id();
@@ -601,12 +624,13 @@ impl Attack {
                     root.roles.get_mut("timestamp").expect("timestamp role").threshold = 2;
                 });
                 let signers: Vec<&FileSigner> = if honest { vec![&first, &second] } else { vec![&first] };
-                root.and(serve_timestamp(next_timestamp(repo, &signers, |_| {})))
+                root.and(bound_to_root_2(repo, &signers))
             }
             Attack::RootSignedByNewKeyOnly => {
                 let (old, new) = (repo.signer(Role::Root), repo.extra_signer("new-root"));
                 let signers: Vec<&FileSigner> = if honest { vec![&old, &new] } else { vec![&new] };
                 serve_root_2(repo, &signers, |root| list_key(root, Role::Root, &new, true))
+                    .and(bound_to_root_2(repo, &[&timestamp_key()]))
             }
             Attack::Endless { path } => {
                 if honest {
