@@ -39,12 +39,12 @@ pub async fn signals(mirror: Arc<Mirror>) {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: refreshing now");
-                mirror.sync_now.notify_one();
+                mirror.maintenance().sync_now();
             }
         }
     }
     tracing::info!("shutting down: finishing open requests, stopping the sync");
-    mirror.shutdown.cancel();
+    mirror.shutdown().cancel();
 }
 
 /// Sends an `/admin/` request (with `body`, if any) to the daemon that owns `config`'s data folder.

@@ -35,12 +35,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let output = match open_mirror(config.clone(), shutdown.clone()).await {
             Ok(mirror) => {
                 let out = match &args.action {
-                    Action::List => serde_json::to_string_pretty(&mirror.quarantine_list()?)?,
+                    Action::List => serde_json::to_string_pretty(&mirror.quarantine().list()?)?,
                     Action::Accept { path } => {
-                        format!("accepted {path}: snapshot {}", mirror.quarantine_accept(path).await?)
+                        format!("accepted {path}: snapshot {}", mirror.quarantine().accept(path).await?)
                     }
                     Action::Reject { path } => {
-                        mirror.quarantine_reject(path).await?;
+                        mirror.quarantine().reject(path).await?;
                         format!("rejected {path}")
                     }
                 };

@@ -3,7 +3,6 @@
 
 use super::daemon::{ConfigArg, open_mirror, signals};
 use anyhow::Context as _;
-use tufmirror_mirror::maintenance;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,13 +24,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("listening on {addr}");
         tracing::info!(%addr, "cargo: [source.crates-io] replace-with, registry = \"sparse+{public_url}/index/\"");
         tokio::spawn(signals(mirror.clone()));
-        let clock = tokio::spawn(maintenance::run(mirror.clone()));
+        let clock = tokio::spawn(mirror.maintenance().clone().run());
         let app = tufmirror_server::daemon::app(mirror.clone());
         let stop = shutdown.clone();
         let options = tufmirror_server::ServeOptions {
-            header_timeout: mirror.config.server.header_timeout,
-            idle_timeout: mirror.config.server.idle_timeout,
-            max_connections: mirror.config.server.max_connections,
+            header_timeout: mirror.config().server.header_timeout,
+            idle_timeout: mirror.config().server.idle_timeout,
+            max_connections: mirror.config().server.max_connections,
         };
         tufmirror_server::serve_with(listener, app, options, async move { stop.cancelled().await }).await?;
         shutdown.cancel();

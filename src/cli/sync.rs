@@ -6,7 +6,7 @@ use super::daemon::{ConfigArg, admin_request, open_mirror};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal as _;
 use tufmirror_mirror::OpenError;
-use tufmirror_mirror::sync::{LogProgress, Progress};
+use tufmirror_mirror::refresh::{LogProgress, Progress};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             Box::new(LogProgress::default())
         };
-        let report = mirror.sync_all(progress.as_ref()).await?;
+        let report = mirror.refresh().sync_all(progress.as_ref()).await?;
         shutdown.cancel();
         println!(
             "snapshot {}: {} index files; checked {} crates ({} failed, {} not found upstream); {} .crate files fetched ({} failed)",

@@ -1,19 +1,37 @@
-//! The mirror: everything the daemon and `tufmirror sync` share, opened once at start.
+//! The mirror: the engine's parts, opened once at start and composed. The daemon and
+//! `tufmirror sync` reach each part through an accessor; the parts own what they need and know
+//! nothing of each other but what they are given (see docs/ARCHITECTURE.md for the picture).
+//!
+//! Opening order, and what a crash at each step leaves: the data folder and its lock; the admin
+//! token (written whole or not at all); the keys (development keys are created once); the
+//! stores; the publisher, which signs a first snapshot or re-signs one the current keys did not
+//! sign (one publish: before its commit the previous snapshot stays current); then the parts
+//! over them. Nothing is served before `open` returns.
 
+use crate::changes::Changes;
+use crate::checker::{Checker, CheckerParts};
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::datadir::DataDir;
+use crate::downloads::Downloads;
+use crate::lookup::{Lookup, LookupParts};
+use crate::maintenance::{Maintenance, MaintenanceParts};
 use crate::metrics::Metrics;
-use crate::ondemand::OnDemand;
-use crate::publisher::{Changes, PublishError, Publisher};
+use crate::ondemand::{OnDemand, OnDemandParts};
+use crate::publisher::{PublishError, Publisher, PublisherParts};
+use crate::quarantine::Quarantine;
+use crate::refresh::{Refresh, RefreshParts};
+use crate::resign::Resigner;
+use crate::retention::Retention;
+use crate::rotation::RootRotation;
 use crate::selection::{Filter, PatternError};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use crate::storage::{LAST_REFRESH, Storage, StorageError};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
-use tufmirror_core::Sha256Hash;
 use tufmirror_index::{HistoryRule, RegistryConfig, crate_of_path};
 use tufmirror_repo::sign::Expiries;
-use tufmirror_store::{BlobStore, StateDb, StoreError};
+use tufmirror_store::StoreError;
 use tufmirror_upstream::{ProxySetting, UpstreamClient, UpstreamError};
 
 /// Why the mirror could not start.
@@ -32,6 +50,8 @@ pub enum OpenError {
     Keys(#[from] crate::keys::StartupKeyError),
     #[error("state database")]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
     #[error("publishing the first snapshot")]
     Publish(#[from] PublishError),
     #[error("the upstream client")]
@@ -46,44 +66,32 @@ pub enum OpenError {
     EmptyAdminToken { path: String },
     #[error("`upstream.proxy` {0:?} is not a URL")]
     Proxy(String),
+    #[error("`upstream.index_url` {0:?} is not a URL")]
+    IndexUrl(String),
 }
 
-/// The running mirror.
+/// The running mirror: its parts (see the module documentation). No public fields: a part is
+/// reached through its accessor, and only the parts change state.
 #[derive(Debug)]
 pub struct Mirror {
-    pub config: Config,
-    pub dir: DataDir,
-    pub db: Arc<StateDb>,
-    pub blobs: BlobStore,
-    pub crates: BlobStore,
-    pub publisher: Publisher,
-    /// Ready-to-send index responses of the current snapshot.
-    pub cache: crate::cache::ResponseCache,
-    pub upstream: UpstreamClient,
-    pub filter: Filter,
-    /// What upstream may change in a published version (POUF 1.8), with `mirror.allowed_registries`.
-    pub history_rule: HistoryRule,
-    pub metrics: Metrics,
-    pub metrics_registry: prometheus_client::registry::Registry,
-    /// One root publication at a time.
-    pub(crate) root_update: tokio::sync::Mutex<()>,
-    pub admin_token: String,
-    pub shutdown: CancellationToken,
-    pub(crate) ondemand: OnDemand,
-    /// Upstream's `config.json`, read once (its `dl` says where `.crate` files are).
-    pub(crate) upstream_registry: tokio::sync::OnceCell<RegistryConfig>,
-    /// When upstream first answered 404 for a file the mirror has (Unix seconds), for
-    /// `removal_grace`.
-    pub(crate) gone_since: Mutex<HashMap<String, i64>>,
-    /// One download per `.crate` at a time.
-    pub(crate) downloads: Mutex<HashMap<Sha256Hash, Arc<tokio::sync::Mutex<()>>>>,
-    /// Checks hold it shared from storing a blob until the publish that refers to it; garbage
-    /// collection holds it exclusively, so it never removes a blob that is about to be used.
-    pub(crate) blob_guard: tokio::sync::RwLock<()>,
-    /// Wakes the refresh loop (`/admin/sync`, SIGHUP).
-    pub sync_now: tokio::sync::Notify,
-    /// Unix seconds when this process opened the mirror.
-    pub started_at: i64,
+    config: Arc<Config>,
+    storage: Arc<Storage>,
+    publisher: Arc<Publisher>,
+    checker: Arc<Checker>,
+    on_demand: Arc<OnDemand>,
+    lookup: Lookup,
+    downloads: Arc<Downloads>,
+    quarantine: Quarantine,
+    rotation: RootRotation,
+    retention: Arc<Retention>,
+    resigner: Arc<Resigner>,
+    refresh: Arc<Refresh>,
+    maintenance: Arc<Maintenance>,
+    metrics: Arc<Metrics>,
+    metrics_registry: prometheus_client::registry::Registry,
+    admin_token: String,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
     _lock: std::fs::File,
 }
 
@@ -95,8 +103,19 @@ pub fn mirror_registry_config(public_url: &str) -> Vec<u8> {
 
 impl Mirror {
     /// Opens the data folder (creating it), checks the keys, and loads or signs the current
-    /// snapshot. Background work (on-demand batches) starts with [`Mirror::start`].
+    /// snapshot, on the system clock. Background work (on-demand batches) starts at once;
+    /// the schedule ([`Maintenance::run`]) is the caller's to start.
     pub async fn open(config: Config, shutdown: CancellationToken) -> Result<Arc<Mirror>, OpenError> {
+        Self::open_with_clock(config, shutdown, SystemClock::shared()).await
+    }
+
+    /// [`Mirror::open`] on `clock`: tests set the time instead of sleeping.
+    pub async fn open_with_clock(
+        config: Config,
+        shutdown: CancellationToken,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Mirror>, OpenError> {
+        let config = Arc::new(config);
         let dir = DataDir::new(&config.storage.data_dir);
         let io = |source| OpenError::DataDir { path: dir.root.display().to_string(), source };
         dir.create().map_err(io)?;
@@ -104,61 +123,213 @@ impl Mirror {
         // Before anything else: a blank token would open /admin/ (see `admin_token`).
         let admin_token = admin_token(&dir)?;
         let keys = crate::keys::load(&config.keys, &config.base_dir, &config.origin, &dir).await?;
-        let db = Arc::new(StateDb::open(&dir.state_db())?);
-        let blobs = BlobStore::open(dir.blobs()).map_err(io)?;
-        let crates = BlobStore::open(dir.crates()).map_err(io)?;
-        let expiries = Expiries {
-            targets: config.expiry.targets_days,
-            snapshot: config.expiry.snapshot_days,
-            timestamp: config.expiry.timestamp_days,
-        };
-        let publisher = Publisher::open(
-            dir.clone(),
-            db.clone(),
-            blobs.clone(),
-            keys,
-            mirror_registry_config(&config.server.public_url),
-            expiries,
-        )
-        .await?;
-        let upstream = UpstreamClient::new(upstream_config(&config)?)?;
-        let filter = Filter::new(&config.mirror.allow, &config.mirror.deny)?;
-        let history_rule = HistoryRule::new(config.mirror.allowed_registries.iter().cloned());
-        let cache = crate::cache::ResponseCache::new(config.server.response_cache_mib as usize * 1024 * 1024);
-        let (ondemand, queue) = OnDemand::new(config.mirror.max_new_crate_requests);
-        let metrics = Metrics::default();
+        let storage = Arc::new(Storage::open(dir.clone())?);
+        let metrics = Arc::new(Metrics::default());
         let metrics_registry = metrics.registry();
+        let publisher = Arc::new(
+            Publisher::open(PublisherParts {
+                dir: dir.clone(),
+                db: storage.db.clone(),
+                blobs: storage.blobs.clone(),
+                keys,
+                config_json: mirror_registry_config(&config.server.public_url),
+                expiries: Expiries {
+                    targets: config.expiry.targets_days,
+                    snapshot: config.expiry.snapshot_days,
+                    timestamp: config.expiry.timestamp_days,
+                },
+                metrics: metrics.clone(),
+                clock: clock.clone(),
+            })
+            .await?,
+        );
+        let upstream = UpstreamClient::new(upstream_config(&config)?)?;
+        let m = &config.mirror;
+        let checker = Arc::new(Checker::new(CheckerParts {
+            storage: storage.clone(),
+            upstream: upstream.clone(),
+            filter: Filter::new(&m.allow, &m.deny)?,
+            history_rule: HistoryRule::new(m.allowed_registries.iter().cloned()),
+            keep_removed: m.keep_removed,
+            removal_grace: m.removal_grace,
+            metrics: metrics.clone(),
+            clock: clock.clone(),
+        }));
+        let on_demand = Arc::new(OnDemand::new(OnDemandParts {
+            checker: checker.clone(),
+            publisher: publisher.clone(),
+            storage: storage.clone(),
+            metrics: metrics.clone(),
+            clock: clock.clone(),
+            max_new_requests: m.max_new_crate_requests,
+            revalidate_after: m.revalidate_after,
+            prefetch_dependencies: m.prefetch_dependencies,
+            shutdown: shutdown.clone(),
+        }));
+        let lookup = Lookup::new(LookupParts {
+            publisher: publisher.clone(),
+            on_demand: on_demand.clone(),
+            checker: checker.clone(),
+            storage: storage.clone(),
+            cache_bytes: config.server.response_cache_mib as usize * 1024 * 1024,
+            clock: clock.clone(),
+            fetch_on_demand: m.on_demand,
+            revalidate_after: m.revalidate_after,
+            request_timeout: config.server.request_timeout,
+            shutdown: shutdown.clone(),
+        });
+        let downloads = Arc::new(Downloads::new(storage.clone(), upstream, checker.clone(), metrics.clone()));
+        let quarantine = Quarantine::new(storage.clone(), publisher.clone(), clock.clone());
+        let rotation = RootRotation::new(publisher.clone(), config.clone(), dir.root.join("tuf"));
+        let s = &config.storage;
+        let retention = Arc::new(Retention::new(
+            publisher.clone(),
+            storage.clone(),
+            clock.clone(),
+            s.keep_snapshots,
+            s.keep_snapshots_for,
+        ));
+        let resigner = Arc::new(Resigner::new(publisher.clone(), config.expiry, clock.clone()));
+        let refresh = Arc::new(Refresh::new(RefreshParts {
+            checker: checker.clone(),
+            publisher: publisher.clone(),
+            storage: storage.clone(),
+            downloads: downloads.clone(),
+            resigner: resigner.clone(),
+            config: m.clone(),
+            clock: clock.clone(),
+            shutdown: shutdown.clone(),
+        }));
+        let maintenance = Arc::new(Maintenance::new(MaintenanceParts {
+            resigner: resigner.clone(),
+            refresh: refresh.clone(),
+            publisher: publisher.clone(),
+            storage: storage.clone(),
+            retention: retention.clone(),
+            config: m.clone(),
+            clock: clock.clone(),
+            shutdown: shutdown.clone(),
+        }));
         let mirror = Arc::new(Mirror {
             config,
-            dir,
-            db,
-            blobs,
-            crates,
-            cache,
+            storage,
             publisher,
-            upstream,
-            filter,
-            history_rule,
+            checker,
+            on_demand,
+            lookup,
+            downloads,
+            quarantine,
+            rotation,
+            retention,
+            resigner,
+            refresh,
+            maintenance,
             metrics,
             metrics_registry,
-            root_update: tokio::sync::Mutex::new(()),
             admin_token,
+            clock,
             shutdown,
-            ondemand,
-            upstream_registry: tokio::sync::OnceCell::new(),
-            gone_since: Mutex::new(HashMap::new()),
-            downloads: Mutex::new(HashMap::new()),
-            blob_guard: tokio::sync::RwLock::new(()),
-            sync_now: tokio::sync::Notify::new(),
-            started_at: crate::check::now_unix(),
             _lock: lock,
         });
-        mirror.update_gauges();
+        mirror.publisher.update_gauges();
         mirror.remove_denied().await?;
-        tokio::spawn(crate::ondemand::run_batches(mirror.clone(), queue));
+        mirror.on_demand.start();
         let current = mirror.publisher.current();
-        info!(snapshot = current.version(), files = current.tree.len(), data = %mirror.dir.root.display(), "mirror open");
+        let data = mirror.storage.dir.root.display();
+        info!(snapshot = current.version(), files = current.tree.len(), %data, "mirror open");
         Ok(mirror)
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The data folder and its stores.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The data folder.
+    pub fn dir(&self) -> &DataDir {
+        &self.storage.dir
+    }
+
+    /// Publishing, and the snapshot being served.
+    pub fn publisher(&self) -> &Publisher {
+        &self.publisher
+    }
+
+    /// Checks crates against upstream.
+    pub fn checker(&self) -> &Checker {
+        &self.checker
+    }
+
+    /// Answers index requests.
+    pub fn lookup(&self) -> &Lookup {
+        &self.lookup
+    }
+
+    /// Serves `.crate` files.
+    pub fn downloads(&self) -> &Downloads {
+        &self.downloads
+    }
+
+    /// The quarantine.
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
+    }
+
+    /// Adopts new roots.
+    pub fn rotation(&self) -> &RootRotation {
+        &self.rotation
+    }
+
+    /// Which snapshots stay readable.
+    pub fn retention(&self) -> &Retention {
+        &self.retention
+    }
+
+    /// Re-signs what is due.
+    pub fn resigner(&self) -> &Resigner {
+        &self.resigner
+    }
+
+    /// Full refreshes.
+    pub fn refresh(&self) -> &Refresh {
+        &self.refresh
+    }
+
+    /// The daemon's schedule; `tokio::spawn(mirror.maintenance().clone().run())` starts it.
+    pub fn maintenance(&self) -> &Arc<Maintenance> {
+        &self.maintenance
+    }
+
+    /// The daemon's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The registry `/metrics` encodes.
+    pub fn metrics_registry(&self) -> &prometheus_client::registry::Registry {
+        &self.metrics_registry
+    }
+
+    /// The `/admin/` bearer token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// Cancelled when the mirror shuts down.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Shuts the mirror down and waits for its background batches to end: once the last
+    /// `Arc<Mirror>` is dropped after this, the data folder can be opened again at once.
+    pub async fn close(&self) {
+        self.shutdown.cancel();
+        self.on_demand.stopped().await;
     }
 
     /// Files of crates that `allow`/`deny` no longer admit (the configuration changed since they
@@ -168,31 +339,21 @@ impl Mirror {
         let mut changes = Changes::default();
         for leaf in self.publisher.current().tree.leaves() {
             let Ok(name) = crate_of_path(&leaf.path) else { continue };
-            if !self.filter.allows(name.as_str()) {
+            if !self.checker.allows(name.as_str()) {
                 changes.files.push((leaf.path.clone(), None));
                 changes.removal_reasons.insert(leaf.path.clone(), "denied by the mirror's configuration".to_owned());
             }
         }
         if !changes.files.is_empty() {
             info!(files = changes.files.len(), "removing files that allow/deny no longer admit");
-            self.commit(changes, false).await?;
+            self.publisher.apply(changes, false).await?;
         }
         Ok(())
     }
 
-    /// Refreshes the gauges that follow the state (after every publish).
-    pub fn update_gauges(&self) {
-        let current = self.publisher.current();
-        self.metrics.snapshot_version.set(current.version() as i64);
-        self.metrics.index_files.set(current.tree.len() as i64);
-        if let Ok(q) = self.db.quarantined() {
-            self.metrics.quarantined_files.set(q.iter().filter(|(_, r)| !r.rejected).count() as i64);
-        }
-    }
-
     /// Sets the clock-dependent gauges; called when `/metrics` is scraped.
     pub fn update_clock_gauges(&self) {
-        let now = time::OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let current = self.publisher.current();
         self.metrics.snapshot_age_seconds.set(now.unix_timestamp() - current.record.published_at);
         self.metrics.timestamp_expires_in_seconds.set((current.timestamp_expires - now).whole_seconds());
@@ -200,7 +361,7 @@ impl Mirror {
             self.metrics.root_version.set(root.root.signed.version as i64);
             self.metrics.root_expires_in_seconds.set((root.root.signed.expires - now).whole_seconds());
         }
-        let lag = match self.db.meta(crate::sync::LAST_REFRESH) {
+        let lag = match self.storage.db.meta(LAST_REFRESH) {
             Ok(Some(t)) => now.unix_timestamp() - t as i64,
             _ => -1,
         };
@@ -210,7 +371,7 @@ impl Mirror {
     /// Whether a valid signed snapshot is being served.
     pub fn is_ready(&self) -> bool {
         let current = self.publisher.current();
-        current.version() > 0 && current.timestamp_expires > time::OffsetDateTime::now_utc()
+        current.version() > 0 && current.timestamp_expires > self.clock.now()
     }
 }
 
@@ -264,7 +425,7 @@ fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
 
 fn upstream_config(config: &Config) -> Result<tufmirror_upstream::UpstreamConfig, OpenError> {
     let u = &config.upstream;
-    let url = tufmirror_upstream::Url::parse(&u.index_url).map_err(|_| OpenError::Proxy(u.index_url.clone()))?;
+    let url = tufmirror_upstream::Url::parse(&u.index_url).map_err(|_| OpenError::IndexUrl(u.index_url.clone()))?;
     let mut out = tufmirror_upstream::UpstreamConfig::new(url);
     if let Some(proxy) = &u.proxy {
         out.proxy =

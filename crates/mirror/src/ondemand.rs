@@ -18,13 +18,18 @@
 //!
 //! Never a 404 for a name that was not checked: shedding is always a 503.
 
-use crate::check::{CheckResult, CrateCheck};
-use crate::mirror::Mirror;
-use crate::publisher::Changes;
+use crate::changes::Changes;
+use crate::checker::{CheckResult, Checker, CrateCheck};
+use crate::clock::Clock;
+use crate::error::CheckError;
+use crate::metrics::Metrics;
+use crate::publisher::Publisher;
+use crate::storage::Storage;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, error, info_span};
 use tufmirror_index::{CrateName, IndexLine};
 use tufmirror_upstream::Allowance;
@@ -49,114 +54,195 @@ const QUEUE_FULL_RETRY: Duration = Duration::from_secs(1);
 
 /// One request waiting for its crate's check.
 #[derive(Debug)]
-pub(crate) struct Waiter {
+struct Waiter {
     name: CrateName,
     reply: oneshot::Sender<CheckResult>,
     /// Held while a request for a crate the mirror lacks waits (`max_new_crate_requests`).
     _admitted: Option<OwnedSemaphorePermit>,
 }
 
-/// What upstream cost and said for one name the mirror lacks.
+/// What upstream cost and said for one name the mirror lacks. Times are readings of the
+/// clock's monotonic side.
 #[derive(Debug, Clone, Copy)]
 struct NameRecord {
     /// Start of the current `revalidate_after` window.
-    since: Instant,
+    since: Duration,
     /// Upstream requests spent (or reserved by a running check) in the window.
     requests: u32,
     /// When upstream last answered 404 for it.
-    not_found_at: Option<Instant>,
+    not_found_at: Option<Duration>,
 }
 
 /// The queue of waiting requests and what recent checks of names the mirror lacks cost and found.
+///
+/// Contract: [`OnDemand::check`] is safe to call from any number of requests at once; the
+/// batches run in a task started by [`OnDemand::start`], a few side by side, and publish one at
+/// a time through the publisher. A waiter dropped early (its request gone) is simply not
+/// answered. On shutdown the queue stops taking batches and waiters get
+/// [`CheckError::ShuttingDown`]. Nothing here is durable: a restart forgets names and budgets,
+/// which may cost upstream a few more requests, never a wrong answer.
 #[derive(Debug)]
-pub(crate) struct OnDemand {
+pub struct OnDemand {
     queue: mpsc::Sender<Waiter>,
+    /// Taken by [`OnDemand::start`].
+    receiver: Mutex<Option<mpsc::Receiver<Waiter>>>,
+    /// The batches' task, once started.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     names: Mutex<HashMap<String, NameRecord>>,
     /// Permits for requests of crates the mirror lacks (`max_new_crate_requests`).
     new_requests: Arc<Semaphore>,
+    checker: Arc<Checker>,
+    publisher: Arc<Publisher>,
+    storage: Arc<Storage>,
+    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+    /// `mirror.revalidate_after`: the window of the per-name budget and of remembered 404s.
+    revalidate_after: Duration,
+    /// `mirror.prefetch_dependencies`.
+    prefetch_dependencies: bool,
+    shutdown: CancellationToken,
+}
+
+/// What an [`OnDemand`] queue is built from.
+#[derive(Debug)]
+pub struct OnDemandParts {
+    /// Checks crates.
+    pub checker: Arc<Checker>,
+    /// Publishes each batch.
+    pub publisher: Arc<Publisher>,
+    /// The stores (the blob guard).
+    pub storage: Arc<Storage>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// `mirror.max_new_crate_requests`.
+    pub max_new_requests: usize,
+    /// `mirror.revalidate_after`.
+    pub revalidate_after: Duration,
+    /// `mirror.prefetch_dependencies`.
+    pub prefetch_dependencies: bool,
+    /// Cancelled when the mirror shuts down.
+    pub shutdown: CancellationToken,
 }
 
 impl OnDemand {
-    pub(crate) fn new(max_new_requests: usize) -> (OnDemand, mpsc::Receiver<Waiter>) {
+    /// A queue over `parts`; batches run once [`OnDemand::start`] is called.
+    pub fn new(parts: OnDemandParts) -> OnDemand {
         let (queue, rx) = mpsc::channel(4096);
-        let new_requests = Arc::new(Semaphore::new(max_new_requests.clamp(1, Semaphore::MAX_PERMITS)));
-        (OnDemand { queue, names: Mutex::new(HashMap::new()), new_requests }, rx)
+        let new_requests = Arc::new(Semaphore::new(parts.max_new_requests.clamp(1, Semaphore::MAX_PERMITS)));
+        OnDemand {
+            queue,
+            receiver: Mutex::new(Some(rx)),
+            task: Mutex::new(None),
+            names: Mutex::new(HashMap::new()),
+            new_requests,
+            checker: parts.checker,
+            publisher: parts.publisher,
+            storage: parts.storage,
+            metrics: parts.metrics,
+            clock: parts.clock,
+            revalidate_after: parts.revalidate_after,
+            prefetch_dependencies: parts.prefetch_dependencies,
+            shutdown: parts.shutdown,
+        }
     }
-}
 
-impl Mirror {
+    /// Starts running batches (once; later calls do nothing).
+    pub fn start(self: &Arc<Self>) {
+        let receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(receiver) = receiver {
+            let task = tokio::spawn(run_batches(self.clone(), receiver));
+            *self.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
+        }
+    }
+
+    /// Waits until the batches' task has ended (it ends on shutdown), so that nothing of this
+    /// queue holds the stores any more.
+    pub async fn stopped(&self) {
+        let task = self.task.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// How long ago (by the clock's monotonic side) `then` was.
+    fn since(&self, then: Duration) -> Duration {
+        self.clock.monotonic().saturating_sub(then)
+    }
+
     /// Checks `name` in the next batch and waits until that batch is published. `has_file`: the
     /// current snapshot has its file (a revalidation). A request for a crate the mirror lacks may
-    /// be answered [`CheckResult::Busy`] at once instead (see the module documentation).
-    pub async fn check_on_demand(&self, name: CrateName, has_file: bool) -> CheckResult {
+    /// be answered [`CheckError::NotAsked`] at once instead (see the module documentation).
+    pub async fn check(&self, name: CrateName, has_file: bool) -> CheckResult {
         let admitted = if has_file {
             None
         } else {
             if let Some(left) = self.name_budget_spent(&name) {
                 return self.shed("name_budget", left);
             }
-            if let Some(left) = self.upstream.paused_for() {
+            if let Some(left) = self.checker.upstream().paused_for() {
                 return self.shed("upstream_paused", left);
             }
-            match self.ondemand.new_requests.clone().try_acquire_owned() {
+            match self.new_requests.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => return self.shed("queue_full", QUEUE_FULL_RETRY),
             }
         };
         let (reply, rx) = oneshot::channel();
-        if self.ondemand.queue.send(Waiter { name, reply, _admitted: admitted }).await.is_err() {
-            return CheckResult::Failed("the mirror is shutting down".to_owned());
+        let shutting_down = || CheckResult::Failed(Arc::new(CheckError::ShuttingDown));
+        if self.queue.send(Waiter { name, reply, _admitted: admitted }).await.is_err() {
+            return shutting_down();
         }
-        rx.await.unwrap_or_else(|_| CheckResult::Failed("the mirror is shutting down".to_owned()))
+        rx.await.unwrap_or_else(|_| shutting_down())
     }
 
     fn shed(&self, reason: &'static str, retry_after: Duration) -> CheckResult {
         self.metrics.count_shed(reason);
-        CheckResult::Busy(retry_after)
+        CheckResult::not_asked(retry_after)
     }
 
     fn names(&self) -> std::sync::MutexGuard<'_, HashMap<String, NameRecord>> {
-        self.ondemand.names.lock().unwrap_or_else(PoisonError::into_inner)
+        self.names.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether upstream was recently found not to have `name`.
     pub fn recently_missing(&self, name: &CrateName) -> bool {
-        let window = self.config.mirror.revalidate_after;
-        self.names().get(&name.lowercase()).and_then(|r| r.not_found_at).is_some_and(|t| t.elapsed() < window)
+        let window = self.revalidate_after;
+        self.names().get(&name.lowercase()).and_then(|r| r.not_found_at).is_some_and(|t| self.since(t) < window)
     }
 
     /// The time left in `name`'s window if its upstream requests are spent.
     fn name_budget_spent(&self, name: &CrateName) -> Option<Duration> {
-        let window = self.config.mirror.revalidate_after;
+        let window = self.revalidate_after;
         let names = self.names();
         let record = names.get(&name.lowercase())?;
-        let left = window.checked_sub(record.since.elapsed()).filter(|left| !left.is_zero())?;
+        let left = window.checked_sub(self.since(record.since)).filter(|left| !left.is_zero())?;
         (record.requests >= REQUESTS_PER_NAME).then_some(left)
     }
 
     /// Reserves what is left of `name`'s upstream requests in its window: `Err` with the time
     /// left in the window when nothing is.
     fn reserve_requests(&self, name: &CrateName) -> Result<u32, Duration> {
-        let window = self.config.mirror.revalidate_after;
+        let window = self.revalidate_after;
+        let now = self.clock.monotonic();
         let mut names = self.names();
         if names.len() >= NAMES_REMEMBERED {
-            names.retain(|_, r| r.since.elapsed() < window || r.not_found_at.is_some_and(|t| t.elapsed() < window));
+            let recent = |t: Duration| now.saturating_sub(t) < window;
+            names.retain(|_, r| recent(r.since) || r.not_found_at.is_some_and(recent));
             if names.len() >= NAMES_REMEMBERED {
                 names.clear();
             }
         }
-        let record = names.entry(name.lowercase()).or_insert(NameRecord {
-            since: Instant::now(),
-            requests: 0,
-            not_found_at: None,
-        });
-        if record.since.elapsed() >= window {
-            record.since = Instant::now();
+        let record =
+            names.entry(name.lowercase()).or_insert(NameRecord { since: now, requests: 0, not_found_at: None });
+        if now.saturating_sub(record.since) >= window {
+            record.since = now;
             record.requests = 0;
         }
         let granted = REQUESTS_PER_NAME.saturating_sub(record.requests);
         if granted == 0 {
-            return Err(window.saturating_sub(record.since.elapsed()).max(Duration::from_secs(1)));
+            return Err(window.saturating_sub(now.saturating_sub(record.since)).max(Duration::from_secs(1)));
         }
         record.requests += granted;
         Ok(granted)
@@ -175,7 +261,7 @@ impl Mirror {
         let mut names = self.names();
         match result {
             CheckResult::NotFound => {
-                let now = Instant::now();
+                let now = self.clock.monotonic();
                 names
                     .entry(name.lowercase())
                     .or_insert(NameRecord { since: now, requests: 0, not_found_at: None })
@@ -184,7 +270,7 @@ impl Mirror {
             CheckResult::Present => {
                 names.remove(&name.lowercase());
             }
-            CheckResult::Failed(_) | CheckResult::Busy(_) => {}
+            CheckResult::Failed(_) => {}
         }
     }
 
@@ -193,17 +279,17 @@ impl Mirror {
     async fn check_wanted(&self, name: CrateName, absent: bool) -> CrateCheck {
         let mut allowance = Allowance { requests: u32::MAX, fail_when_paused: true };
         if !absent {
-            return self.check_crate_within(name, allowance).await.0;
+            return self.checker.check_within(name, allowance).await.0;
         }
         allowance.requests = match self.reserve_requests(&name) {
             Ok(granted) => granted,
             Err(left) => {
                 self.metrics.count_shed("name_budget");
-                return CrateCheck::busy(name, left);
+                return CrateCheck::not_asked(name, left);
             }
         };
         // A check given up half-way (its requests gone) keeps its reservation: counted as spent.
-        let (check, sent) = self.check_crate_within(name, allowance).await;
+        let (check, sent) = self.checker.check_within(name, allowance).await;
         self.settle_requests(&check.name, allowance.requests, sent);
         check
     }
@@ -217,12 +303,12 @@ async fn all_gone(waiters: &mut [Waiter]) {
 }
 
 /// Drains the queue: one batch at a time, each published as (at most) one snapshot.
-pub(crate) async fn run_batches(mirror: Arc<Mirror>, mut queue: mpsc::Receiver<Waiter>) {
+async fn run_batches(on_demand: Arc<OnDemand>, mut queue: mpsc::Receiver<Waiter>) {
     let running = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_BATCHES));
     loop {
         let first = tokio::select! {
             w = queue.recv() => match w { Some(w) => w, None => return },
-            () = mirror.shutdown.cancelled() => return,
+            () = on_demand.shutdown.cancelled() => return,
         };
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + WINDOW;
@@ -239,10 +325,10 @@ pub(crate) async fn run_batches(mirror: Arc<Mirror>, mut queue: mpsc::Receiver<W
         // Batches run side by side (a few at a time): one upstream path that hangs for its
         // retries must not hold every other request behind it. Publishing stays one at a time.
         let Ok(permit) = running.clone().acquire_owned().await else { return };
-        let mirror = mirror.clone();
+        let on_demand = on_demand.clone();
         tokio::spawn(async move {
             let span = info_span!("on_demand_batch", crates = by_name.len());
-            run_batch(&mirror, by_name.into_values().collect()).instrument(span).await;
+            run_batch(&on_demand, by_name.into_values().collect()).instrument(span).await;
             drop(permit);
         });
     }
@@ -250,21 +336,21 @@ pub(crate) async fn run_batches(mirror: Arc<Mirror>, mut queue: mpsc::Receiver<W
 
 /// Checks the requested crates (each dropped as soon as nobody waits for it), publishes what
 /// changed, and answers the waiters.
-async fn run_batch(mirror: &Arc<Mirror>, requested: Vec<(CrateName, Vec<Waiter>)>) {
-    mirror.metrics.on_demand_batches.inc();
-    let _guard = mirror.blob_guard.read().await;
-    let current = mirror.publisher.current();
+async fn run_batch(on_demand: &Arc<OnDemand>, requested: Vec<(CrateName, Vec<Waiter>)>) {
+    on_demand.metrics.on_demand_batches.inc();
+    let _guard = on_demand.storage.blob_guard.read().await;
+    let current = on_demand.publisher.current();
     let mut tasks = tokio::task::JoinSet::new();
     for (name, mut waiters) in requested {
         let absent = current.tree.position(&crate_path(&name.lowercase())).is_err();
-        let mirror = mirror.clone();
+        let on_demand = on_demand.clone();
         tasks.spawn(async move {
             let check = tokio::select! {
-                check = mirror.check_wanted(name, absent) => Some(check),
+                check = on_demand.check_wanted(name, absent) => Some(check),
                 () = all_gone(&mut waiters) => None,
             };
             if check.is_none() {
-                mirror.metrics.on_demand_abandoned.inc();
+                on_demand.metrics.on_demand_abandoned.inc();
             }
             (absent, waiters, check)
         });
@@ -275,9 +361,9 @@ async fn run_batch(mirror: &Arc<Mirror>, requested: Vec<(CrateName, Vec<Waiter>)
     let mut next = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((absent, waiters, Some(check))) = joined else { continue };
-        mirror.remember(&check.name, &check.result);
-        if mirror.config.mirror.prefetch_dependencies && check.result == CheckResult::Present && absent {
-            next.extend(newest_dependencies(&mirror.lines_after(&check)));
+        on_demand.remember(&check.name, &check.result);
+        if on_demand.prefetch_dependencies && matches!(check.result, CheckResult::Present) && absent {
+            next.extend(newest_dependencies(&on_demand.checker.lines_after(&check)));
         }
         checked.insert(check.name.lowercase());
         answers.push((check.result, waiters));
@@ -291,19 +377,19 @@ async fn run_batch(mirror: &Arc<Mirror>, requested: Vec<(CrateName, Vec<Waiter>)
         .into_iter()
         .filter(|n| !checked.contains(n) && current.tree.position(&crate_path(n)).is_err())
         .filter_map(|n| CrateName::new(&n).ok())
-        .filter(|n| mirror.filter.allows(n.as_str()) && !mirror.recently_missing(n))
+        .filter(|n| on_demand.checker.allows(n.as_str()) && !on_demand.recently_missing(n))
         .take(MAX_BATCH)
         .collect();
-    for check in check_all(mirror, ahead).await {
-        mirror.remember(&check.name, &check.result);
+    for check in check_all(on_demand, ahead).await {
+        on_demand.remember(&check.name, &check.result);
         changes.merge(check.changes);
     }
-    if let Err(e) = mirror.commit(changes, false).await {
+    if let Err(e) = on_demand.publisher.apply(changes, false).await {
         error!(error = %crate::error_chain(&e), "publishing an on-demand batch failed; the last snapshot stays served");
-        let reason = format!("publishing failed: {e}");
+        let failed = Arc::new(CheckError::Publish(Arc::new(e)));
         for (_, waiters) in &mut answers {
             for w in waiters.drain(..) {
-                let _ = w.reply.send(CheckResult::Failed(reason.clone()));
+                let _ = w.reply.send(CheckResult::Failed(failed.clone()));
             }
         }
         return;
@@ -317,11 +403,11 @@ async fn run_batch(mirror: &Arc<Mirror>, requested: Vec<(CrateName, Vec<Waiter>)
 
 /// Checks crates nobody is waiting for (dependencies fetched ahead): each is a crate the mirror
 /// lacks, within its name's requests.
-async fn check_all(mirror: &Arc<Mirror>, names: Vec<CrateName>) -> Vec<CrateCheck> {
+async fn check_all(on_demand: &Arc<OnDemand>, names: Vec<CrateName>) -> Vec<CrateCheck> {
     let mut tasks = tokio::task::JoinSet::new();
     for name in names {
-        let mirror = mirror.clone();
-        tasks.spawn(async move { mirror.check_wanted(name, true).await });
+        let on_demand = on_demand.clone();
+        tasks.spawn(async move { on_demand.check_wanted(name, true).await });
     }
     let mut out = Vec::new();
     while let Some(joined) = tasks.join_next().await {

@@ -8,8 +8,11 @@
 //! overwritten by the next publish of that version (nothing served refers to them: `/tuf/` and
 //! `/history/` only answer versions up to the committed ones).
 
+use crate::changes::Changes;
+use crate::clock::Clock;
 use crate::datadir::DataDir;
 use crate::keys::DaemonKeys;
+use crate::metrics::Metrics;
 use crate::published::{DamagedSnapshot, Published};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -20,23 +23,7 @@ use tufmirror_core::merkle::{Leaf, LeafError, MerkleTree};
 use tufmirror_repo::durable::{IfExists, write_durably};
 use tufmirror_repo::sign::{Expiries, SnapshotPlan, removal_records, sign_snapshot, sign_timestamp};
 use tufmirror_signer::SignerError;
-use tufmirror_store::{Batch, BlobStore, FileRecord, QuarantineRecord, SnapshotRecord, StateDb, StoreError};
-
-/// What one publish changes.
-#[derive(Debug, Default)]
-pub struct Changes {
-    /// New or replaced files (`Some`), files that leave the mirror (`None`), and files that were
-    /// checked and are unchanged (`Some` with the same hash: only the record moves).
-    pub files: Vec<(String, Option<FileRecord>)>,
-    /// Versions published for the first time: (crate, vers, cksum).
-    pub versions: Vec<(String, String, String)>,
-    /// Versions whose cksum an operator accepted to change.
-    pub replaced_versions: Vec<(String, String, String)>,
-    pub quarantine: Vec<(String, Option<QuarantineRecord>)>,
-    /// Why each removed path left (signed into the removal record).
-    pub removal_reasons: BTreeMap<String, String>,
-    pub meta: Vec<(&'static str, u64)>,
-}
+use tufmirror_store::{Batch, BlobStore, FileRecord, SnapshotRecord, StateDb, StoreError};
 
 /// Why a publish failed; the previous snapshot stays current.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +71,29 @@ pub struct Publisher {
     older: Mutex<Vec<Arc<Published>>>,
     /// One publish at a time.
     serial: tokio::sync::Mutex<()>,
+    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+}
+
+/// What a [`Publisher`] is opened with.
+#[derive(Debug)]
+pub struct PublisherParts {
+    /// The data folder (metadata and history files).
+    pub dir: DataDir,
+    /// The state database.
+    pub db: Arc<StateDb>,
+    /// Index files and leaf lists.
+    pub blobs: BlobStore,
+    /// The online keys and the root chain.
+    pub keys: DaemonKeys,
+    /// `config.json` as signed in targets.
+    pub config_json: Vec<u8>,
+    /// How long each role's metadata lives.
+    pub expiries: Expiries,
+    /// Counters and gauges it keeps current.
+    pub metrics: Arc<Metrics>,
+    /// The time (signing dates and expiries).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Publisher {
@@ -92,14 +102,8 @@ impl Publisher {
     /// URL changed), or whose metadata the newest root's keys did not sign (a root was published
     /// while no daemon ran, or the daemon stopped in the middle of adopting it), is followed by a
     /// new one that is signed properly.
-    pub async fn open(
-        dir: DataDir,
-        db: Arc<StateDb>,
-        blobs: BlobStore,
-        keys: DaemonKeys,
-        config_json: Vec<u8>,
-        expiries: Expiries,
-    ) -> Result<Publisher, PublishError> {
+    pub async fn open(parts: PublisherParts) -> Result<Publisher, PublishError> {
+        let PublisherParts { dir, db, blobs, keys, config_json, expiries, metrics, clock } = parts;
         let (current, fresh) = match db.current_snapshot()? {
             Some(record) => (Published::load(&dir, &blobs, record)?, false),
             None => (Self::placeholder()?, true),
@@ -114,6 +118,8 @@ impl Publisher {
             current: RwLock::new(Arc::new(current)),
             older: Mutex::new(Vec::new()),
             serial: tokio::sync::Mutex::new(()),
+            metrics,
+            clock,
         };
         let signed_config = publisher.signed_config_matches()?;
         let signed_by_root = fresh || publisher.signed_by_newest_root()?;
@@ -124,7 +130,8 @@ impl Publisher {
                 keys_changed = !signed_by_root,
                 "signing a snapshot for the current configuration and keys"
             );
-            publisher.apply(Changes::default(), true).await?;
+            // Not counted in `snapshots_published`: that counts what this process changed.
+            publisher.publish_locked(Changes::default(), true, None).await?;
         }
         Ok(publisher)
     }
@@ -166,7 +173,10 @@ impl Publisher {
     /// visible in the same moment as that snapshot; if signing fails, nothing changes.
     pub async fn rotate(&self, keys: DaemonKeys) -> Result<Arc<Published>, PublishError> {
         let _serial = self.serial.lock().await;
-        self.publish_locked(Changes::default(), true, Some(Arc::new(keys))).await
+        let published = self.publish_locked(Changes::default(), true, Some(Arc::new(keys))).await?;
+        self.metrics.snapshots_published.inc();
+        self.update_gauges();
+        Ok(published)
     }
 
     /// Version 0: the empty tree before anything was published; never served.
@@ -238,10 +248,30 @@ impl Publisher {
     }
 
     /// Applies `changes`. When the set of files changes (or `force`), signs and publishes the next
-    /// snapshot; otherwise only records are updated. Returns the snapshot current afterwards.
+    /// snapshot; otherwise only records are updated. Returns the snapshot current afterwards, and
+    /// keeps the gauges that follow the state current.
+    ///
+    /// Callers that stored blobs for `changes` hold [`crate::storage::Storage::blob_guard`]
+    /// shared across this call.
     pub async fn apply(&self, changes: Changes, force: bool) -> Result<Arc<Published>, PublishError> {
         let _serial = self.serial.lock().await;
-        self.publish_locked(changes, force, None).await
+        let before = self.current().version();
+        let published = self.publish_locked(changes, force, None).await?;
+        if published.version() != before {
+            self.metrics.snapshots_published.inc();
+        }
+        self.update_gauges();
+        Ok(published)
+    }
+
+    /// Refreshes the gauges that follow the state (after every publish).
+    pub fn update_gauges(&self) {
+        let current = self.current();
+        self.metrics.snapshot_version.set(current.version() as i64);
+        self.metrics.index_files.set(current.tree.len() as i64);
+        if let Ok(q) = self.db.quarantined() {
+            self.metrics.quarantined_files.set(q.iter().filter(|(_, r)| !r.rejected).count() as i64);
+        }
     }
 
     /// [`Self::apply`], with the publish lock held; signs with `new_keys` when given, and makes
@@ -281,7 +311,7 @@ impl Publisher {
             let removals = removal_records(&diff, |path| {
                 changes.removal_reasons.get(path).cloned().unwrap_or_else(|| "removed".to_owned())
             });
-            let now = OffsetDateTime::now_utc();
+            let now = self.clock.now();
             let timestamp_version = previous.record.timestamp_version + 1;
             let signed = sign_snapshot(
                 SnapshotPlan {
@@ -357,7 +387,7 @@ impl Publisher {
     pub async fn resign_timestamp(&self) -> Result<Arc<Published>, PublishError> {
         let _serial = self.serial.lock().await;
         let current = self.current();
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let version = current.record.timestamp_version + 1;
         let keys = self.keys();
         let bytes = sign_timestamp(

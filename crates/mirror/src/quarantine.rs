@@ -1,11 +1,17 @@
 //! The operator's side of the quarantine: list what upstream tried to rewrite, accept a file (its
 //! changed versions are then published with their new cksum) or reject it (the last good file
 //! stays served, and upstream offering the same bytes again is ignored).
+//!
+//! Contract: a decision is one publish (accepting) or one database transaction (rejecting);
+//! a crash before it leaves the file in quarantine, to be decided again. Safe to call while the
+//! daemon runs: publishes are serialized by the publisher.
 
-use crate::check::now_unix;
-use crate::mirror::Mirror;
-use crate::publisher::{Changes, PublishError};
+use crate::changes::Changes;
+use crate::clock::Clock;
+use crate::publisher::{PublishError, Publisher};
+use crate::storage::Storage;
 use serde::Serialize;
+use std::sync::Arc;
 use tufmirror_index::{crate_of_path, validate_index_file};
 use tufmirror_store::{FileRecord, StoreError};
 
@@ -33,9 +39,24 @@ pub enum QuarantineError {
     Publish(#[from] PublishError),
 }
 
-impl Mirror {
-    pub fn quarantine_list(&self) -> Result<Vec<QuarantineEntry>, QuarantineError> {
+/// The quarantine (see the module documentation).
+#[derive(Debug)]
+pub struct Quarantine {
+    storage: Arc<Storage>,
+    publisher: Arc<Publisher>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Quarantine {
+    /// The quarantine of `storage`, published through `publisher`.
+    pub fn new(storage: Arc<Storage>, publisher: Arc<Publisher>, clock: Arc<dyn Clock>) -> Quarantine {
+        Quarantine { storage, publisher, clock }
+    }
+
+    /// Every quarantined file, rejected ones included.
+    pub fn list(&self) -> Result<Vec<QuarantineEntry>, QuarantineError> {
         Ok(self
+            .storage
             .db
             .quarantined()?
             .into_iter()
@@ -50,13 +71,14 @@ impl Mirror {
     }
 
     /// Publishes the quarantined file at `path` as the crate's file.
-    pub async fn quarantine_accept(&self, path: &str) -> Result<u64, QuarantineError> {
-        let q = self.db.quarantine_record(path)?.ok_or_else(|| QuarantineError::NotQuarantined(path.to_owned()))?;
+    pub async fn accept(&self, path: &str) -> Result<u64, QuarantineError> {
+        let q =
+            self.storage.db.quarantine_record(path)?.ok_or_else(|| QuarantineError::NotQuarantined(path.to_owned()))?;
         let unreadable = |reason: String| QuarantineError::Unreadable { path: path.to_owned(), reason };
         let name = crate_of_path(path).map_err(|e| unreadable(e.to_string()))?;
-        let bytes = self.blobs.get(&q.sha256).map_err(|e| unreadable(e.to_string()))?;
+        let bytes = self.storage.blobs.get(&q.sha256).map_err(|e| unreadable(e.to_string()))?;
         let lines = validate_index_file(&bytes, &name).map_err(|e| unreadable(e.to_string()))?;
-        let published = self.db.versions(name.as_str())?;
+        let published = self.storage.db.versions(name.as_str())?;
         let krate = name.lowercase();
         let mut changes = Changes::default();
         for line in lines {
@@ -73,20 +95,21 @@ impl Mirror {
             length: bytes.len() as u64,
             etag: None,
             last_modified: None,
-            checked_at: now_unix(),
+            checked_at: self.clock.now_unix(),
         };
         changes.files.push((path.to_owned(), Some(record)));
         changes.quarantine.push((path.to_owned(), None));
-        let _guard = self.blob_guard.read().await;
-        Ok(self.commit(changes, false).await?.version())
+        let _guard = self.storage.blob_guard.read().await;
+        Ok(self.publisher.apply(changes, false).await?.version())
     }
 
     /// Keeps the last good file; the same upstream bytes are ignored from now on.
-    pub async fn quarantine_reject(&self, path: &str) -> Result<(), QuarantineError> {
-        let mut q = self.db.quarantine_record(path)?.ok_or_else(|| QuarantineError::NotQuarantined(path.to_owned()))?;
+    pub async fn reject(&self, path: &str) -> Result<(), QuarantineError> {
+        let mut q =
+            self.storage.db.quarantine_record(path)?.ok_or_else(|| QuarantineError::NotQuarantined(path.to_owned()))?;
         q.rejected = true;
         let changes = Changes { quarantine: vec![(path.to_owned(), Some(q))], ..Changes::default() };
-        self.commit(changes, false).await?;
+        self.publisher.apply(changes, false).await?;
         Ok(())
     }
 }

@@ -16,8 +16,9 @@
 
 use crate::config::{Config, ConfigError};
 use crate::keys::{DaemonKeys, StartupKeyError, signers_for};
-use crate::mirror::Mirror;
-use crate::publisher::PublishError;
+use crate::publisher::{PublishError, Publisher};
+use std::path::PathBuf;
+use std::sync::Arc;
 use tracing::info;
 use tufmirror_core::verify::{self, VerifyError};
 use tufmirror_repo::durable::{IfExists, write_durably};
@@ -69,10 +70,27 @@ pub struct AdoptedRoot {
     pub timestamp_version: u64,
 }
 
-impl Mirror {
+/// Adopts new roots (see the module documentation). One adoption at a time.
+#[derive(Debug)]
+pub struct RootRotation {
+    publisher: Arc<Publisher>,
+    /// The configuration the daemon started with; its file is read again for the new keys.
+    config: Arc<Config>,
+    /// The data folder's `tuf/`, where served roots are.
+    served_roots: PathBuf,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+impl RootRotation {
+    /// Rotation for the daemon that serves `publisher`'s snapshots from the data folder whose
+    /// `tuf/` is `served_roots`.
+    pub fn new(publisher: Arc<Publisher>, config: Arc<Config>, served_roots: PathBuf) -> RootRotation {
+        RootRotation { publisher, config, served_roots, one_at_a_time: tokio::sync::Mutex::new(()) }
+    }
+
     /// Adopts `bytes` as the next root version: see the module documentation.
     pub async fn publish_root(&self, bytes: Vec<u8>) -> Result<AdoptedRoot, RootUpdateError> {
-        let _one_at_a_time = self.root_update.lock().await;
+        let _one_at_a_time = self.one_at_a_time.lock().await;
         let current = self.publisher.keys();
         let Some(trusted) = current.roots.last() else {
             return Err(RootUpdateError::Keys {
@@ -94,14 +112,12 @@ impl Mirror {
             .map_err(|source| RootUpdateError::Keys { version, source })?;
 
         let root_dir = &self.config.keys.root_dir;
-        for dir in [root_dir, &self.dir.root.join("tuf")] {
+        for dir in [root_dir, &self.served_roots] {
             store_root(&dir.join(format!("{version}.root.json")), &bytes, version)?;
         }
         let mut roots = current.roots.clone();
         roots.push(RootFile { bytes, root });
         let published = self.publisher.rotate(DaemonKeys { signers, roots }).await?;
-        self.metrics.snapshots_published.inc();
-        self.update_gauges();
         info!(
             root_version = version,
             snapshot = published.version(),

@@ -20,7 +20,7 @@ pub(super) async fn require_token(State(mirror): State<Arc<Mirror>>, request: Re
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if !token_matches(offered, &mirror.admin_token) {
+    if !token_matches(offered, mirror.admin_token()) {
         return (StatusCode::UNAUTHORIZED, "missing or wrong admin token\n").into_response();
     }
     next.run(request).await
@@ -53,28 +53,28 @@ fn error(e: QuarantineError) -> Response {
 }
 
 pub(super) async fn list(State(mirror): State<Arc<Mirror>>) -> Response {
-    match mirror.quarantine_list() {
+    match mirror.quarantine().list() {
         Ok(list) => Json(list).into_response(),
         Err(e) => error(e),
     }
 }
 
 pub(super) async fn accept(State(mirror): State<Arc<Mirror>>, Query(q): Query<PathQuery>) -> Response {
-    match mirror.quarantine_accept(&q.path).await {
+    match mirror.quarantine().accept(&q.path).await {
         Ok(version) => Json(serde_json::json!({ "accepted": q.path, "snapshot_version": version })).into_response(),
         Err(e) => error(e),
     }
 }
 
 pub(super) async fn reject(State(mirror): State<Arc<Mirror>>, Query(q): Query<PathQuery>) -> Response {
-    match mirror.quarantine_reject(&q.path).await {
+    match mirror.quarantine().reject(&q.path).await {
         Ok(()) => Json(serde_json::json!({ "rejected": q.path })).into_response(),
         Err(e) => error(e),
     }
 }
 
 pub(super) async fn sync(State(mirror): State<Arc<Mirror>>) -> Response {
-    mirror.sync_now.notify_one();
+    mirror.maintenance().sync_now();
     (StatusCode::ACCEPTED, "refresh started\n").into_response()
 }
 
@@ -82,7 +82,7 @@ pub(super) async fn sync(State(mirror): State<Arc<Mirror>>) -> Response {
 /// keys, stored, and published with every online role re-signed (see `tufmirror_mirror::rotation`).
 /// A refused root is a 409 whose body says why; nothing changed.
 pub(super) async fn root(State(mirror): State<Arc<Mirror>>, body: axum::body::Bytes) -> Response {
-    match mirror.publish_root(body.to_vec()).await {
+    match mirror.rotation().publish_root(body.to_vec()).await {
         Ok(adopted) => Json(serde_json::json!({
             "root_version": adopted.root_version,
             "snapshot_version": adopted.snapshot_version,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tower::ServiceExt as _;
 use tufmirror_core::Sha256Hash;
 use tufmirror_mirror::downloads::DownloadError;
-use tufmirror_mirror::{IndexAnswer, Mirror};
+use tufmirror_mirror::{CheckError, IndexAnswer, Mirror};
 
 fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes())
@@ -35,7 +35,7 @@ pub(super) fn served_response(headers: &HeaderMap, file: &tufmirror_mirror::cach
 
 /// `config.json` (also under its consistent-snapshot name `<sha256>.config.json`).
 pub(super) fn config_response(mirror: &Mirror, headers: &HeaderMap, name: &str) -> Option<Response> {
-    let config = mirror.publisher.config_json();
+    let config = mirror.publisher().config_json();
     let sha = Sha256Hash::of(config);
     if name != "config.json" && name != format!("{sha}.config.json") {
         return None;
@@ -56,7 +56,7 @@ pub(super) async fn index(State(mirror): State<Arc<Mirror>>, Path(path): Path<St
     if path.ends_with("config.json") && !path.contains('/') {
         return config_response(&mirror, &headers, &path).unwrap_or_else(|| StatusCode::NOT_FOUND.into_response());
     }
-    match mirror.index_file(&path).await {
+    match mirror.lookup().index_file(&path).await {
         IndexAnswer::Found(file) => served_response(&headers, &file),
         IndexAnswer::Missing { proof, .. } => {
             let mut response = (StatusCode::NOT_FOUND, "crate not found\n").into_response();
@@ -66,15 +66,19 @@ pub(super) async fn index(State(mirror): State<Arc<Mirror>>, Path(path): Path<St
             response
         }
         IndexAnswer::NotAnIndexPath => (StatusCode::NOT_FOUND, "not an index path\n").into_response(),
-        IndexAnswer::Failed(reason) => (StatusCode::BAD_GATEWAY, format!("{reason}\n")).into_response(),
-        IndexAnswer::Busy(retry_after) => {
-            // Whole seconds, at least 1: "Retry-After: 0" would invite a retry storm.
-            let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-            let body = "the mirror is not asking upstream about this crate right now; retry later\n";
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, seconds.to_string())], body).into_response()
-        }
-        IndexAnswer::Damaged(reason) => {
-            tracing::error!(%reason, "cannot serve an index file");
+        IndexAnswer::Failed(error) => match *error {
+            CheckError::NotAsked { retry_after } => {
+                // Whole seconds, at least 1: "Retry-After: 0" would invite a retry storm.
+                let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                let body = "the mirror is not asking upstream about this crate right now; retry later\n";
+                (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, seconds.to_string())], body).into_response()
+            }
+            ref error => {
+                (StatusCode::BAD_GATEWAY, format!("{}\n", tufmirror_mirror::error_chain(error))).into_response()
+            }
+        },
+        IndexAnswer::Damaged(error) => {
+            tracing::error!(error = %tufmirror_mirror::error_chain(&error), "cannot serve an index file");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
         }
     }
@@ -85,7 +89,7 @@ pub(super) async fn download(
     Path((name, vers)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    match mirror.crate_file(&name, &vers).await {
+    match mirror.downloads().crate_file(&name, &vers).await {
         Ok(path) => {
             let mut response = match tower_http::services::ServeFile::new(path).oneshot(request).await {
                 Ok(r) => r.map(Body::new),
@@ -96,7 +100,7 @@ pub(super) async fn download(
         }
         Err(e @ DownloadError::NotFound { .. }) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
         Err(e @ (DownloadError::Mismatch { .. } | DownloadError::Upstream { .. })) => {
-            (StatusCode::BAD_GATEWAY, format!("{e}\n")).into_response()
+            (StatusCode::BAD_GATEWAY, format!("{}\n", tufmirror_mirror::error_chain(&e))).into_response()
         }
         Err(e) => {
             tracing::error!(error = %tufmirror_mirror::error_chain(&e), "crate download failed");

@@ -21,7 +21,7 @@ use tufmirror_mirror::metrics::RequestLabels;
 
 /// The router over a running mirror.
 pub fn app(mirror: Arc<Mirror>) -> Router {
-    let timeout = mirror.config.server.request_timeout;
+    let timeout = mirror.config().server.request_timeout;
     let admin = Router::new()
         .route("/quarantine", get(admin::list))
         .route("/quarantine/accept", post(admin::accept))
@@ -66,6 +66,6 @@ fn route_of(path: &str) -> &'static str {
 async fn count_requests(State(mirror): State<Arc<Mirror>>, request: Request, next: Next) -> Response {
     let route = route_of(request.uri().path());
     let response = next.run(request).await;
-    mirror.metrics.requests.get_or_create(&RequestLabels { route, status: response.status().as_u16() }).inc();
+    mirror.metrics().requests.get_or_create(&RequestLabels { route, status: response.status().as_u16() }).inc();
     response
 }

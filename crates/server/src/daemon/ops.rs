@@ -13,7 +13,7 @@ pub(super) async fn healthz() -> &'static str {
 
 pub(super) async fn readyz(State(mirror): State<Arc<Mirror>>) -> Response {
     if mirror.is_ready() {
-        (StatusCode::OK, format!("ready: snapshot {}\n", mirror.publisher.current().version())).into_response()
+        (StatusCode::OK, format!("ready: snapshot {}\n", mirror.publisher().current().version())).into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "no valid signed snapshot\n").into_response()
     }
@@ -22,7 +22,7 @@ pub(super) async fn readyz(State(mirror): State<Arc<Mirror>>) -> Response {
 pub(super) async fn metrics(State(mirror): State<Arc<Mirror>>) -> Response {
     mirror.update_clock_gauges();
     let mut text = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &mirror.metrics_registry) {
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, mirror.metrics_registry()) {
         tracing::error!(error = %e, "encoding metrics");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }

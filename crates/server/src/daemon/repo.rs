@@ -37,32 +37,32 @@ async fn read(path: std::path::PathBuf) -> Response {
 }
 
 pub(super) async fn tuf(State(mirror): State<Arc<Mirror>>, Path(file): Path<String>) -> Response {
-    let current = mirror.publisher.current();
+    let current = mirror.publisher().current();
     match file.as_str() {
         "timestamp.json" => return json(current.timestamp_json.clone(), false),
         "root.json" => {
-            return mirror.publisher.keys().roots.last().map_or_else(not_found, |r| json(r.bytes.clone(), false));
+            return mirror.publisher().keys().roots.last().map_or_else(not_found, |r| json(r.bytes.clone(), false));
         }
         _ => {}
     }
     match versioned(&file) {
         Some((n, "root")) => mirror
-            .publisher
+            .publisher()
             .keys()
             .roots
             .get((n as usize).wrapping_sub(1))
             .map_or_else(not_found, |r| json(r.bytes.clone(), true)),
-        Some((n, "snapshot" | "targets")) if n >= 1 && n <= current.version() => read(mirror.dir.tuf(&file)).await,
+        Some((n, "snapshot" | "targets")) if n >= 1 && n <= current.version() => read(mirror.dir().tuf(&file)).await,
         _ => not_found(),
     }
 }
 
 pub(super) async fn history(State(mirror): State<Arc<Mirror>>, Path(file): Path<String>) -> Response {
-    let current = mirror.publisher.current();
+    let current = mirror.publisher().current();
     match versioned(&file) {
-        Some((n, "diff")) if n >= 1 && n <= current.version() => read(mirror.dir.history(&file)).await,
+        Some((n, "diff")) if n >= 1 && n <= current.version() => read(mirror.dir().history(&file)).await,
         Some((n, "timestamp")) if n >= 1 && n <= current.record.timestamp_version => {
-            read(mirror.dir.history(&file)).await
+            read(mirror.dir().history(&file)).await
         }
         _ => not_found(),
     }
@@ -81,8 +81,8 @@ fn gone(version: u64) -> Response {
 
 pub(super) async fn leaves(State(mirror): State<Arc<Mirror>>, Path(version): Path<String>) -> Response {
     let Some(version) = crate::canonical_version(&version) else { return not_found() };
-    let Some((published, until)) = mirror.retained_snapshot(version) else { return gone(version) };
-    match mirror.blobs.get(&published.record.leaves) {
+    let Some((published, until)) = mirror.retention().retained_snapshot(version) else { return gone(version) };
+    match mirror.storage().blobs.get(&published.record.leaves) {
         Ok(bytes) => with_retention(json(bytes, true), until),
         Err(e) => {
             tracing::error!(version, error = %e, "leaf list unreadable");
@@ -99,12 +99,12 @@ pub(super) async fn snapshot_index(
     headers: HeaderMap,
 ) -> Response {
     let Some(version) = crate::canonical_version(&version) else { return not_found() };
-    let Some((published, until)) = mirror.retained_snapshot(version) else { return gone(version) };
+    let Some((published, until)) = mirror.retention().retained_snapshot(version) else { return gone(version) };
     if let Some(response) = config_response(&mirror, &headers, &path) {
         return with_retention(response, until);
     }
     let response = match published.tree.prove(&path, version) {
-        PathProof::Included(proof) => match mirror.blobs.get(&proof.leaf_contents.sha256) {
+        PathProof::Included(proof) => match mirror.storage().blobs.get(&proof.leaf_contents.sha256) {
             Ok(bytes) => served_response(&headers, &tufmirror_mirror::cache::ServedFile::new(&proof, bytes, 0)),
             Err(e) => {
                 tracing::error!(version, path, error = %e, "index file unreadable");
@@ -122,7 +122,7 @@ pub(super) async fn snapshot_proof(
     Path((version, path)): Path<(String, String)>,
 ) -> Response {
     let Some(version) = crate::canonical_version(&version) else { return not_found() };
-    let Some((published, until)) = mirror.retained_snapshot(version) else { return gone(version) };
+    let Some((published, until)) = mirror.retention().retained_snapshot(version) else { return gone(version) };
     match published.tree.prove(&path, version) {
         PathProof::Included(proof) => with_retention(json(proof.to_canonical_json(), true), until),
         PathProof::Absent(_) => not_found(),
@@ -132,5 +132,5 @@ pub(super) async fn snapshot_proof(
 /// `/audit/<path>`: what the auditor wrote into `DATA/audit/`, regular files only and no links
 /// (see `crate::files`).
 pub(super) async fn audit(State(mirror): State<Arc<Mirror>>, Path(path): Path<String>) -> Response {
-    crate::files::serve_beneath(mirror.dir.root.clone(), format!("audit/{path}"), crate::files::Links::Never).await
+    crate::files::serve_beneath(mirror.dir().root.clone(), format!("audit/{path}"), crate::files::Links::Never).await
 }

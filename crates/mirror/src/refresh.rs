@@ -1,19 +1,28 @@
 //! A full refresh: every mirrored file, the configured list, and the dependency closure of the
 //! seeds, checked against upstream and published in a few large snapshots. The daemon runs it
 //! every `refresh_interval`; `tufmirror sync` runs it once.
+//!
+//! Contract: one refresh at a time per mirror (the caller's schedule sees to it); it publishes
+//! at least every [`PUBLISH_EVERY`], so a crash loses at most that much work, and it records
+//! its end ([`LAST_REFRESH`]) only when it completed. Shutdown stops it between checks and
+//! publishes what was checked. Upstream failures of single crates are counted, not retried
+//! here: the last good file stays served and the next refresh tries again.
 
-use crate::check::{CheckResult, now_unix};
-use crate::mirror::Mirror;
-use crate::publisher::{Changes, PublishError};
+use crate::changes::Changes;
+use crate::checker::{CheckResult, Checker};
+use crate::clock::Clock;
+use crate::config::MirrorConfig;
+use crate::downloads::Downloads;
+use crate::publisher::{PublishError, Publisher};
+use crate::resign::Resigner;
 use crate::selection::{Closure, dependencies, lockfile_crates};
+use crate::storage::{LAST_REFRESH, Storage};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use tufmirror_index::{CrateName, crate_of_path, validate_index_file};
-
-/// The `meta` counter holding the end of the last complete refresh (Unix seconds).
-pub const LAST_REFRESH: &str = "last_refresh";
+use tufmirror_index::{CrateName, crate_of_path};
 
 /// Crates checked at once (upstream's own limit bounds requests in flight).
 const CHUNK: usize = 256;
@@ -85,7 +94,48 @@ impl Progress for LogProgress {
     }
 }
 
-impl Mirror {
+/// Full refreshes (see the module documentation).
+#[derive(Debug)]
+pub struct Refresh {
+    checker: Arc<Checker>,
+    publisher: Arc<Publisher>,
+    storage: Arc<Storage>,
+    downloads: Arc<Downloads>,
+    resigner: Arc<Resigner>,
+    /// The `[mirror]` section: what to refresh.
+    config: MirrorConfig,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+}
+
+/// What a [`Refresh`] is built from.
+#[derive(Debug)]
+pub struct RefreshParts {
+    /// Checks crates.
+    pub checker: Arc<Checker>,
+    /// Publishes.
+    pub publisher: Arc<Publisher>,
+    /// The stores.
+    pub storage: Arc<Storage>,
+    /// Prefetches `.crate` files.
+    pub downloads: Arc<Downloads>,
+    /// Re-signs what is due before a refresh.
+    pub resigner: Arc<Resigner>,
+    /// The `[mirror]` section.
+    pub config: MirrorConfig,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Cancelled when the mirror shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl Refresh {
+    /// A refresh over `parts`.
+    pub fn new(parts: RefreshParts) -> Refresh {
+        let RefreshParts { checker, publisher, storage, downloads, resigner, config, clock, shutdown } = parts;
+        Refresh { checker, publisher, storage, downloads, resigner, config, clock, shutdown }
+    }
+
     /// The crates a refresh starts from: everything mirrored, the list file, the seeds and the
     /// packages of the lockfiles.
     fn refresh_roots(&self) -> Result<(BTreeSet<String>, BTreeSet<String>), SyncError> {
@@ -99,7 +149,7 @@ impl Mirror {
             .map(|n| n.lowercase())
             .collect();
         let mut listed = BTreeSet::new();
-        if let Some(path) = &self.config.mirror.list_file {
+        if let Some(path) = &self.config.list_file {
             let text = std::fs::read_to_string(path)
                 .map_err(|source| SyncError::Read { path: path.display().to_string(), source })?;
             listed.extend(
@@ -109,8 +159,8 @@ impl Mirror {
                     .map(str::to_owned),
             );
         }
-        let mut seeds: BTreeSet<String> = self.config.mirror.seeds.iter().cloned().collect();
-        for path in &self.config.mirror.lockfiles {
+        let mut seeds: BTreeSet<String> = self.config.seeds.iter().cloned().collect();
+        for path in &self.config.lockfiles {
             let text = std::fs::read_to_string(path)
                 .map_err(|source| SyncError::Read { path: path.display().to_string(), source })?;
             let crates = lockfile_crates(&text)
@@ -122,12 +172,12 @@ impl Mirror {
 
     /// Checks everything that is mirrored or configured, publishing as it goes, then prefetches
     /// `.crate` files when configured.
-    pub async fn sync_all(self: &Arc<Self>, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
-        let started = now_unix();
-        self.resign_if_due().await;
+    pub async fn sync_all(&self, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
+        let started = self.clock.now_unix();
+        self.resigner.resign_if_due().await;
         let (plain, seeds) = self.refresh_roots()?;
         let mut closure = Closure::default();
-        closure.add(seeds, &self.filter);
+        closure.add(seeds, self.checker.filter());
         let walk: BTreeSet<String> = closure.names().clone();
         let mut queue: Vec<String> = plain.into_iter().filter(|n| !walk.contains(n)).collect();
         queue.reverse();
@@ -152,15 +202,15 @@ impl Mirror {
             if chunk.is_empty() {
                 break;
             }
-            let guard = self.blob_guard.read().await;
+            let guard = self.storage.blob_guard.read().await;
             let mut tasks = tokio::task::JoinSet::new();
             for name in chunk {
                 let Ok(name) = CrateName::new(&name) else {
                     warn!(name, "not a crate name; skipped");
                     continue;
                 };
-                let mirror = self.clone();
-                tasks.spawn(async move { mirror.check_crate(name).await });
+                let checker = self.checker.clone();
+                tasks.spawn(async move { checker.check(name).await });
             }
             let mut checked_now = 0u64;
             loop {
@@ -182,13 +232,13 @@ impl Mirror {
                 checked_now += 1;
                 if check.error.is_some() {
                     report.failed += 1;
-                } else if check.result == CheckResult::NotFound {
+                } else if matches!(check.result, CheckResult::NotFound) {
                     report.not_found += 1;
                 }
                 let follow = closure.names().contains(&check.name.lowercase());
-                if follow && check.result == CheckResult::Present {
-                    let lines = self.lines_after(&check);
-                    closure.add(dependencies(&lines, self.config.mirror.dev_dependencies), &self.filter);
+                if follow && matches!(check.result, CheckResult::Present) {
+                    let lines = self.checker.lines_after(&check);
+                    closure.add(dependencies(&lines, self.config.dev_dependencies), self.checker.filter());
                 }
                 changes.merge(check.changes);
             }
@@ -196,7 +246,7 @@ impl Mirror {
             progress.set_total((done.len() + pending) as u64);
             progress.advance(checked_now, "checking index files");
             if last_publish.elapsed() > PUBLISH_EVERY {
-                self.commit(std::mem::take(&mut changes), false).await?;
+                self.publisher.apply(std::mem::take(&mut changes), false).await?;
                 last_publish = Instant::now();
             }
             drop(guard);
@@ -205,15 +255,15 @@ impl Mirror {
             changes.meta.push((LAST_REFRESH, started.max(0) as u64));
         }
         let published = {
-            let _guard = self.blob_guard.read().await;
-            self.commit(changes, false).await?
+            let _guard = self.storage.blob_guard.read().await;
+            self.publisher.apply(changes, false).await?
         };
         report.snapshot_version = published.version();
         report.files = published.tree.len();
         for name in closure.refused() {
             info!(krate = %name, "not mirrored: denied by allow/deny or not a crate name");
         }
-        if self.config.mirror.prefetch_crates && !report.interrupted {
+        if self.config.prefetch_crates && !report.interrupted {
             let (fetched, failed) = self.prefetch_crates(progress).await;
             report.crates_fetched = fetched;
             report.crates_failed = failed;
@@ -222,39 +272,9 @@ impl Mirror {
         Ok(report)
     }
 
-    /// The lines of the file a check leaves served for its crate (the new one if it changed).
-    pub(crate) fn lines_after(&self, check: &crate::check::CrateCheck) -> Vec<tufmirror_index::IndexLine> {
-        let path = check.name.index_path();
-        let sha = check
-            .changes
-            .files
-            .iter()
-            .find(|(p, _)| *p == path)
-            .and_then(|(_, r)| r.as_ref().map(|r| r.sha256))
-            .or_else(|| self.db.file(&path).ok().flatten().map(|r| r.sha256));
-        sha.and_then(|sha| self.blobs.get(&sha).ok())
-            .and_then(|bytes| validate_index_file(&bytes, &check.name).ok())
-            .unwrap_or_default()
-    }
-
-    /// Publishes `changes` and refreshes the gauges.
-    pub async fn commit(
-        &self,
-        changes: Changes,
-        force: bool,
-    ) -> Result<Arc<crate::published::Published>, PublishError> {
-        let before = self.publisher.current().version();
-        let published = self.publisher.apply(changes, force).await?;
-        if published.version() != before {
-            self.metrics.snapshots_published.inc();
-        }
-        self.update_gauges();
-        Ok(published)
-    }
-
     /// Downloads every published version's `.crate` the mirror lacks (air-gapped sites).
-    pub async fn prefetch_crates(self: &Arc<Self>, progress: &dyn Progress) -> (usize, usize) {
-        let versions = match self.db.all_versions() {
+    pub async fn prefetch_crates(&self, progress: &dyn Progress) -> (usize, usize) {
+        let versions = match self.storage.db.all_versions() {
             Ok(v) => v,
             Err(e) => {
                 warn!(error = %e, "cannot list versions to prefetch");
@@ -264,8 +284,9 @@ impl Mirror {
         let missing: Vec<_> = versions
             .into_iter()
             .filter(|(krate, _, cksum)| {
-                self.filter.allows(krate)
-                    && tufmirror_core::Sha256Hash::from_hex(cksum).is_ok_and(|h| !self.crates.path(&h).is_file())
+                self.checker.allows(krate)
+                    && tufmirror_core::Sha256Hash::from_hex(cksum)
+                        .is_ok_and(|h| !self.storage.crates.path(&h).is_file())
             })
             .collect();
         progress.set_total(missing.len() as u64);
@@ -276,8 +297,8 @@ impl Mirror {
             }
             let mut tasks = tokio::task::JoinSet::new();
             for (krate, vers, _) in chunk {
-                let (krate, vers, mirror) = (krate.clone(), vers.clone(), self.clone());
-                tasks.spawn(async move { mirror.crate_file(&krate, &vers).await });
+                let (krate, vers, downloads) = (krate.clone(), vers.clone(), self.downloads.clone());
+                tasks.spawn(async move { downloads.crate_file(&krate, &vers).await });
             }
             while let Some(joined) = tasks.join_next().await {
                 match joined {
