@@ -6,6 +6,7 @@ mod common;
 
 use common::HttpResponse;
 use common::daemon::{Daemon, DaemonConfig, tufmirror_command};
+use common::refresh::{refresh_past, served_snapshot};
 use common::verify_http::{VerifiedSnapshot, get_ok, proof_header, verify_absent, verify_daemon};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -390,10 +391,13 @@ fn removals_by_path(daemon: &Daemon, verified: &VerifiedSnapshot) -> BTreeMap<St
     out
 }
 
-/// New versions appear after the TTL, a yank flip is accepted, and a crate removed upstream is
-/// kept, or (keep_removed = false) removed with a signed record.
+/// New versions appear after a refresh (not before: within `revalidate_after` upstream is not
+/// asked), a yank flip is accepted, and a crate removed upstream is kept, or (keep_removed =
+/// false) removed with a signed record that a client verifies. The refresh is asked for, not
+/// waited for: `revalidate_after` and `removal_grace` on the engine's clock are tested at their
+/// edges in crates/mirror/tests/clock.rs.
 #[test]
-fn upstream_changes_are_followed_after_the_ttl() {
+fn upstream_changes_are_followed_after_a_refresh() {
     let rt = runtime();
     let upstream = rt.block_on(FakeUpstream::start()).expect("upstream");
     let v1 = make_crate("follow-me", "1.0.0", &[], "pub fn f() -> u32 { 1 }");
@@ -402,30 +406,28 @@ fn upstream_changes_are_followed_after_the_ttl() {
     upstream.publish(&v1, false);
     upstream.publish(&gone, false);
     let (path, gone_path) = ("fo/ll/follow-me", "go/ne/gone-soon");
-    let ttl = Duration::from_secs(2);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = DaemonConfig::new(&upstream.url());
-    config.mirror_extra = "revalidate_after = \"2s\"".to_owned();
+    config.mirror_extra = "revalidate_after = \"1h\"".to_owned();
     let daemon = Daemon::start(dir.path(), &config);
     assert_eq!(index(&daemon, path).body, line(&v1, false).into_bytes());
     assert_eq!(index(&daemon, gone_path).status, 200);
-    let fetched_at = Instant::now();
 
-    // A new version: not asked for within the TTL, picked up after it.
+    // A new version: not asked for within revalidate_after, picked up by a refresh.
     upstream.publish(&v2, false);
-    assert_eq!(index(&daemon, path).body, line(&v1, false).into_bytes(), "within the TTL");
-    assert_eq!(upstream.hits(path), 1, "no upstream request within the TTL");
-    std::thread::sleep(ttl.saturating_sub(fetched_at.elapsed()) + Duration::from_millis(200));
+    assert_eq!(index(&daemon, path).body, line(&v1, false).into_bytes(), "within revalidate_after");
+    assert_eq!(upstream.hits(path), 1, "no upstream request within revalidate_after");
+    let served = refresh_past(&daemon, served_snapshot(&daemon));
     let both = [line(&v1, false), line(&v2, false)].concat().into_bytes();
-    assert_eq!(index(&daemon, path).body, both, "after the TTL");
+    assert_eq!(index(&daemon, path).body, both, "after the refresh");
 
     // Yanking 1.0.0 only flips a flag: accepted, not quarantined.
     let yanked = [line(&v1, true), line(&v2, false)].concat().into_bytes();
     upstream.set_file(path, yanked.clone());
     // Removed upstream, kept by default.
     upstream.remove_file(gone_path);
-    std::thread::sleep(ttl + Duration::from_millis(200));
+    refresh_past(&daemon, served);
     assert_eq!(index(&daemon, path).body, yanked, "a yank flip is published");
     assert_eq!(index(&daemon, gone_path).status, 200, "keep_removed = true keeps a crate removed upstream");
     assert_eq!(metric(&daemon, QUARANTINED_FILES), 0.0);
@@ -439,13 +441,13 @@ fn upstream_changes_are_followed_after_the_ttl() {
     // keep_removed = false: the crate leaves with a signed removal record.
     let dir = tempfile::tempdir().expect("tempdir");
     upstream.publish(&gone, false);
-    config.mirror_extra = "revalidate_after = \"2s\"\nkeep_removed = false\nremoval_grace = \"0s\"".to_owned();
+    config.mirror_extra = "revalidate_after = \"1h\"\nkeep_removed = false\nremoval_grace = \"0s\"".to_owned();
     let daemon = Daemon::start(dir.path(), &config);
     assert_eq!(index(&daemon, gone_path).status, 200);
     assert_eq!(index(&daemon, path).status, 200);
     let before = verify_daemon(daemon.addr);
     upstream.remove_file(gone_path);
-    std::thread::sleep(ttl + Duration::from_millis(200));
+    refresh_past(&daemon, before.version);
     let response = index(&daemon, gone_path);
     assert_eq!(response.status, 404, "removed upstream, removed here");
     let after = verify_daemon(daemon.addr);
@@ -475,12 +477,12 @@ fn retained_snapshots_etags_config_and_uncommitted_versions() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = DaemonConfig::new(&upstream.url());
-    config.mirror_extra = "revalidate_after = \"1s\"".to_owned();
+    config.mirror_extra = "revalidate_after = \"1h\"".to_owned();
     let daemon = Daemon::start(dir.path(), &config);
     let old = index(&daemon, path).body;
     let n = verify_daemon(daemon.addr).version;
 
-    // ETag and If-None-Match on /index/ (within the TTL, so nothing changes meanwhile).
+    // ETag and If-None-Match on /index/ (nothing changes meanwhile: no refresh was asked for).
     let first = index(&daemon, path);
     let etag = first.headers.get("etag").expect("an ETag").clone();
     assert_eq!(etag, format!("\"{}\"", Sha256Hash::of(&old)));
@@ -499,7 +501,7 @@ fn retained_snapshots_etags_config_and_uncommitted_versions() {
 
     // Snapshot n+1 changes the file; n stays readable as it was.
     upstream.publish(&v2, false);
-    std::thread::sleep(Duration::from_millis(1200));
+    refresh_past(&daemon, n);
     let new = index(&daemon, path).body;
     assert_eq!(new, [line(&v1, false), line(&v2, false)].concat().into_bytes());
     let verified = verify_daemon(daemon.addr);

@@ -9,12 +9,15 @@ use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 use tufmirror_signer::SignerUri;
 
-/// The raw value of the query's `pin-value`, when it is long enough to look for and occurs
-/// nowhere else in the URI.
+/// The raw value of the query's `pin-value`, when it is long enough to look for, occurs nowhere
+/// else in the URI, and does not occur in the URI as shown redacted either (a value such as
+/// `alue?pin-value=<redac` after a path ending in `alue` is spelled by the redacted form itself:
+/// the first long run's one finding, a false alarm of this check, docs/fuzzing.md).
 fn pin_value(uri: &str) -> Option<&str> {
     let (_, query) = uri.split_once('?')?;
     let value = query.split('&').find_map(|a| a.strip_prefix("pin-value="))?;
-    (value.len() >= 6 && uri.matches(value).count() == 1 && !"pin-value=<redacted>".contains(value)).then_some(value)
+    let redacted = uri.replacen(&format!("pin-value={value}"), "pin-value=<redacted>", 1);
+    (value.len() >= 6 && uri.matches(value).count() == 1 && !redacted.contains(value)).then_some(value)
 }
 
 fuzz_target!(|data: &[u8]| {

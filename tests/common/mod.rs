@@ -8,6 +8,7 @@ pub mod ceremony;
 pub mod daemon;
 pub mod hostile;
 pub mod python;
+pub mod refresh;
 pub mod tamper;
 pub mod verify_http;
 

@@ -363,9 +363,9 @@ impl Config {
         let invalid =
             |key: &'static str, reason: String| ConfigError::Invalid { origin: origin.to_owned(), key, reason };
         self.server.public_url =
-            http_url(&self.server.public_url, false).map_err(|r| invalid("server.public_url", r))?;
+            http_url(&self.server.public_url, false).map_err(|r| invalid("server.public_url", r.to_string()))?;
         self.upstream.index_url =
-            http_url(&self.upstream.index_url, true).map_err(|r| invalid("upstream.index_url", r))?;
+            http_url(&self.upstream.index_url, true).map_err(|r| invalid("upstream.index_url", r.to_string()))?;
         if let Some(hosts) = &self.upstream.download_hosts {
             tufmirror_upstream::DownloadHosts::listed(hosts).map_err(|r| invalid("upstream.download_hosts", r))?;
         }
@@ -423,15 +423,26 @@ impl Config {
     }
 }
 
+/// What is wrong with a URL the configuration gives; said after the key's name.
+#[derive(Debug, thiserror::Error)]
+enum BadUrl {
+    #[error("{0:?} is not a URL: {1}")]
+    NotAUrl(String, url::ParseError),
+    #[error("{0:?} must be an http:// or https:// URL with a host")]
+    NotHttp(String),
+    #[error("{0:?} must not have a query or fragment")]
+    QueryOrFragment(String),
+}
+
 /// Checks an http(s) URL without query or fragment; `dir` adds the trailing `/` that cargo
 /// requires of a registry, otherwise a trailing `/` is dropped.
-fn http_url(raw: &str, dir: bool) -> Result<String, String> {
-    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+fn http_url(raw: &str, dir: bool) -> Result<String, BadUrl> {
+    let url = url::Url::parse(raw).map_err(|e| BadUrl::NotAUrl(raw.to_owned(), e))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!("{raw:?} must be an http:// or https:// URL with a host"));
+        return Err(BadUrl::NotHttp(raw.to_owned()));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{raw:?} must not have a query or fragment"));
+        return Err(BadUrl::QueryOrFragment(raw.to_owned()));
     }
     let trimmed = url.as_str().trim_end_matches('/');
     Ok(if dir { format!("{trimmed}/") } else { trimmed.to_owned() })

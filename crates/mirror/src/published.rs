@@ -4,10 +4,11 @@
 use crate::datadir::DataDir;
 use std::sync::Arc;
 use time::OffsetDateTime;
+use tufmirror_core::Sha256Hash;
 use tufmirror_core::diff::LeafList;
-use tufmirror_core::merkle::MerkleTree;
+use tufmirror_core::merkle::{LeafError, MerkleTree};
 use tufmirror_core::metadata::{Metadata, Snapshot, Targets, Timestamp};
-use tufmirror_core::verify::parse_unverified;
+use tufmirror_core::verify::{VerifyError, parse_unverified};
 use tufmirror_store::{BlobStore, SnapshotRecord};
 
 /// One signed snapshot.
@@ -26,15 +27,55 @@ pub struct Published {
 
 /// A snapshot whose files are missing or do not agree with the database.
 #[derive(Debug, thiserror::Error)]
-#[error("snapshot {version} in {dir}: {reason}")]
+#[error("snapshot {version} in {dir}")]
 pub struct DamagedSnapshot {
+    /// The snapshot version.
     pub version: u64,
+    /// The data folder.
     pub dir: String,
-    pub reason: String,
+    /// What is wrong.
+    #[source]
+    pub damage: Damage,
 }
 
-fn expires_of<T: Metadata>(bytes: &[u8]) -> Result<(T, OffsetDateTime), String> {
-    let (signed, _) = parse_unverified::<T>(bytes).map_err(|e| e.to_string())?;
+/// What is wrong with a stored snapshot.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// A file of it cannot be read.
+    #[error("cannot read {path}")]
+    Unreadable {
+        /// The file (or the leaf list's blob).
+        path: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The leaf list is not one.
+    #[error("leaf list {blob}")]
+    LeafList {
+        /// The leaf list's blob hash.
+        blob: Sha256Hash,
+        /// Why it does not parse.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The leaves do not make a tree (unsorted, repeated paths).
+    #[error("the leaf list's leaves")]
+    Leaves(#[source] LeafError),
+    /// The leaves make a tree with another root than the database records.
+    #[error("the leaf list does not give the recorded merkle_root")]
+    OtherRoot,
+    /// A metadata file does not parse.
+    #[error("its metadata")]
+    Metadata(#[source] VerifyError),
+    /// The timestamp names another snapshot or root.
+    #[error("the timestamp does not vouch for this snapshot")]
+    NotVouched,
+}
+
+fn expires_of<T: Metadata>(bytes: &[u8]) -> Result<(T, OffsetDateTime), Damage> {
+    let (signed, _) = parse_unverified::<T>(bytes).map_err(Damage::Metadata)?;
     let expires = signed.signed.expires();
     Ok((signed.signed, expires))
 }
@@ -44,16 +85,21 @@ impl Published {
     /// signed root and that its metadata files are the ones the database names.
     pub fn load(dir: &DataDir, blobs: &BlobStore, record: SnapshotRecord) -> Result<Published, DamagedSnapshot> {
         let version = record.version;
-        let damaged = |reason: String| DamagedSnapshot { version, dir: dir.root.display().to_string(), reason };
-        let leaves = blobs.get(&record.leaves).map_err(|e| damaged(format!("leaf list {}: {e}", record.leaves)))?;
+        let damaged = |damage: Damage| DamagedSnapshot { version, dir: dir.root.display().to_string(), damage };
+        let blob = record.leaves;
+        let leaves = blobs
+            .get(&blob)
+            .map_err(|source| damaged(Damage::Unreadable { path: format!("leaf list {blob}"), source }))?;
         let leaves: LeafList =
-            serde_json::from_slice(&leaves).map_err(|e| damaged(format!("leaf list {}: {e}", record.leaves)))?;
-        let tree = MerkleTree::build(leaves.leaves).map_err(|e| damaged(e.to_string()))?;
+            serde_json::from_slice(&leaves).map_err(|source| damaged(Damage::LeafList { blob, source }))?;
+        let tree = MerkleTree::build(leaves.leaves).map_err(|e| damaged(Damage::Leaves(e)))?;
         if tree.root() != record.merkle_root {
-            return Err(damaged("the leaf list does not give the recorded merkle_root".to_owned()));
+            return Err(damaged(Damage::OtherRoot));
         }
-        let read =
-            |path: std::path::PathBuf| std::fs::read(&path).map_err(|e| damaged(format!("{}: {e}", path.display())));
+        let read = |path: std::path::PathBuf| {
+            std::fs::read(&path)
+                .map_err(|source| damaged(Damage::Unreadable { path: path.display().to_string(), source }))
+        };
         let snapshot_json = read(dir.tuf(&format!("{version}.snapshot.json")))?;
         let targets_json = read(dir.tuf(&format!("{version}.targets.json")))?;
         let timestamp_json = read(dir.history(&format!("{}.timestamp.json", record.timestamp_version)))?;
@@ -61,7 +107,7 @@ impl Published {
         let (_, snapshot_expires) = expires_of::<Snapshot>(&snapshot_json).map_err(&damaged)?;
         let (_, targets_expires) = expires_of::<Targets>(&targets_json).map_err(&damaged)?;
         if timestamp.merkle_root != Some(record.merkle_root) || timestamp.snapshot_version() != Some(version) {
-            return Err(damaged("the timestamp does not vouch for this snapshot".to_owned()));
+            return Err(damaged(Damage::NotVouched));
         }
         Ok(Published {
             record,
