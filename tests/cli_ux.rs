@@ -115,7 +115,7 @@ fn keys_follow_the_data_dir_and_first_start_warns_once() {
     assert_eq!(std::fs::read(keys.join("1.root.json")).expect("root"), root, "and not made again");
 }
 
-/// `tufmirror quarantine list` run under a pseudo-terminal (util-linux `script`), so that its
+/// `tufmirror ARGS` run under a pseudo-terminal (util-linux `script`), so that its
 /// stdout is a terminal.
 fn on_terminal(dir: &Path, args: &[&str]) -> String {
     let quoted: Vec<String> = std::iter::once(common::bin())
@@ -125,7 +125,8 @@ fn on_terminal(dir: &Path, args: &[&str]) -> String {
     let mut script = std::process::Command::new("script");
     script.args(["-qec", &quoted.join(" "), "/dev/null"]).current_dir(dir).stdin(Stdio::null());
     // What `tufmirror_command` does, and no log lines in the terminal's output.
-    for var in ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy", "TUFMIRROR_CONFIG"] {
+    for var in ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy", "TUFMIRROR_CONFIG"]
+    {
         script.env_remove(var);
     }
     let out = script.env("RUST_LOG", "off").output().expect("run script");

@@ -94,8 +94,7 @@ fn table(list: &[Value]) -> String {
         let reason = text(entry, "reason").replace(['\n', '\r'], " ");
         rows.push([text(entry, "path"), detected, state.to_owned(), sha256, reason]);
     }
-    let widths: Vec<usize> =
-        (0..4).map(|i| rows.iter().map(|row| row[i].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..4).map(|i| rows.iter().map(|row| row[i].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for row in &rows {
         for (cell, width) in row.iter().zip(&widths) {
