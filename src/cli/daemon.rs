@@ -10,7 +10,9 @@ use tufmirror_mirror::{Config, Mirror};
 pub struct ConfigArg {
     /// The configuration file (config/tufmirror.toml documents every key). Without it, the
     /// embedded default: a mirror of crates.io on 127.0.0.1:8080 with data in ./tufmirror-data.
-    #[arg(long, env = "TUFMIRROR_CONFIG")]
+    // `global`: also taken after a nested subcommand (`tufmirror quarantine list --config F`),
+    // where people write it.
+    #[arg(long, global = true, env = "TUFMIRROR_CONFIG")]
     config: Option<PathBuf>,
 }
 

@@ -163,7 +163,8 @@ pub struct MirrorConfig {
     pub max_new_crate_requests: usize,
 }
 
-/// `[keys]`: the online role keys (URIs, see `tufmirror-signer`) and the root chain.
+/// `[keys]`: the online role keys (URIs, see `tufmirror-signer`) and the root chain. The paths a
+/// file leaves out follow `storage.data_dir` (`DATA_DIR/keys`, `file:DATA_DIR/keys/ROLE.pem`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeysConfig {
@@ -281,12 +282,60 @@ impl Default for MirrorConfig {
 
 impl Default for KeysConfig {
     fn default() -> Self {
-        KeysConfig {
-            root_dir: PathBuf::from("tufmirror-data/keys"),
-            targets: vec!["file:tufmirror-data/keys/targets.pem".to_owned()],
-            snapshot: vec!["file:tufmirror-data/keys/snapshot.pem".to_owned()],
-            timestamp: vec!["file:tufmirror-data/keys/timestamp.pem".to_owned()],
+        let mut keys = KeysConfig {
+            root_dir: PathBuf::new(),
+            targets: Vec::new(),
+            snapshot: Vec::new(),
+            timestamp: Vec::new(),
             generate_development_keys: true,
+        };
+        keys.follow_data_dir(&StorageConfig::default().data_dir, KeyPathsSet::default());
+        keys
+    }
+}
+
+/// Which of `[keys]`' paths a configuration file sets itself.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyPathsSet {
+    root_dir: bool,
+    targets: bool,
+    snapshot: bool,
+    timestamp: bool,
+}
+
+impl KeyPathsSet {
+    /// Read from the file's text, which has already parsed as a `Config`.
+    fn in_file(text: &str) -> KeyPathsSet {
+        let table: toml::Table = toml::from_str(text).unwrap_or_default();
+        let keys = table.get("keys").and_then(toml::Value::as_table);
+        let set = |key: &str| keys.is_some_and(|keys| keys.contains_key(key));
+        KeyPathsSet {
+            root_dir: set("root_dir"),
+            targets: set("targets"),
+            snapshot: set("snapshot"),
+            timestamp: set("timestamp"),
+        }
+    }
+}
+
+impl KeysConfig {
+    /// Puts the paths not `set` under `data_dir`: the root chain in `DATA_DIR/keys`, each online
+    /// key in `file:DATA_DIR/keys/ROLE.pem`, where first start creates the development keys. So a
+    /// configuration that moves `storage.data_dir` moves its keys along, instead of leaving them
+    /// in `./tufmirror-data`. Called before paths are resolved: relative stays relative.
+    fn follow_data_dir(&mut self, data_dir: &Path, set: KeyPathsSet) {
+        let dir = data_dir.join("keys");
+        if !set.root_dir {
+            self.root_dir = dir.clone();
+        }
+        for (given, uris, file) in [
+            (set.targets, &mut self.targets, "targets.pem"),
+            (set.snapshot, &mut self.snapshot, "snapshot.pem"),
+            (set.timestamp, &mut self.timestamp, "timestamp.pem"),
+        ] {
+            if !given {
+                *uris = vec![format!("file:{}", dir.join(file).display())];
+            }
         }
     }
 }
@@ -301,17 +350,24 @@ impl Config {
     /// Loads `path` (or the embedded default when `None`), applies environment overrides read
     /// through `env`, resolves relative paths against the file's folder, and validates.
     pub fn load(path: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let (mut config, origin, base) = match path {
-            None => (Config::default(), "the embedded default configuration".to_owned(), PathBuf::from(".")),
+        let (mut config, origin, base, keys_set) = match path {
+            None => (
+                Config::default(),
+                "the embedded default configuration".to_owned(),
+                PathBuf::from("."),
+                KeyPathsSet::default(),
+            ),
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
                 let config = Config::parse(&text, &path.display().to_string())?;
                 let base = path.parent().map(Path::to_owned).unwrap_or_default();
-                (config, path.display().to_string(), base)
+                (config, path.display().to_string(), base, KeyPathsSet::in_file(&text))
             }
         };
         config.apply_env(&env)?;
+        // After the environment: TUFMIRROR_DATA_DIR moves the keys too.
+        config.keys.follow_data_dir(&config.storage.data_dir, keys_set);
         config.resolve_paths(&base);
         config.base_dir = base;
         config.origin = origin.clone();
@@ -320,10 +376,14 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses TOML text; `origin` names it in errors.
+    /// Parses TOML text; `origin` names it in errors. Key paths it leaves out follow its
+    /// `storage.data_dir`.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         // toml's message names the key and shows the line, e.g. "unknown field `lisen`".
-        toml::from_str(text).map_err(|e| ConfigError::Parse { origin: origin.to_owned(), message: e.to_string() })
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { origin: origin.to_owned(), message: e.to_string() })?;
+        config.keys.follow_data_dir(&config.storage.data_dir, KeyPathsSet::in_file(text));
+        Ok(config)
     }
 
     fn apply_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {

@@ -70,14 +70,13 @@ pub async fn load(
     if config.generate_development_keys && !root_dir.join("1.root.json").exists() {
         let expires = tufmirror_core::time::in_days(OffsetDateTime::now_utc(), Role::Root.default_expiry_days());
         keys::generate_development_keys(root_dir, tufmirror_signer::KeyAlgorithm::Ed25519, expires).await?;
-        for _ in 0..3 {
-            warn!(
-                dir = %root_dir.display(),
-                "DEVELOPMENT KEYS CREATED: the root key is on this disk, next to the online keys. \
-                 Never use these keys for a production mirror: hold a root ceremony instead \
-                 (docs/key-management.md) and set keys.generate_development_keys = false."
-            );
-        }
+        // Once: a warning repeated in the log reads as three events.
+        warn!(
+            dir = %root_dir.display(),
+            "DEVELOPMENT KEYS CREATED: the root key is on this disk, next to the online keys. \
+             Never use these keys for a production mirror: hold a root ceremony instead \
+             (docs/key-management.md) and set keys.generate_development_keys = false."
+        );
     }
     let offered = keys::verify_root_chain(None, keys::read_root_files(root_dir)?)?;
     let latest = offered.last().cloned().ok_or_else(|| KeyError::NoRoot { dir: root_dir.clone() })?;

@@ -85,3 +85,32 @@ fn environment_overrides_the_file_and_names_itself_in_errors() {
     let err = Config::load(None, |v: &str| (v == "TUFMIRROR_LISTEN").then(|| "nope".to_owned())).expect_err("bad");
     assert!(err.to_string().contains("TUFMIRROR_LISTEN"), "{err}");
 }
+
+#[test]
+fn key_paths_left_out_follow_the_data_dir() {
+    let c = load_text("[storage]\ndata_dir = \"state\"\n").expect("loads");
+    let dir = c.storage.data_dir.clone();
+    assert!(dir.ends_with("state"), "{dir:?}");
+    assert_eq!(c.keys.root_dir, dir.join("keys"));
+    assert_eq!(c.keys.targets, ["file:state/keys/targets.pem"], "relative to the file's folder, as data_dir");
+    assert_eq!(c.keys.snapshot, ["file:state/keys/snapshot.pem"]);
+    assert_eq!(c.keys.timestamp, ["file:state/keys/timestamp.pem"]);
+
+    // What a file sets stays, even where it equals the old default.
+    let c = load_text(
+        "[storage]\ndata_dir = \"/srv/m\"\n[keys]\nroot_dir = \"tufmirror-data/keys\"\ntimestamp = \"pkcs11:token=t\"\n",
+    )
+    .expect("loads");
+    assert!(c.keys.root_dir.ends_with("tufmirror-data/keys"), "{:?}", c.keys.root_dir);
+    assert_eq!(c.keys.timestamp, ["pkcs11:token=t"]);
+    assert_eq!(c.keys.targets, ["file:/srv/m/keys/targets.pem"]);
+
+    // The environment's data folder moves them too, file or no file.
+    let env = |var: &str| (var == "TUFMIRROR_DATA_DIR").then(|| "/var/lib/m".to_owned());
+    let c = Config::load(None, env).expect("loads");
+    assert_eq!(c.keys.root_dir, Path::new("/var/lib/m/keys"));
+    assert_eq!(c.keys.snapshot, ["file:/var/lib/m/keys/snapshot.pem"]);
+    let c = Config::load(None, no_env).expect("loads");
+    assert_eq!(c.keys.root_dir, Path::new("./tufmirror-data/keys"), "the embedded default: as before");
+    assert_eq!(c.keys.targets, ["file:tufmirror-data/keys/targets.pem"]);
+}
