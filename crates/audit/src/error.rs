@@ -40,6 +40,6 @@ pub enum AuditError {
         #[source]
         source: std::io::Error,
     },
-    #[error("a background task failed: {0}")]
-    Task(String),
+    #[error("a background task failed")]
+    Task(#[source] tokio::task::JoinError),
 }

@@ -87,7 +87,7 @@ impl Source {
             spawn(&mut running, request);
         }
         while let Some(done) = running.join_next().await {
-            let (i, key, value) = done.map_err(|e| AuditError::Task(e.to_string()))??;
+            let (i, key, value) = done.map_err(AuditError::Task)??;
             out[i] = Some((key, value));
             if let Some(request) = pending.next() {
                 spawn(&mut running, request);

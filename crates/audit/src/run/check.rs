@@ -184,7 +184,7 @@ impl Checker<'_> {
         let invalid = |reason: String| Finding::InvalidDiff { snapshot: n, previous_snapshot: previous, reason };
         let diff = match &files.diff {
             None => Err(Finding::MissingHistory { file: diff_path(n), snapshot: n }),
-            Some(Err(reason)) => Err(invalid(reason.clone())),
+            Some(Err(e)) => Err(invalid(e.to_string())),
             Some(Ok(diff)) if diff.snapshot_version != n => {
                 Err(invalid(format!("it is the diff of snapshot {}", diff.snapshot_version)))
             }

@@ -16,7 +16,7 @@ use tufmirror_core::verify::parse_unverified;
 #[derive(Debug)]
 pub struct SnapshotFiles {
     pub version: u64,
-    pub diff: Option<Result<SnapshotDiff, String>>,
+    pub diff: Option<Result<SnapshotDiff, serde_json::Error>>,
     pub snapshot: Option<Vec<u8>>,
     /// The targets version that the snapshot metadata names, and that file.
     pub targets: Option<(u64, Option<Vec<u8>>)>,
@@ -61,9 +61,7 @@ pub async fn snapshots(
     }
     let fetched = source
         .get_many(requests, jobs, false, |(_, is_diff), bytes| match (is_diff, bytes) {
-            (true, Some(bytes)) => {
-                (None, Some(serde_json::from_slice::<SnapshotDiff>(&bytes).map_err(|e| e.to_string())))
-            }
+            (true, Some(bytes)) => (None, Some(serde_json::from_slice::<SnapshotDiff>(&bytes))),
             (false, bytes) => (bytes, None),
             (true, None) => (None, None),
         })
