@@ -6,7 +6,7 @@ use super::daemon::{ConfigArg, admin_request, open_mirror};
 use tufmirror_mirror::OpenError;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     config: ConfigArg,
     #[command(subcommand)]
@@ -23,7 +23,7 @@ enum Action {
     Reject { path: String },
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let config = args.config.load()?;
     super::runtime()?.block_on(async {
         let (method, route) = match &args.action {

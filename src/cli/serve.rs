@@ -6,12 +6,12 @@ use anyhow::Context as _;
 use tufmirror_mirror::maintenance;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     config: ConfigArg,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let config = args.config.load()?;
     super::runtime()?.block_on(async {
         let listen = config.server.listen;

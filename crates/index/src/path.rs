@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Maximum length of a crate name on crates.io.
-pub const MAX_NAME_LEN: usize = 64;
+pub(crate) const MAX_NAME_LEN: usize = 64;
 
 /// A syntactically valid crate name, kept in its original case.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -118,7 +118,7 @@ mod tests {
         let h = store.put(b"{\"name\": \"x\"}\n").expect("put");
         assert_eq!(store.put(b"{\"name\": \"x\"}\n").expect("again"), h);
         assert_eq!(store.get(&h).expect("get"), b"{\"name\": \"x\"}\n");
-        std::fs::write(store.path(&h), b"tampered").expect("tamper");
+        fs::write(store.path(&h), b"tampered").expect("tamper");
         assert_eq!(store.get(&h).expect_err("corrupt").kind(), io::ErrorKind::InvalidData);
         // A torn or corrupt blob is rewritten, not reused.
         assert_eq!(store.put_deferred(b"{\"name\": \"x\"}\n").expect("rewrite"), h);
@@ -132,7 +132,7 @@ mod tests {
         let store = BlobStore::open(dir.path()).expect("open");
         let keep = store.put(b"keep").expect("put");
         let drop = store.put(b"drop").expect("put");
-        std::fs::write(store.path(&keep).with_file_name(".leftover.tmp"), b"x").expect("leftover");
+        fs::write(store.path(&keep).with_file_name(".leftover.tmp"), b"x").expect("leftover");
         assert_eq!(store.retain(&|h| *h == keep).expect("retain"), 2);
         assert!(store.contains(&keep) && !store.contains(&drop));
     }
