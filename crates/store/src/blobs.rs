@@ -12,12 +12,14 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
+    /// Opens the store at `root`, creating the folder if needed.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         fs::create_dir_all(&root)?;
         Ok(BlobStore { root })
     }
 
+    /// Where the blob `hash` is (or would be) stored: `ROOT/hh/<hex>`.
     pub fn path(&self, hash: &Sha256Hash) -> PathBuf {
         let hex = hash.to_hex();
         self.root.join(&hex[..2]).join(hex)
@@ -77,6 +79,7 @@ impl BlobStore {
         Ok(bytes)
     }
 
+    /// Whether a blob named `hash` exists (its bytes are not checked).
     pub fn contains(&self, hash: &Sha256Hash) -> bool {
         self.path(hash).is_file()
     }
@@ -102,6 +105,7 @@ impl BlobStore {
         Ok(removed)
     }
 
+    /// The store's folder.
     pub fn root(&self) -> &Path {
         &self.root
     }
