@@ -285,7 +285,7 @@ fn main() {
     eprintln!("proving every file...");
     let (mut t_prove, mut t_json, mut t_cjson, mut t_b64, mut t_parse, mut t_verify, mut t_verify_file) =
         Default::default();
-    let mut t_direct = std::time::Duration::ZERO;
+    let mut t_direct = Duration::ZERO;
     let (mut json_bytes, mut header_bytes, mut max_path) = (0usize, 0usize, 0usize);
     for start in (0..n).step_by(BATCH) {
         let end = (start + BATCH).min(n);

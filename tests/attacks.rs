@@ -150,17 +150,17 @@ mod library {
 
     /// What the library concluded about the file.
     #[derive(Debug, PartialEq, Eq)]
-    pub enum Verdict {
+    pub(crate) enum Verdict {
         /// The verified bytes.
         File(Vec<u8>),
         /// Verified absent.
         Absent,
     }
 
-    pub use tufmirror_core::error_chain as chain;
+    pub(crate) use tufmirror_core::error_chain as chain;
 
     /// A client of one mirror with its state in a folder, and a runtime to drive it.
-    pub struct Session {
+    pub(crate) struct Session {
         runtime: tokio::runtime::Runtime,
         client: MirrorClient,
     }
@@ -168,7 +168,7 @@ mod library {
     impl Session {
         /// A client of `mirror` with its state in `state` (bootstrapped with `root` the first
         /// time). Makes no request.
-        pub fn new(mirror: &str, root: &Path, state: &Path) -> Session {
+        pub(crate) fn new(mirror: &str, root: &Path, state: &Path) -> Session {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             MirrorClient::bootstrap(state, &std::fs::read(root).expect("root")).expect("bootstrap");
             let client = MirrorClient::new(mirror, state, MirrorConfig::default()).expect("client");
@@ -176,7 +176,7 @@ mod library {
         }
 
         /// Asks for `path`: the verified answer, or why it was refused.
-        pub fn ask(&self, path: &str) -> Result<Verdict, String> {
+        pub(crate) fn ask(&self, path: &str) -> Result<Verdict, String> {
             match self.runtime.block_on(self.client.index_file(path, None)).map_err(|e| chain(&e))? {
                 IndexFile::Present { bytes, .. } => Ok(Verdict::File(bytes)),
                 IndexFile::Absent { .. } => Ok(Verdict::Absent),
@@ -548,9 +548,7 @@ fn a_refused_leaf_list_is_not_fetched_again() {
     let first = session.ask(ABSENT).expect_err("refused");
     assert_names("the first refusal", &first, case.expect);
     let other = "no/su/nosuchcrate2";
-    s.mirror.set(
-        case.attack.rules(&s.repo).and(common::hostile::Attack::EndlessLeafList { path: other.into() }.rules(&s.repo)),
-    );
+    s.mirror.set(case.attack.rules(&s.repo).and(Attack::EndlessLeafList { path: other.into() }.rules(&s.repo)));
     let second = session.ask(other).expect_err("refused");
     assert_names("the second refusal", &second, &[other, "leaf list", "longer than"]);
     let fetched = s.mirror.stats().requests().iter().filter(|p| p.ends_with("/leaves.json")).count();

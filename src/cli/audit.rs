@@ -15,7 +15,7 @@ use tufmirror_audit::{Attestor, AuditError, Auditor, AuditorConfig, EXIT_INCOMPL
 use tufmirror_client::{HttpConfig, HttpFetcher};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The mirror's base URL (it serves tuf/, history/ and snapshots/).
     #[arg(long, value_name = "URL", required_unless_present_any = ["list_findings", "acknowledge"])]
     mirror: Option<String>,
@@ -72,7 +72,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     if args.list_findings || args.acknowledge {
         return findings(&args);
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tufmirror_mirror::{Config, Mirror};
 
 #[derive(Debug, clap::Args)]
-pub struct ConfigArg {
+pub(super) struct ConfigArg {
     /// The configuration file (config/tufmirror.toml documents every key). Without it, the
     /// embedded default: a mirror of crates.io on 127.0.0.1:8080 with data in ./tufmirror-data.
     // `global`: also taken after a nested subcommand (`tufmirror quarantine list --config F`),
@@ -17,17 +17,20 @@ pub struct ConfigArg {
 }
 
 impl ConfigArg {
-    pub fn load(&self) -> anyhow::Result<Config> {
+    pub(super) fn load(&self) -> anyhow::Result<Config> {
         Ok(Config::load(self.config.as_deref(), |var| std::env::var(var).ok())?)
     }
 }
 
-pub async fn open_mirror(config: Config, shutdown: tokio_util::sync::CancellationToken) -> anyhow::Result<Arc<Mirror>> {
+pub(super) async fn open_mirror(
+    config: Config,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Arc<Mirror>> {
     Ok(Mirror::open(config, shutdown).await?)
 }
 
 /// SIGINT/SIGTERM stop the daemon (the sync included); SIGHUP starts a refresh now.
-pub async fn signals(mirror: Arc<Mirror>) {
+pub(super) async fn signals(mirror: Arc<Mirror>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
         (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
@@ -50,7 +53,7 @@ pub async fn signals(mirror: Arc<Mirror>) {
 }
 
 /// Sends an `/admin/` request (with `body`, if any) to the daemon that owns `config`'s data folder.
-pub async fn admin_request(
+pub(super) async fn admin_request(
     config: &Config,
     method: reqwest::Method,
     route: &str,

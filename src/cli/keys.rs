@@ -9,7 +9,7 @@ use tufmirror_core::metadata::Role;
 use tufmirror_signer::KeyAlgorithm;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Generate one key per role (PKCS#8 PEM, mode 0600) and a root v1 signed by the root key.
     /// For development: production root keys are generated offline and sign in ceremonies.
     Generate(GenerateArgs),
@@ -22,14 +22,14 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct PublicArgs {
+pub(crate) struct PublicArgs {
     /// The key: a key URI (file:, pkcs11:, awskms:, vault:, exec:) or a PEM public key file.
     #[arg(long, value_name = "KEY")]
     key: String,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RotateArgs {
+pub(crate) struct RotateArgs {
     /// The online role whose key is replaced.
     #[arg(long, value_enum)]
     role: OnlineRole,
@@ -71,7 +71,7 @@ impl From<OnlineRole> for Role {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// Directory to create (must not exist or be empty).
     #[arg(long)]
     out: PathBuf,
@@ -89,7 +89,7 @@ enum Algorithm {
     EcdsaP256,
 }
 
-pub fn run(cmd: Command) -> anyhow::Result<()> {
+pub(super) fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Generate(args) => generate(args),
         Command::Rotate(args) => rotate(args),

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(name = "tufmirror", version, about = "A crates.io mirror with TUF-signed TAP-16 Merkle snapshots")]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Log as JSON lines (for log collectors) instead of human-readable text.
     #[arg(long, global = true, env = "TUFMIRROR_LOG_JSON")]
     pub log_json: bool,
@@ -27,7 +27,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the mirror daemon: sync from upstream, publish signed snapshots, serve cargo.
     Serve(serve::Args),
     /// Refresh everything once, publish, and exit (cron, air-gapped transfer).
@@ -56,7 +56,7 @@ pub enum Command {
     Setup(setup::Args),
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Sync(args) => sync::run(args),
@@ -76,7 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// An error that ends the process with this exit code and no further message (the subcommand
 /// has said what it had to): `tufmirror audit` exits 1 for findings and 2 when it could not audit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExitStatus(pub u8);
+pub(crate) struct ExitStatus(pub u8);
 
 impl std::fmt::Display for ExitStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,7 +87,7 @@ impl std::fmt::Display for ExitStatus {
 impl std::error::Error for ExitStatus {}
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
-pub fn init_tracing(json: bool) {
+pub(crate) fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     mirror: super::verify::MirrorArgs,
     /// Address to listen on; cargo uses `sparse+http://ADDR/index/`.
@@ -21,7 +21,7 @@ pub struct Args {
     audit: super::verify::AuditArgs,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let client = Arc::new(super::verify::open_client(&args.mirror, "proxy", &args.audit)?);
     super::runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)

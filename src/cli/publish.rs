@@ -5,7 +5,7 @@ use tufmirror_repo::sign::Expiries;
 use tufmirror_repo::{PublishOptions, publish};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Sparse-index files laid out as cargo expects (1/, 2/, 3/a/, ab/cd/), optionally config.json.
     #[arg(long)]
     index: PathBuf,
@@ -35,7 +35,7 @@ pub struct Args {
     timestamp_expiry_days: i64,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let opts = PublishOptions {
         index_dir: args.index,
         keys_dir: args.keys,

@@ -13,7 +13,7 @@ use std::io::IsTerminal as _;
 use tufmirror_mirror::OpenError;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     config: ConfigArg,
     #[command(subcommand)]
@@ -34,7 +34,7 @@ enum Action {
     Reject { path: String },
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let config = args.config.load()?;
     let output = super::runtime()?.block_on(async {
         let (method, route) = match &args.action {

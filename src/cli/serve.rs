@@ -5,12 +5,12 @@ use super::daemon::{ConfigArg, open_mirror, signals};
 use anyhow::Context as _;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     config: ConfigArg,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let config = args.config.load()?;
     super::runtime()?.block_on(async {
         let listen = config.server.listen;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use tufmirror_proxy::setup::{Change, FileChange, ServicePlan, SetupPlan, service};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The mirror, the root (copied into the configuration folder) and the proxy's state folder.
     #[command(flatten)]
     mirror: super::verify::MirrorArgs,
@@ -35,7 +35,7 @@ pub struct Args {
     enable: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let name = args.name.unwrap_or_else(|| tufmirror_proxy::setup::default_name(&args.mirror.mirror));
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
         bail!("--name {name:?} must be a plain folder name");

@@ -9,7 +9,7 @@ use tufmirror_mirror::OpenError;
 use tufmirror_mirror::refresh::{LogProgress, Progress};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     config: ConfigArg,
 }
@@ -27,7 +27,7 @@ impl Progress for Bar {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let config = args.config.load()?;
     super::runtime()?.block_on(async {
         let shutdown = tokio_util::sync::CancellationToken::new();

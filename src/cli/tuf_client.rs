@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tufmirror_client::{HttpConfig, HttpFetcher, Updater, UpdaterConfig, encode_name};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Folder of the client's trusted metadata (root.json, timestamp.json, ...).
     #[arg(long)]
     metadata_dir: PathBuf,
@@ -44,7 +44,7 @@ enum Command {
     Download,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     if let Command::Init { trusted_root } = &args.command {
         let bytes = std::fs::read(trusted_root).with_context(|| format!("cannot read {}", trusted_root.display()))?;
         Updater::init(&args.metadata_dir, &bytes)?;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tufmirror_client::{IndexFile, MirrorClient, MirrorConfig};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     mirror: MirrorArgs,
     /// Verify every index file of the current snapshot.
@@ -61,7 +61,7 @@ impl AuditArgs {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let paths = args
         .crates
         .iter()

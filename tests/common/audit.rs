@@ -12,7 +12,7 @@ use tufmirror_core::verify::parse_unverified;
 use tufmirror_signer::{FileSigner, KeyAlgorithm, Signer, generate_key_file, sign_metadata};
 
 /// A published mirror and the files around it. See the module documentation.
-pub struct Mirror {
+pub(crate) struct Mirror {
     pub tmp: tempfile::TempDir,
     pub keys: PathBuf,
     pub index: PathBuf,
@@ -34,7 +34,7 @@ fn utf8(p: &Path) -> &str {
 }
 
 /// An index line of crate `name`, in upstream's spacing.
-pub fn index_line(name: &str, vers: &str, cksum: char, yanked: bool) -> String {
+pub(crate) fn index_line(name: &str, vers: &str, cksum: char, yanked: bool) -> String {
     format!(
         r#"{{"name": "{name}", "vers": "{vers}", "deps": [], "cksum": "{}", "features": {{}}, "yanked": {yanked}}}"#,
         cksum.to_string().repeat(64)
@@ -42,14 +42,14 @@ pub fn index_line(name: &str, vers: &str, cksum: char, yanked: bool) -> String {
 }
 
 /// A tokio runtime for signing.
-pub fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
 }
 
 impl Mirror {
     /// The fixture index published as snapshot 1, under root version 2 (signed by the development
     /// root key) which declares one auditor key; served on loopback.
-    pub fn new() -> Mirror {
+    pub(crate) fn new() -> Mirror {
         let tmp = tempfile::tempdir().expect("tempdir");
         let keys = generate_keys(tmp.path());
         let auditor_key = tmp.path().join("auditor.pem");
@@ -69,19 +69,19 @@ impl Mirror {
         Mirror { tmp, keys, index, out, auditor_key, server }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/", self.server.addr)
     }
 
     /// Publishes the index as the next snapshot (by `tufmirror publish`, which signs whatever the
     /// index holds: the online keys are the mirror's).
-    pub fn publish(&self) -> u64 {
+    pub(crate) fn publish(&self) -> u64 {
         publish_ok(&self.index, &self.keys, &self.out);
         self.current().0
     }
 
     /// (snapshot, timestamp version) that the mirror serves now.
-    pub fn current(&self) -> (u64, u64) {
+    pub(crate) fn current(&self) -> (u64, u64) {
         let bytes = std::fs::read(self.out.join("tuf/timestamp.json")).expect("timestamp");
         let (ts, _) = parse_unverified::<Timestamp>(&bytes).expect("timestamp parses");
         (ts.signed.snapshot_version().expect("snapshot"), ts.signed.version)
@@ -113,19 +113,19 @@ impl Mirror {
         });
     }
 
-    pub fn add_line(&self, path: &str, line: &str) {
+    pub(crate) fn add_line(&self, path: &str, line: &str) {
         self.edit_lines(path, |lines| lines.push(line.to_owned()));
     }
 
-    pub fn set_yanked(&self, path: &str, vers: &str, yanked: bool) {
+    pub(crate) fn set_yanked(&self, path: &str, vers: &str, yanked: bool) {
         self.edit_version(path, vers, |v| v["yanked"] = yanked.into());
     }
 
-    pub fn set_cksum(&self, path: &str, vers: &str, cksum: char) {
+    pub(crate) fn set_cksum(&self, path: &str, vers: &str, cksum: char) {
         self.edit_version(path, vers, |v| v["cksum"] = cksum.to_string().repeat(64).into());
     }
 
-    pub fn drop_version(&self, path: &str, vers: &str) {
+    pub(crate) fn drop_version(&self, path: &str, vers: &str) {
         self.edit_lines(path, |lines| {
             let before = lines.len();
             lines.retain(|l| serde_json::from_str::<Value>(l).expect("index line")["vers"] != vers);
@@ -134,13 +134,13 @@ impl Mirror {
     }
 
     /// The first version listed in the file at `path`.
-    pub fn first_version(&self, path: &str) -> String {
+    pub(crate) fn first_version(&self, path: &str) -> String {
         let text = std::fs::read_to_string(self.index.join(path)).expect("index file");
         let first: Value = serde_json::from_str(text.lines().next().expect("a line")).expect("index line");
         first["vers"].as_str().expect("vers").to_owned()
     }
 
-    pub fn remove_crate(&self, path: &str) {
+    pub(crate) fn remove_crate(&self, path: &str) {
         std::fs::remove_file(self.index.join(path)).expect("remove");
     }
 
@@ -162,7 +162,7 @@ impl Mirror {
 
     /// Replaces the current timestamp (history and served) with `timestamp` signed by the
     /// timestamp key: what the holder of the online timestamp key can do.
-    pub fn put_timestamp(&self, timestamp: Timestamp) {
+    pub(crate) fn put_timestamp(&self, timestamp: Timestamp) {
         let version = timestamp.version;
         let bytes = self.sign(timestamp, "timestamp");
         std::fs::write(self.out.join(format!("history/{version}.timestamp.json")), &bytes).expect("history");
@@ -172,7 +172,7 @@ impl Mirror {
 
     /// Re-signs the current timestamp after `edit` and serves it as current without touching its
     /// copy in `history/`: two different timestamps with one version.
-    pub fn fork_current_timestamp(&self, edit: impl FnOnce(&mut Timestamp)) {
+    pub(crate) fn fork_current_timestamp(&self, edit: impl FnOnce(&mut Timestamp)) {
         let (_, v) = self.current();
         let mut timestamp: Timestamp = self.read(&format!("history/{v}.timestamp.json"));
         edit(&mut timestamp);
@@ -184,7 +184,7 @@ impl Mirror {
     /// Re-signs the targets metadata of the current snapshot after `edit`, with the key of `role`
     /// (a hostile mirror's choice), then its snapshot metadata and timestamp so that both pin the
     /// new bytes.
-    pub fn resign_targets(&self, edit: impl FnOnce(&mut Targets), role: &str) {
+    pub(crate) fn resign_targets(&self, edit: impl FnOnce(&mut Targets), role: &str) {
         let (n, v) = self.current();
         let mut targets: Targets = self.read(&format!("tuf/{n}.targets.json"));
         edit(&mut targets);
@@ -201,7 +201,7 @@ impl Mirror {
 
     /// The next timestamp version, naming snapshot `n` with its real root and size (unless
     /// `edit` changes them): a rollback when `n` is older than the current snapshot.
-    pub fn next_timestamp(&self, n: u64, edit: impl FnOnce(&mut Timestamp)) {
+    pub(crate) fn next_timestamp(&self, n: u64, edit: impl FnOnce(&mut Timestamp)) {
         let (_, v) = self.current();
         let mut timestamp: Timestamp = self.read(&format!("history/{v}.timestamp.json"));
         let snapshot_bytes = std::fs::read(self.out.join(format!("tuf/{n}.snapshot.json"))).expect("snapshot");
@@ -219,7 +219,7 @@ impl Mirror {
 
 /// `tufmirror audit --mirror URL --state STATE --root ROOT --json EXTRA`: (exit code, report).
 /// The report is `Value::Null` when the command printed none (it could not audit).
-pub fn audit(mirror: &str, state: &Path, root: &Path, extra: &[&str]) -> (i32, Value, Output) {
+pub(crate) fn audit(mirror: &str, state: &Path, root: &Path, extra: &[&str]) -> (i32, Value, Output) {
     let mut args = vec!["audit", "--mirror", mirror, "--state", utf8(state), "--root", utf8(root), "--json"];
     args.extend_from_slice(extra);
     let out = Command::new(bin()).args(&args).env("RUST_LOG", "warn").output().expect("run tufmirror audit");
@@ -229,7 +229,7 @@ pub fn audit(mirror: &str, state: &Path, root: &Path, extra: &[&str]) -> (i32, V
 }
 
 /// The findings of a report, as (kind, finding) pairs.
-pub fn findings(report: &Value) -> Vec<(String, Value)> {
+pub(crate) fn findings(report: &Value) -> Vec<(String, Value)> {
     report["findings"]
         .as_array()
         .map(|all| all.iter().map(|f| (f["kind"].as_str().unwrap_or_default().to_owned(), f.clone())).collect())
@@ -237,7 +237,7 @@ pub fn findings(report: &Value) -> Vec<(String, Value)> {
 }
 
 /// Says what the command printed, for assertion messages.
-pub fn describe(out: &Output) -> String {
+pub(crate) fn describe(out: &Output) -> String {
     format!(
         "status {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         out.status,

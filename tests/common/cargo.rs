@@ -10,7 +10,7 @@ use std::time::Duration;
 const CARGO_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `cargo` from `PATH`; the test fails with a clear message without one.
-pub fn cargo_program() -> PathBuf {
+pub(crate) fn cargo_program() -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|dir| dir.join("cargo"))
@@ -19,7 +19,13 @@ pub fn cargo_program() -> PathBuf {
 }
 
 /// Runs `cargo ARGS` in `dir` with `cargo_home`, `target` and `extra_env`, on loopback only.
-pub fn run_cargo(dir: &Path, cargo_home: &Path, target: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+pub(crate) fn run_cargo(
+    dir: &Path,
+    cargo_home: &Path,
+    target: &Path,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> Output {
     let mut command = Command::new(cargo_program());
     command.args(args).current_dir(dir);
     // Whatever the `cargo test` that runs us set (CARGO_TARGET_DIR, CARGO_NET_OFFLINE,

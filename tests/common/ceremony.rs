@@ -8,7 +8,7 @@ use tufmirror_core::metadata::{Root, Signed};
 use tufmirror_core::{KeyId, PublicKey};
 
 /// Runs `tufmirror ARGS` with no configuration from the environment.
-pub fn run<I, S>(args: I) -> Output
+pub(crate) fn run<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -33,7 +33,7 @@ fn describe(args: &[&OsStr], out: &Output) -> String {
 }
 
 /// Runs `tufmirror ARGS`, fails the test unless it succeeds, and returns (stdout, stderr).
-pub fn ok<S: AsRef<OsStr>>(args: &[S]) -> (String, String) {
+pub(crate) fn ok<S: AsRef<OsStr>>(args: &[S]) -> (String, String) {
     let args: Vec<&OsStr> = args.iter().map(AsRef::as_ref).collect();
     let out = run(&args);
     assert!(out.status.success(), "expected success:\n{}", describe(&args, &out));
@@ -41,7 +41,7 @@ pub fn ok<S: AsRef<OsStr>>(args: &[S]) -> (String, String) {
 }
 
 /// Runs `tufmirror ARGS`, fails the test if it succeeds, and returns stderr.
-pub fn refused<S: AsRef<OsStr>>(args: &[S]) -> String {
+pub(crate) fn refused<S: AsRef<OsStr>>(args: &[S]) -> String {
     let args: Vec<&OsStr> = args.iter().map(AsRef::as_ref).collect();
     let out = run(&args);
     assert!(!out.status.success(), "expected a refusal:\n{}", describe(&args, &out));
@@ -50,14 +50,14 @@ pub fn refused<S: AsRef<OsStr>>(args: &[S]) -> String {
 
 /// One key holder: a private key file (mode 0600) and the PEM public key they hand over.
 #[derive(Debug, Clone)]
-pub struct Holder {
+pub(crate) struct Holder {
     pub key: PathBuf,
     pub public: PathBuf,
     pub id: KeyId,
 }
 
 impl Holder {
-    pub fn new(dir: &Path, name: &str) -> Holder {
+    pub(crate) fn new(dir: &Path, name: &str) -> Holder {
         let dir = dir.join(name);
         std::fs::create_dir_all(&dir).expect("mkdir");
         let key = dir.join("key.pem");
@@ -73,23 +73,23 @@ impl Holder {
     }
 
     /// `file:PATH`, the URI of the private key.
-    pub fn uri(&self) -> String {
+    pub(crate) fn uri(&self) -> String {
         format!("file:{}", self.key.display())
     }
 }
 
-pub fn s(path: &Path) -> &str {
+pub(crate) fn s(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
 /// The proposal or root file at `path`, parsed (signatures unchecked).
-pub fn read_root(path: &Path) -> Signed<Root> {
+pub(crate) fn read_root(path: &Path) -> Signed<Root> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     tufmirror_core::verify::parse_unverified::<Root>(&bytes).expect("root metadata").0
 }
 
 /// `root status --json`.
-pub fn status_json(proposal: &Path, roots: Option<&Path>) -> serde_json::Value {
+pub(crate) fn status_json(proposal: &Path, roots: Option<&Path>) -> serde_json::Value {
     let mut args = vec!["root", "status", "--json", s(proposal)];
     if let Some(dir) = roots {
         args.extend(["--roots", s(dir)]);

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 /// What goes into the daemon's config besides the fixed parts.
 #[derive(Debug, Clone, Default)]
-pub struct DaemonConfig {
+pub(crate) struct DaemonConfig {
     /// The upstream index URL (ends with `/`).
     pub upstream: String,
     /// Extra `key = value` lines for `[upstream]`, `[mirror]` and `[storage]`.
@@ -24,7 +24,7 @@ pub struct DaemonConfig {
 
 /// A running daemon.
 #[derive(Debug)]
-pub struct Daemon {
+pub(crate) struct Daemon {
     pub child: Option<Child>,
     pub addr: SocketAddr,
     /// The folder holding `tufmirror.toml` and `data/`.
@@ -33,7 +33,7 @@ pub struct Daemon {
 }
 
 /// `tufmirror ARGS` run in `dir`, with no proxy from the environment (tests touch only loopback).
-pub fn tufmirror_command(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn tufmirror_command(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(bin());
     command.args(args).current_dir(dir);
     for var in ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"] {
@@ -47,12 +47,12 @@ fn free_port() -> u16 {
 }
 
 impl DaemonConfig {
-    pub fn new(upstream: &str) -> Self {
+    pub(crate) fn new(upstream: &str) -> Self {
         DaemonConfig { upstream: upstream.to_owned(), ..Default::default() }
     }
 
     /// Writes `dir/tufmirror.toml` for `port`.
-    pub fn write(&self, dir: &Path, port: u16) -> PathBuf {
+    pub(crate) fn write(&self, dir: &Path, port: u16) -> PathBuf {
         let text = format!(
             r#"[server]
 listen = "127.0.0.1:{port}"
@@ -95,7 +95,7 @@ retries = 1
 
 impl Daemon {
     /// Starts a daemon in `dir` (created if needed) and waits until it listens.
-    pub fn start(dir: &Path, config: &DaemonConfig) -> Daemon {
+    pub(crate) fn start(dir: &Path, config: &DaemonConfig) -> Daemon {
         std::fs::create_dir_all(dir).expect("daemon dir");
         let port = free_port();
         config.write(dir, port);
@@ -124,7 +124,7 @@ impl Daemon {
     }
 
     /// SIGKILL, no chance to clean up.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -132,7 +132,7 @@ impl Daemon {
     }
 
     /// SIGTERM and wait: the graceful path.
-    pub fn stop(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
@@ -140,24 +140,24 @@ impl Daemon {
     }
 
     /// Starts the same daemon again (same folder, config and port).
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         self.spawn();
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    pub fn get(&self, path: &str) -> HttpResponse {
+    pub(crate) fn get(&self, path: &str) -> HttpResponse {
         http_get(self.addr, path, &[])
     }
 
-    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    pub(crate) fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
         http_get(self.addr, path, headers)
     }
 
-    pub fn data(&self) -> PathBuf {
+    pub(crate) fn data(&self) -> PathBuf {
         self.dir.join("data")
     }
 }

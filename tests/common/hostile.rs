@@ -47,20 +47,20 @@ use tufmirror_core::verify::parse_unverified;
 use tufmirror_signer::{FileSigner, KeyAlgorithm, Signer, generate_key_file, sign_metadata};
 
 /// The response header that carries a Merkle proof (docs/POUF.md 2.2).
-pub const PROOF_HEADER: &str = "tuf-merkle-proof";
+pub(crate) const PROOF_HEADER: &str = "tuf-merkle-proof";
 
 // ---------------------------------------------------------------------------------------------
 // Rules and actions
 // ---------------------------------------------------------------------------------------------
 
 /// A function from the origin's body to the body served.
-pub type BodyFn = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
+pub(crate) type BodyFn = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
 
 /// One change to the answer for a path. The actions of a path apply in their order: first
 /// [`Action::ServeFrom`] (which changes the request), then the answer is changed; [`Action::Endless`]
 /// and [`Action::Oversized`] replace the answer without asking the origin.
 #[derive(Clone)]
-pub enum Action {
+pub(crate) enum Action {
     /// Ask the origin for this path (with its leading `/`) instead.
     ServeFrom(String),
     /// Answer with this status.
@@ -96,21 +96,21 @@ impl fmt::Debug for Action {
 
 /// Actions by request path (with its leading `/`, without a query).
 #[derive(Debug, Clone, Default)]
-pub struct Rules(BTreeMap<String, Vec<Action>>);
+pub(crate) struct Rules(BTreeMap<String, Vec<Action>>);
 
 impl Rules {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Rules::default()
     }
 
     /// Adds `action` for `path`.
-    pub fn on(mut self, path: impl Into<String>, action: Action) -> Self {
+    pub(crate) fn on(mut self, path: impl Into<String>, action: Action) -> Self {
         self.0.entry(path.into()).or_default().push(action);
         self
     }
 
     /// Serves `bytes` as a `200` JSON file at `path`, whether or not the origin has it.
-    pub fn file(self, path: &str, bytes: Vec<u8>) -> Self {
+    pub(crate) fn file(self, path: &str, bytes: Vec<u8>) -> Self {
         self.on(path, Action::Status(200))
             .on(path, Action::Body(bytes))
             .on(path, Action::SetHeader("content-type".into(), "application/json".into()))
@@ -119,25 +119,25 @@ impl Rules {
     }
 
     /// Both sets of rules (actions of a path shared by both: `self`'s first).
-    pub fn and(mut self, other: Rules) -> Self {
+    pub(crate) fn and(mut self, other: Rules) -> Self {
         for (path, actions) in other.0 {
             self.0.entry(path).or_default().extend(actions);
         }
         self
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
     }
 }
 
 /// What the hostile mirror observed.
 #[derive(Debug, Default)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Bytes sent by [`Action::Endless`] and [`Action::Oversized`] bodies.
     pub streamed: AtomicU64,
     /// Such bodies still being sent: the count drops when a client hangs up.
@@ -147,15 +147,15 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    pub fn streamed(&self) -> u64 {
+    pub(crate) fn streamed(&self) -> u64 {
         self.streamed.load(Ordering::SeqCst)
     }
 
-    pub fn open_streams(&self) -> usize {
+    pub(crate) fn open_streams(&self) -> usize {
         self.open_streams.load(Ordering::SeqCst)
     }
 }
@@ -278,7 +278,7 @@ fn forwarder(base: &str) -> Router {
 
 /// The hostile server on `127.0.0.1:0`, with its own runtime; stopped on drop.
 #[derive(Debug)]
-pub struct HostileMirror {
+pub(crate) struct HostileMirror {
     runtime: Option<tokio::runtime::Runtime>,
     pub addr: SocketAddr,
     shared: Arc<Shared>,
@@ -287,12 +287,12 @@ pub struct HostileMirror {
 impl HostileMirror {
     /// Serves the repository folder `dir` (as `tufmirror serve-static` does), honestly until
     /// rules are set.
-    pub fn serve_dir(dir: &Path) -> Self {
+    pub(crate) fn serve_dir(dir: &Path) -> Self {
         Self::start(tufmirror_server::app(dir.to_owned()))
     }
 
     /// Forwards to the server at `base_url` (a daemon), honestly until rules are set.
-    pub fn forward(base_url: &str) -> Self {
+    pub(crate) fn forward(base_url: &str) -> Self {
         Self::start(forwarder(base_url))
     }
 
@@ -311,20 +311,20 @@ impl HostileMirror {
     }
 
     /// `http://127.0.0.1:PORT` (no trailing `/`).
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Replaces the rules (an empty set: serve honestly).
-    pub fn set(&self, rules: Rules) {
+    pub(crate) fn set(&self, rules: Rules) {
         *self.shared.rules.write().unwrap_or_else(PoisonError::into_inner) = rules;
     }
 
-    pub fn honest(&self) {
+    pub(crate) fn honest(&self) {
         self.set(Rules::new());
     }
 
-    pub fn stats(&self) -> &Stats {
+    pub(crate) fn stats(&self) -> &Stats {
         &self.shared.stats
     }
 }
@@ -344,53 +344,53 @@ impl Drop for HostileMirror {
 /// A repository written by `tufmirror publish`, the key folder that made it (from
 /// `tufmirror keys generate`) and a folder for keys that root does not list.
 #[derive(Debug, Clone)]
-pub struct Repo {
+pub(crate) struct Repo {
     pub out: PathBuf,
     pub keys: PathBuf,
     pub extra_keys: PathBuf,
 }
 
 impl Repo {
-    pub fn new(out: &Path, keys: &Path, extra_keys: &Path) -> Self {
+    pub(crate) fn new(out: &Path, keys: &Path, extra_keys: &Path) -> Self {
         Repo { out: out.to_owned(), keys: keys.to_owned(), extra_keys: extra_keys.to_owned() }
     }
 
-    pub fn read(&self, rel: &str) -> Vec<u8> {
+    pub(crate) fn read(&self, rel: &str) -> Vec<u8> {
         std::fs::read(self.out.join(rel)).unwrap_or_else(|e| panic!("{}: {e}", self.out.join(rel).display()))
     }
 
     /// A metadata file of the repository, parsed without checking signatures.
-    pub fn metadata<T: Metadata>(&self, rel: &str) -> Signed<T> {
+    pub(crate) fn metadata<T: Metadata>(&self, rel: &str) -> Signed<T> {
         parse_unverified::<T>(&self.read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}")).0
     }
 
-    pub fn timestamp(&self) -> Signed<Timestamp> {
+    pub(crate) fn timestamp(&self) -> Signed<Timestamp> {
         self.metadata("tuf/timestamp.json")
     }
 
     /// The current snapshot version (what the current timestamp names).
-    pub fn current(&self) -> u64 {
+    pub(crate) fn current(&self) -> u64 {
         self.timestamp().signed.snapshot_version().expect("snapshot version")
     }
 
     /// The root version `version` (`tuf/N.root.json`).
-    pub fn root(&self, version: u64) -> Signed<Root> {
+    pub(crate) fn root(&self, version: u64) -> Signed<Root> {
         self.metadata(&format!("tuf/{version}.root.json"))
     }
 
     /// The Merkle tree of snapshot `n`, from its leaf list.
-    pub fn tree(&self, n: u64) -> MerkleTree {
+    pub(crate) fn tree(&self, n: u64) -> MerkleTree {
         let list: LeafList = serde_json::from_slice(&self.read(&format!("snapshots/{n}/leaves.json"))).expect("leaves");
         MerkleTree::build(list.leaves).expect("tree")
     }
 
     /// Index file `path` as snapshot `n` holds it.
-    pub fn index_file(&self, n: u64, path: &str) -> Vec<u8> {
+    pub(crate) fn index_file(&self, n: u64, path: &str) -> Vec<u8> {
         self.read(&format!("snapshots/{n}/index/{path}"))
     }
 
     /// The `TUF-Merkle-Proof` header value of `path` (inclusion or non-inclusion) in snapshot `n`.
-    pub fn proof_header(&self, n: u64, path: &str) -> String {
+    pub(crate) fn proof_header(&self, n: u64, path: &str) -> String {
         let json = match self.tree(n).prove(path, n) {
             PathProof::Included(p) => p.to_canonical_json(),
             PathProof::Absent(p) => p.to_canonical_json(),
@@ -399,12 +399,12 @@ impl Repo {
     }
 
     /// The key of `role` that the repository was published with (`keys/ROLE.pem`).
-    pub fn signer(&self, role: Role) -> FileSigner {
+    pub(crate) fn signer(&self, role: Role) -> FileSigner {
         FileSigner::open(&self.keys.join(format!("{}.pem", role.name()))).expect("role key")
     }
 
     /// A key that no root lists, made on first use (`extra_keys/NAME.pem`).
-    pub fn extra_signer(&self, name: &str) -> FileSigner {
+    pub(crate) fn extra_signer(&self, name: &str) -> FileSigner {
         let path = self.extra_keys.join(format!("{name}.pem"));
         if !path.exists() {
             std::fs::create_dir_all(&self.extra_keys).expect("extra keys folder");
@@ -416,14 +416,14 @@ impl Repo {
 
 /// `metadata` signed by `signers`, as the bytes a server would serve. (File keys sign without
 /// waiting, so this works with or without a runtime.)
-pub fn sign<T: Metadata>(metadata: T, signers: &[&FileSigner]) -> Vec<u8> {
+pub(crate) fn sign<T: Metadata>(metadata: T, signers: &[&FileSigner]) -> Vec<u8> {
     let signers: Vec<&dyn Signer> = signers.iter().map(|s| *s as &dyn Signer).collect();
     let signed = sign_metadata(metadata, &signers).now_or_never().expect("file keys sign at once").expect("sign");
     signed.to_bytes().expect("serialize")
 }
 
 /// `bytes` with one bit of the byte in the middle flipped: same length, other content.
-pub fn altered(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn altered(bytes: &[u8]) -> Vec<u8> {
     let mut out = bytes.to_vec();
     if let Some(b) = out.get_mut(bytes.len() / 2) {
         *b ^= 0x01;
@@ -433,7 +433,11 @@ pub fn altered(bytes: &[u8]) -> Vec<u8> {
 
 /// The current timestamp, version + 1, re-signed by `signers` after `edit`: what an attacker who
 /// holds (or a control that uses) some keys serves next.
-pub fn next_timestamp(repo: &Repo, signers: &[&FileSigner], edit: impl FnOnce(&mut Timestamp)) -> (u64, Vec<u8>) {
+pub(crate) fn next_timestamp(
+    repo: &Repo,
+    signers: &[&FileSigner],
+    edit: impl FnOnce(&mut Timestamp),
+) -> (u64, Vec<u8>) {
     let mut timestamp = repo.timestamp().signed;
     timestamp.version += 1;
     timestamp.expires = tufmirror_core::time::in_days(OffsetDateTime::now_utc(), 1);
@@ -442,7 +446,7 @@ pub fn next_timestamp(repo: &Repo, signers: &[&FileSigner], edit: impl FnOnce(&m
 }
 
 /// Rules that serve a timestamp as the current one, and under its version in `history/`.
-pub fn serve_timestamp((version, bytes): (u64, Vec<u8>)) -> Rules {
+pub(crate) fn serve_timestamp((version, bytes): (u64, Vec<u8>)) -> Rules {
     Rules::new().file("/tuf/timestamp.json", bytes.clone()).file(&format!("/history/{version}.timestamp.json"), bytes)
 }
 
@@ -480,7 +484,7 @@ fn bound_to_root_2(repo: &Repo, timestamp_signers: &[&FileSigner]) -> Rules {
 }
 
 /// Lists `signer` in `root` for `role` (replacing the role's keys if `replace`).
-pub fn list_key(root: &mut Root, role: Role, signer: &FileSigner, replace: bool) {
+pub(crate) fn list_key(root: &mut Root, role: Role, signer: &FileSigner, replace: bool) {
     let id = signer.key_id();
     root.keys.insert(id.clone(), signer.public_key().to_key_object());
     let entry = root.roles.entry(role.name().to_owned()).or_insert_with(|| RoleKeys {
@@ -501,7 +505,7 @@ pub fn list_key(root: &mut Root, role: Role, signer: &FileSigner, replace: bool)
 /// The attacks of the threat list. Paths are sparse-index paths (`se/rd/serde`), versions are
 /// snapshot or timestamp versions of the [`Repo`].
 #[derive(Debug, Clone)]
-pub enum Attack {
+pub(crate) enum Attack {
     /// a. An index file with changed bytes; its proof header is kept.
     AlteredFile { path: String },
     /// b. The file `path` with the proof header of the file `other`.
@@ -552,13 +556,13 @@ pub enum Attack {
 
 impl Attack {
     /// The rules that mount the attack on `repo`.
-    pub fn rules(&self, repo: &Repo) -> Rules {
+    pub(crate) fn rules(&self, repo: &Repo) -> Rules {
         self.build(repo, false)
     }
 
     /// The control: the same construction done honestly (no rules where the attack only lies,
     /// honestly re-signed metadata where the attack re-signs). A correct client accepts it.
-    pub fn control(&self, repo: &Repo) -> Rules {
+    pub(crate) fn control(&self, repo: &Repo) -> Rules {
         self.build(repo, true)
     }
 
@@ -689,7 +693,7 @@ fn path_url(path: &str) -> String {
 }
 
 /// A `404` at `url` with `proof` (or none) as its proof header.
-pub fn hidden(url: &str, proof: Option<String>) -> Rules {
+pub(crate) fn hidden(url: &str, proof: Option<String>) -> Rules {
     let rules = Rules::new()
         .on(url, Action::Status(404))
         .on(url, Action::Body(b"crate not found\n".to_vec()))
@@ -774,7 +778,7 @@ fn removed_without_record(repo: &Repo, path: &str, honest: bool) -> Rules {
 /// `tufmirror proxy --mirror URL --root FILE --listen 127.0.0.1:PORT [--state DIR]`, killed on
 /// drop.
 #[derive(Debug)]
-pub struct Proxy {
+pub(crate) struct Proxy {
     child: Option<Child>,
     pub addr: SocketAddr,
     log: PathBuf,
@@ -783,7 +787,7 @@ pub struct Proxy {
 impl Proxy {
     /// Starts the proxy and waits until it answers `GET /healthz` (any status). Panics, showing
     /// its output, if it exits first or does not answer within 30 s.
-    pub fn start(mirror: &str, root: &Path, state: Option<&Path>, log: &Path) -> Proxy {
+    pub(crate) fn start(mirror: &str, root: &Path, state: Option<&Path>, log: &Path) -> Proxy {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let listen = addr.to_string();
@@ -820,16 +824,16 @@ impl Proxy {
         }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// What the proxy printed so far (stdout and stderr).
-    pub fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

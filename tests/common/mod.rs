@@ -2,15 +2,15 @@
 //! and fingerprint directories to prove that a failed command wrote nothing.
 #![allow(dead_code)]
 
-pub mod audit;
-pub mod cargo;
-pub mod ceremony;
-pub mod daemon;
-pub mod hostile;
-pub mod python;
-pub mod refresh;
-pub mod tamper;
-pub mod verify_http;
+pub(crate) mod audit;
+pub(crate) mod cargo;
+pub(crate) mod ceremony;
+pub(crate) mod daemon;
+pub(crate) mod hostile;
+pub(crate) mod python;
+pub(crate) mod refresh;
+pub(crate) mod tamper;
+pub(crate) mod verify_http;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -21,38 +21,38 @@ use tufmirror_core::merkle::InclusionProof;
 use tufmirror_core::metadata::{Role, Root, Snapshot, Targets, Timestamp};
 use tufmirror_core::verify::{RoleVerifier, parse_verified};
 
-pub fn bin() -> &'static str {
+pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tufmirror")
 }
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn fixture_index() -> PathBuf {
+pub(crate) fn fixture_index() -> PathBuf {
     repo_root().join("tests/fixtures/crates-io-sample/index")
 }
 
 /// Runs `tufmirror ARGS`.
-pub fn tufmirror(args: &[&str]) -> Output {
+pub(crate) fn tufmirror(args: &[&str]) -> Output {
     Command::new(bin()).args(args).env("RUST_LOG", "warn").output().expect("run tufmirror")
 }
 
 /// Runs `tufmirror ARGS` and fails the test unless it succeeds.
-pub fn tufmirror_ok(args: &[&str]) -> String {
+pub(crate) fn tufmirror_ok(args: &[&str]) -> String {
     let out = tufmirror(args);
     assert!(out.status.success(), "tufmirror {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Generates development keys into `dir/keys`.
-pub fn generate_keys(dir: &Path) -> PathBuf {
+pub(crate) fn generate_keys(dir: &Path) -> PathBuf {
     let keys = dir.join("keys");
     tufmirror_ok(&["keys", "generate", "--out", keys.to_str().expect("utf-8")]);
     keys
 }
 
-pub fn publish(index: &Path, keys: &Path, out: &Path) -> Output {
+pub(crate) fn publish(index: &Path, keys: &Path, out: &Path) -> Output {
     tufmirror(&[
         "publish",
         "--index",
@@ -64,7 +64,7 @@ pub fn publish(index: &Path, keys: &Path, out: &Path) -> Output {
     ])
 }
 
-pub fn publish_ok(index: &Path, keys: &Path, out: &Path) -> String {
+pub(crate) fn publish_ok(index: &Path, keys: &Path, out: &Path) -> String {
     let out = publish(index, keys, out);
     assert!(out.status.success(), "publish failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -72,7 +72,7 @@ pub fn publish_ok(index: &Path, keys: &Path, out: &Path) -> String {
 
 /// A scratch directory with development keys, a writable copy of the fixture index, and an
 /// output repository published once from it.
-pub struct Published {
+pub(crate) struct Published {
     pub tmp: tempfile::TempDir,
     pub keys: PathBuf,
     pub index: PathBuf,
@@ -80,7 +80,7 @@ pub struct Published {
 }
 
 impl Published {
-    pub fn fixture_copy() -> Published {
+    pub(crate) fn fixture_copy() -> Published {
         let tmp = tempfile::tempdir().expect("tempdir");
         let keys = generate_keys(tmp.path());
         let index = tmp.path().join("index");
@@ -92,7 +92,7 @@ impl Published {
 }
 
 /// Copies a directory tree (regular files and folders).
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read_dir") {
         let entry = entry.expect("entry");
@@ -106,7 +106,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Every entry below `dir`: file contents, link targets and folders, to compare before/after.
-pub fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+pub(crate) fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -132,13 +132,13 @@ pub fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 /// A `tufmirror serve-static` process on an ephemeral loopback port; killed on drop.
-pub struct Server {
+pub(crate) struct Server {
     pub child: Child,
     pub addr: SocketAddr,
 }
 
 impl Server {
-    pub fn start(dir: &Path) -> Server {
+    pub(crate) fn start(dir: &Path) -> Server {
         let mut child = Command::new(bin())
             .args(["serve-static", "--dir", dir.to_str().expect("utf-8"), "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
@@ -167,7 +167,7 @@ impl Drop for Server {
 
 /// A response from [`http_get`].
 #[derive(Debug)]
-pub struct HttpResponse {
+pub(crate) struct HttpResponse {
     pub status: u16,
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
@@ -175,7 +175,7 @@ pub struct HttpResponse {
 
 /// A minimal HTTP/1.1 GET (no TLS, `Connection: close`): enough for loopback tests without
 /// pulling an HTTP client into the dev-dependencies.
-pub fn http_get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> HttpResponse {
+pub(crate) fn http_get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("connect");
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in extra {
@@ -216,7 +216,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 /// Verifies OUT the way a TAP-16 client would: root, timestamp, snapshot and targets signatures,
 /// then every index file against its proof and the signed Merkle root. Returns (snapshot version,
 /// number of files checked).
-pub fn verify_repository(out: &Path) -> (u64, usize) {
+pub(crate) fn verify_repository(out: &Path) -> (u64, usize) {
     let root_bytes = std::fs::read(out.join("tuf/root.json")).expect("root.json");
     let (root, _) = tufmirror_core::verify::parse_unverified::<Root>(&root_bytes).expect("root parses");
     let verifier = |role| RoleVerifier::from_root(&root.signed, role).expect("role");
@@ -259,7 +259,7 @@ pub fn verify_repository(out: &Path) -> (u64, usize) {
     (n, checked)
 }
 
-pub fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn walk_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).expect("read_dir") {
         let path = entry.expect("entry").path();

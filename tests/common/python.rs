@@ -5,14 +5,14 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-pub use tufmirror_testkit::process::Run;
-pub use tufmirror_testkit::python::{interpreter as python, script};
+pub(crate) use tufmirror_testkit::process::Run;
+pub(crate) use tufmirror_testkit::python::{interpreter as python, script};
 
 /// No step of these tests should come near this; a hung child must not hang the test run.
 const CHILD_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Runs `program ARGS` (stdin empty, no proxy, no bytecode files) to its end.
-pub fn run<I, S>(program: &Path, args: I) -> Run
+pub(crate) fn run<I, S>(program: &Path, args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -24,7 +24,7 @@ where
 }
 
 /// `tests/python/pouf_verify.py ARGS`, the independent POUF verifier.
-pub fn pouf_verify<I, S>(args: I) -> Run
+pub(crate) fn pouf_verify<I, S>(args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -33,7 +33,7 @@ where
 }
 
 /// `tests/python/tuf_interop.py ARGS`, python-tuf's `Updater` against a repository.
-pub fn tuf_interop<I, S>(args: I) -> Run
+pub(crate) fn tuf_interop<I, S>(args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,

@@ -8,7 +8,7 @@ use tufmirror_core::metadata::Timestamp;
 use tufmirror_core::verify::parse_unverified;
 
 /// The snapshot version the daemon's current timestamp names.
-pub fn served_snapshot(daemon: &Daemon) -> u64 {
+pub(crate) fn served_snapshot(daemon: &Daemon) -> u64 {
     let response = daemon.get("/tuf/timestamp.json");
     assert_eq!(response.status, 200, "timestamp.json");
     let (timestamp, _) = parse_unverified::<Timestamp>(&response.body).expect("timestamp.json");
@@ -17,7 +17,7 @@ pub fn served_snapshot(daemon: &Daemon) -> u64 {
 
 /// Asks the daemon for a full refresh and waits until it serves a snapshot newer than `after`
 /// (at most 30 s; then it fails). Returns that snapshot's version.
-pub fn refresh_past(daemon: &Daemon, after: u64) -> u64 {
+pub(crate) fn refresh_past(daemon: &Daemon, after: u64) -> u64 {
     let output = tufmirror_command(&daemon.dir, &["sync", "--config", "tufmirror.toml"]).output().expect("run sync");
     assert!(output.status.success(), "tufmirror sync: {}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -11,7 +11,7 @@ use tufmirror_client::{
 
 /// A client of the mirror at `url` that trusts `out`'s first root, with its state in `state`, whose
 /// answers pass through `tamper`.
-pub fn tampered_client(
+pub(crate) fn tampered_client(
     url: &str,
     out: &Path,
     state: &Path,
@@ -26,7 +26,7 @@ pub fn tampered_client(
 type Rule = Box<dyn Fn(&str, &mut HttpAnswer) + Send + Sync>;
 
 /// See the module documentation.
-pub struct Tamper {
+pub(crate) struct Tamper {
     inner: HttpFetcher,
     rule: Mutex<Option<Rule>>,
     requests: Mutex<Vec<String>>,
@@ -39,27 +39,27 @@ impl std::fmt::Debug for Tamper {
 }
 
 impl Tamper {
-    pub fn new() -> Arc<Tamper> {
+    pub(crate) fn new() -> Arc<Tamper> {
         let inner = HttpFetcher::new(&HttpConfig::default()).expect("http client");
         Arc::new(Tamper { inner, rule: Mutex::new(None), requests: Mutex::new(Vec::new()) })
     }
 
     /// Rewrites every answer from now on with `rule(url, answer)`.
-    pub fn set(&self, rule: impl Fn(&str, &mut HttpAnswer) + Send + Sync + 'static) {
+    pub(crate) fn set(&self, rule: impl Fn(&str, &mut HttpAnswer) + Send + Sync + 'static) {
         *self.rule.lock().expect("rule") = Some(Box::new(rule));
     }
 
     /// Honest again.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         *self.rule.lock().expect("rule") = None;
     }
 
     /// How many requests so far went to a URL ending with `suffix`.
-    pub fn hits(&self, suffix: &str) -> usize {
+    pub(crate) fn hits(&self, suffix: &str) -> usize {
         self.requests.lock().expect("requests").iter().filter(|u| u.ends_with(suffix)).count()
     }
 
-    pub fn reset_hits(&self) {
+    pub(crate) fn reset_hits(&self) {
         self.requests.lock().expect("requests").clear();
     }
 
@@ -99,13 +99,13 @@ impl IndexFetcher for Tamper {
 
 /// A server for a folder with no headers of its own (a plain static host): `GET /<path>` is the
 /// file at `<dir>/<path>` (symbolic links followed) or a bare 404. Runs on `rt` until dropped.
-pub struct PlainHost {
+pub(crate) struct PlainHost {
     pub addr: std::net::SocketAddr,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl PlainHost {
-    pub fn start(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> PlainHost {
+    pub(crate) fn start(rt: &tokio::runtime::Runtime, dir: &Path) -> PlainHost {
         use axum::extract::{Path, State};
         use axum::http::StatusCode;
         use axum::response::IntoResponse;
@@ -132,7 +132,7 @@ impl PlainHost {
         PlainHost { addr, _shutdown: tx }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }
 }

@@ -20,7 +20,7 @@ use tufmirror_core::verify::{RoleVerifier, check_not_expired, parse_unverified, 
 
 /// What a full verification found.
 #[derive(Debug, Clone)]
-pub struct VerifiedSnapshot {
+pub(crate) struct VerifiedSnapshot {
     /// The snapshot version the timestamp names.
     pub version: u64,
     pub timestamp_version: u64,
@@ -35,7 +35,7 @@ pub struct VerifiedSnapshot {
 }
 
 /// The body of a 200 answer, or a panic naming the path.
-pub fn get_ok(addr: SocketAddr, path: &str) -> Vec<u8> {
+pub(crate) fn get_ok(addr: SocketAddr, path: &str) -> Vec<u8> {
     let response = http_get(addr, path, &[]);
     assert_eq!(response.status, 200, "GET {path}: {}", String::from_utf8_lossy(&response.body));
     response.body
@@ -43,7 +43,7 @@ pub fn get_ok(addr: SocketAddr, path: &str) -> Vec<u8> {
 
 /// Fetches and checks the root chain `1.root.json`, `2.root.json`, ... (the first is trusted on
 /// first use and must sign itself); returns the newest.
-pub fn verify_root_chain(addr: SocketAddr) -> Root {
+pub(crate) fn verify_root_chain(addr: SocketAddr) -> Root {
     let first = get_ok(addr, "/tuf/1.root.json");
     let (root, signed_bytes) = parse_unverified::<Root>(&first).expect("1.root.json parses");
     RoleVerifier::from_root(&root.signed, Role::Root)
@@ -75,7 +75,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 struct Moved;
 
 /// Verifies everything the daemon serves for its current snapshot (see the module comment).
-pub fn verify_daemon(addr: SocketAddr) -> VerifiedSnapshot {
+pub(crate) fn verify_daemon(addr: SocketAddr) -> VerifiedSnapshot {
     for _ in 0..20 {
         if let Ok(verified) = attempt(addr) {
             return verified;
@@ -85,7 +85,7 @@ pub fn verify_daemon(addr: SocketAddr) -> VerifiedSnapshot {
 }
 
 /// [`verify_daemon`] as (snapshot version, files).
-pub fn verify_http(addr: SocketAddr) -> (u64, BTreeMap<String, Vec<u8>>) {
+pub(crate) fn verify_http(addr: SocketAddr) -> (u64, BTreeMap<String, Vec<u8>>) {
     let v = verify_daemon(addr);
     (v.version, v.files)
 }
@@ -210,14 +210,14 @@ fn newer_than(addr: SocketAddr, n: u64) -> bool {
 }
 
 /// The `TUF-Merkle-Proof` header, decoded (base64 of canonical JSON).
-pub fn proof_header<T: serde::de::DeserializeOwned>(headers: &BTreeMap<String, String>) -> Option<T> {
+pub(crate) fn proof_header<T: serde::de::DeserializeOwned>(headers: &BTreeMap<String, String>) -> Option<T> {
     let value = headers.get("tuf-merkle-proof")?;
     let json = base64::engine::general_purpose::STANDARD.decode(value).expect("proof header is base64");
     Some(serde_json::from_slice(&json).expect("proof header is a proof"))
 }
 
 /// Checks that `/index/<path>` is a 404 whose non-inclusion proof holds against `verified`.
-pub fn verify_absent(addr: SocketAddr, verified: &VerifiedSnapshot, path: &str) {
+pub(crate) fn verify_absent(addr: SocketAddr, verified: &VerifiedSnapshot, path: &str) {
     let response = http_get(addr, &format!("/index/{path}"), &[]);
     assert_eq!(response.status, 404, "/index/{path} is absent: {}", String::from_utf8_lossy(&response.body));
     let proof: NonInclusionProof = proof_header(&response.headers).expect("a 404 carries a non-inclusion proof");

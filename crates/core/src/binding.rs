@@ -35,30 +35,77 @@ pub const UNBOUND_ROOT: u64 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BindingError {
+    /// The field is there but is not an integer >= 1.
     #[error("{file}: `x-tufmirror-root-version` is not an integer >= 1")]
-    Malformed { file: String },
+    Malformed {
+        /// The document, as the caller named it.
+        file: String,
+    },
     #[error(
         "{file} carries no `x-tufmirror-root-version` (signed before the binding existed): current metadata must \
          name root {trusted}, the root it is verified with"
     )]
-    Missing { file: String, trusted: u64 },
+    /// Current metadata without the field.
+    Missing {
+        /// The document, as the caller named it.
+        file: String,
+        /// The trusted root's version, which it must name.
+        trusted: u64,
+    },
+    /// Current metadata bound to another root than the trusted one.
     #[error("{file} is bound to root {found}, but it is verified with the trusted root {trusted}")]
-    NotTrustedRoot { file: String, found: u64, trusted: u64 },
+    NotTrustedRoot {
+        /// The document, as the caller named it.
+        file: String,
+        /// The root version it names.
+        found: u64,
+        /// The trusted root's version.
+        trusted: u64,
+    },
+    /// Historical metadata bound to a root newer than the trusted one.
     #[error("{file} is bound to root {found}, newer than the trusted root {trusted}")]
-    FutureRoot { file: String, found: u64, trusted: u64 },
+    FutureRoot {
+        /// The document, as the caller named it.
+        file: String,
+        /// The root version it names.
+        found: u64,
+        /// The trusted root's version.
+        trusted: u64,
+    },
     #[error(
         "{file} is bound to root {found}, older than root {floor} of snapshot {accepted} that this client accepted \
          before it (bindings never decrease: a key retired before root {floor} cannot sign it)"
     )]
-    Decreasing { file: String, found: u64, floor: u64, accepted: u64 },
+    /// Historical metadata bound to an older root than a snapshot accepted before it.
+    Decreasing {
+        /// The document, as the caller named it.
+        file: String,
+        /// The root version it names.
+        found: u64,
+        /// The root of the accepted snapshot: the lowest acceptable.
+        floor: u64,
+        /// The accepted snapshot's version.
+        accepted: u64,
+    },
+    /// Historical metadata bound to a root outside the verified chain.
     #[error("{file} is bound to root {found}, which is not in this client's verified chain (roots {first} to {last})")]
-    UnknownRoot { file: String, found: u64, first: u64, last: u64 },
+    UnknownRoot {
+        /// The document, as the caller named it.
+        file: String,
+        /// The root version it names.
+        found: u64,
+        /// The chain's first root version (the trust anchor).
+        first: u64,
+        /// The chain's last root version (the trusted root).
+        last: u64,
+    },
 }
 
 /// Metadata that can carry a root binding: targets, snapshot and timestamp.
 pub trait RootBound {
     /// The fields outside the TUF specification, where the binding lives.
     fn extra_fields(&self) -> &BTreeMap<String, Value>;
+    /// The same fields, to write the binding.
     fn extra_fields_mut(&mut self) -> &mut BTreeMap<String, Value>;
 
     /// The root version named, `None` without the field; an error if it is not an integer >= 1.
@@ -122,7 +169,9 @@ pub struct RootChain {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("root {found} does not follow root {last} in the chain")]
 pub struct ChainGap {
+    /// The version of the chain's last root.
     pub last: u64,
+    /// The version of the root offered (not `last + 1`).
     pub found: u64,
 }
 

@@ -16,8 +16,10 @@ use serde_json::Value;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CanonicalJsonError {
+    /// A floating-point number (as written), which canonical JSON forbids.
     #[error("canonical JSON has no floating point numbers (found {0})")]
     Float(String),
+    /// The value does not serialize to JSON (the serializer's message).
     #[error("value cannot be represented as JSON: {0}")]
     NotJson(String),
 }

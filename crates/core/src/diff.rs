@@ -10,9 +10,13 @@ use std::cmp::Ordering;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LeafList {
+    /// The snapshot version the leaves belong to.
     pub snapshot_version: u64,
+    /// The number of leaves (the timestamp's `merkle_tree_size`).
     pub tree_size: u64,
+    /// The root of the tree over `leaves` (the timestamp's `merkle_root`).
     pub merkle_root: Sha256Hash,
+    /// Every leaf, sorted by path bytes, each path once.
     pub leaves: Vec<Leaf>,
 }
 
@@ -20,14 +24,21 @@ pub struct LeafList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotDiff {
+    /// The snapshot version the diff leads to.
     pub snapshot_version: u64,
+    /// The snapshot version the diff starts from.
     pub previous_version: u64,
+    /// The Merkle root of `previous_version`.
     pub previous_root: Sha256Hash,
+    /// The Merkle root of `snapshot_version`, once the diff is applied.
     pub merkle_root: Sha256Hash,
+    /// The number of leaves of `snapshot_version`.
     pub tree_size: u64,
+    /// The leaves of paths that `previous_version` does not have, sorted by path.
     pub added: Vec<Leaf>,
     /// The new leaf of every path whose length or hash changed.
     pub changed: Vec<Leaf>,
+    /// The paths that `snapshot_version` no longer has, sorted and unique.
     pub removed: Vec<String>,
 }
 
@@ -35,27 +46,90 @@ pub struct SnapshotDiff {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiffError {
+    /// The diff adds a path that the previous snapshot already has.
     #[error("diff {snapshot} adds {path:?}, which snapshot {previous} already has")]
-    AddsExisting { snapshot: u64, previous: u64, path: String },
+    AddsExisting {
+        /// The diff's snapshot version.
+        snapshot: u64,
+        /// The snapshot it was applied to.
+        previous: u64,
+        /// The path added twice.
+        path: String,
+    },
+    /// The diff changes or removes a path that the previous snapshot does not have.
     #[error("diff {snapshot} changes or removes {path:?}, which snapshot {previous} does not have")]
-    MissingPath { snapshot: u64, previous: u64, path: String },
+    MissingPath {
+        /// The diff's snapshot version.
+        snapshot: u64,
+        /// The snapshot it was applied to.
+        previous: u64,
+        /// The path not found.
+        path: String,
+    },
+    /// The diff lists a path as changed whose leaf is the same.
     #[error("diff {snapshot} lists {path:?} as changed, but its length and hash are the same")]
-    NotChanged { snapshot: u64, path: String },
+    NotChanged {
+        /// The diff's snapshot version.
+        snapshot: u64,
+        /// The path listed.
+        path: String,
+    },
+    /// The diff's leaves are not sorted or repeat a path: the leaf error and the diff's snapshot.
     #[error("diff {snapshot} is not sorted or repeats a path: {0}", snapshot = .1)]
     Leaves(#[source] LeafError, u64),
+    /// The diff gives another number of leaves than its `tree_size`.
     #[error("diff {snapshot} gives {found} leaves, it says {expected}")]
-    Size { snapshot: u64, expected: u64, found: u64 },
+    Size {
+        /// The diff's snapshot version.
+        snapshot: u64,
+        /// The diff's `tree_size`.
+        expected: u64,
+        /// The number of leaves after applying it.
+        found: u64,
+    },
+    /// The diff gives another root than its `merkle_root`.
     #[error("diff {snapshot} gives root {found}, it says {expected}")]
-    Root { snapshot: u64, expected: Sha256Hash, found: Sha256Hash },
+    Root {
+        /// The diff's snapshot version.
+        snapshot: u64,
+        /// The diff's `merkle_root`.
+        expected: Sha256Hash,
+        /// The root computed after applying it.
+        found: Sha256Hash,
+    },
+    /// The diff claims to follow another snapshot than the one it is applied to.
     #[error(
         "diff {snapshot} follows snapshot {claimed} with root {claimed_root}, \
          but the previous snapshot is {actual} with root {actual_root}"
     )]
-    Previous { snapshot: u64, claimed: u64, claimed_root: Sha256Hash, actual: u64, actual_root: Sha256Hash },
+    Previous {
+        /// The diff's snapshot version.
+        snapshot: u64,
+        /// The diff's `previous_version`.
+        claimed: u64,
+        /// The diff's `previous_root`.
+        claimed_root: Sha256Hash,
+        /// The version of the snapshot it was applied to.
+        actual: u64,
+        /// That snapshot's root.
+        actual_root: Sha256Hash,
+    },
+    /// The removed paths are not sorted or repeat a path.
     #[error("diff {snapshot}: removed paths are not sorted and unique at {path:?}")]
-    RemovedUnsorted { snapshot: u64, path: String },
+    RemovedUnsorted {
+        /// The diff's snapshot version.
+        snapshot: u64,
+        /// The first path out of order.
+        path: String,
+    },
+    /// A path appears in more than one of added, changed and removed.
     #[error("diff {snapshot} lists {path:?} in more than one of added, changed and removed")]
-    Overlap { snapshot: u64, path: String },
+    Overlap {
+        /// The diff's snapshot version.
+        snapshot: u64,
+        /// The path listed more than once.
+        path: String,
+    },
 }
 
 impl SnapshotDiff {

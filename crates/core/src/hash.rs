@@ -66,12 +66,28 @@ impl<'de> Deserialize<'de> for Sha256Hash {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DigestMismatch {
+    /// The byte count differs from the listed length.
     #[error("length is {found} bytes, expected {expected}")]
-    Length { expected: u64, found: u64 },
+    Length {
+        /// The listed length.
+        expected: u64,
+        /// The actual length.
+        found: u64,
+    },
+    /// A listed hash differs.
     #[error("{algorithm} is {found}, expected {expected}")]
-    Hash { algorithm: String, expected: String, found: String },
+    Hash {
+        /// The algorithm's name as listed (`sha256`, ...).
+        algorithm: String,
+        /// The listed digest, hex.
+        expected: String,
+        /// The digest of the bytes, hex.
+        found: String,
+    },
+    /// A listed algorithm that tufmirror cannot compute (its name): the file cannot be checked.
     #[error("hash algorithm {0:?} is not supported, so the file cannot be checked")]
     UnsupportedAlgorithm(String),
+    /// The hashes are listed but empty.
     #[error("no hashes are listed, so the file cannot be checked")]
     NoHashes,
 }

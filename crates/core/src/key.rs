@@ -44,9 +44,13 @@ impl KeyId {
 /// part of the bytes that the key id and the root's signatures cover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyObject {
+    /// `keytype`: the key's algorithm family (`ed25519`, `ecdsa`, `rsa`).
     pub keytype: String,
+    /// `scheme`: the signature scheme (`ed25519`, `ecdsa-sha2-nistp256`, ...).
     pub scheme: String,
+    /// `keyval`: the key's public value.
     pub keyval: KeyVal,
+    /// Other members, kept because the key id covers them.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -55,8 +59,10 @@ pub struct KeyObject {
 /// verify carry other values (a Sigstore key has `identity` and `issuer`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyVal {
+    /// `public`: the public key (hex for ed25519, PEM for ecdsa and rsa); `None` for key types without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
+    /// Other members (`identity`, `issuer`, ...), kept because the key id covers them.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -83,14 +89,36 @@ impl KeyObject {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
+    /// A key type and scheme pair that tufmirror cannot verify.
     #[error("unsupported key type/scheme {keytype}/{scheme}")]
-    Unsupported { keytype: String, scheme: String },
+    Unsupported {
+        /// The key's `keytype`.
+        keytype: String,
+        /// The key's `scheme`.
+        scheme: String,
+    },
+    /// `keyval.public` is missing or does not decode as a key of the scheme.
     #[error("malformed {scheme} public key: {reason}")]
-    MalformedPublicKey { scheme: String, reason: String },
+    MalformedPublicKey {
+        /// The key's `scheme`.
+        scheme: String,
+        /// What is wrong, in words.
+        reason: String,
+    },
+    /// The signature (`sig`) is not hex or not a signature of the scheme's form.
     #[error("malformed {scheme} signature: {reason}")]
-    MalformedSignature { scheme: String, reason: String },
+    MalformedSignature {
+        /// The key's `scheme`.
+        scheme: String,
+        /// What is wrong, in words.
+        reason: String,
+    },
+    /// A well-formed signature that does not verify with the key.
     #[error("{scheme} signature does not verify")]
-    BadSignature { scheme: String },
+    BadSignature {
+        /// The key's `scheme`.
+        scheme: String,
+    },
 }
 
 /// A public key that tufmirror can verify with.
@@ -108,9 +136,13 @@ impl fmt::Debug for PublicKey {
     }
 }
 
+/// The TUF scheme name of Ed25519 signatures.
 pub const SCHEME_ED25519: &str = "ed25519";
+/// The TUF scheme name of ECDSA P-256 signatures over SHA-256.
 pub const SCHEME_ECDSA_P256: &str = "ecdsa-sha2-nistp256";
+/// The TUF scheme name of RSASSA-PSS signatures over SHA-256.
 pub const SCHEME_RSA_PSS_SHA256: &str = "rsassa-pss-sha256";
+/// The TUF scheme name of RSASSA-PKCS1-v1_5 signatures over SHA-256.
 pub const SCHEME_RSA_PKCS1V15_SHA256: &str = "rsa-pkcs1v15-sha256";
 
 impl PublicKey {
@@ -218,6 +250,7 @@ impl PublicKey {
 /// implementation. Only ever built from a key object of received metadata.
 #[derive(Clone, PartialEq, Eq)]
 pub enum VerifyingKey {
+    /// A key of a scheme that tufmirror also signs with.
     Tufmirror(PublicKey),
     /// `rsa` / `rsassa-pss-sha256`: RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt.
     RsaPssSha256(rsa::RsaPublicKey),
@@ -241,6 +274,7 @@ impl From<PublicKey> for VerifyingKey {
 }
 
 impl VerifyingKey {
+    /// The TUF signature scheme name.
     pub fn scheme(&self) -> &'static str {
         match self {
             VerifyingKey::Tufmirror(k) => k.scheme(),

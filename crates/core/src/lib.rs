@@ -4,6 +4,8 @@
 //!
 //! The formats are specified in `docs/POUF.md`; this crate is their reference implementation.
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod binding;
 pub mod cjson;

@@ -26,17 +26,23 @@ pub const REMOVALS_FIELD: &str = "x-tufmirror-removals";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// The root role: the trusted keys of every top-level role (`root.json`).
     Root,
+    /// The targets role: the files of the repository (`targets.json`).
     Targets,
+    /// The snapshot role: the versions of all targets metadata (`snapshot.json`).
     Snapshot,
+    /// The timestamp role: the newest snapshot, signed often (`timestamp.json`).
     Timestamp,
 }
 
 impl Role {
+    /// The four roles, root first.
     pub const ALL: [Role; 4] = [Role::Root, Role::Targets, Role::Snapshot, Role::Timestamp];
     /// The roles whose keys sign while the mirror runs.
     pub const ONLINE: [Role; 3] = [Role::Targets, Role::Snapshot, Role::Timestamp];
 
+    /// The role's name as TUF spells it: `_type`, the key of `roles` in root, the file stem.
     pub fn name(self) -> &'static str {
         match self {
             Role::Root => "root",
@@ -75,10 +81,15 @@ impl std::str::FromStr for Role {
 
 /// What every role's `signed` object has in common.
 pub trait Metadata: Serialize + DeserializeOwned + Clone + fmt::Debug {
+    /// The role whose `signed` this type is.
     const ROLE: Role;
+    /// The `_type` field, as read (checked against [`Metadata::ROLE`] by the verifier).
     fn kind(&self) -> Role;
+    /// The `version` field: an integer above 0 that grows with every new version of the role's file.
     fn version(&self) -> u64;
+    /// The `expires` field: after it, clients refuse the file.
     fn expires(&self) -> OffsetDateTime;
+    /// The `spec_version` field: the TUF specification version the file follows.
     fn spec_version(&self) -> &str;
 }
 
@@ -105,8 +116,11 @@ macro_rules! impl_metadata {
 /// The keys and threshold of one role, as root lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleKeys {
+    /// Key ids (`keyid`) of the keys that may sign for the role.
     pub keyids: Vec<KeyId>,
+    /// How many of `keyids` must sign for the role's file to be trusted (at least 1).
     pub threshold: u64,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -114,15 +128,23 @@ pub struct RoleKeys {
 /// `root.json`'s `signed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Root {
+    /// `_type`: always `root`.
     #[serde(rename = "_type")]
     pub kind: Role,
+    /// `spec_version`: the TUF specification version (`1.0.x`).
     pub spec_version: String,
+    /// `version`: grows by exactly one with each new root.
     pub version: u64,
+    /// `expires`: the time after which clients refuse this root.
     #[serde(with = "serde_expires")]
     pub expires: OffsetDateTime,
+    /// `consistent_snapshot`: whether metadata and targets are served under version- or hash-prefixed names.
     pub consistent_snapshot: bool,
+    /// `keys`: every key of the top-level roles, by key id.
     pub keys: BTreeMap<KeyId, KeyObject>,
+    /// `roles`: the keys and threshold of each top-level role, by role name.
     pub roles: BTreeMap<String, RoleKeys>,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -131,11 +153,15 @@ impl_metadata!(Root, Role::Root);
 /// Length and hashes of a file, as targets and the meta fields list them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetaFile {
+    /// `version`: the version of the metadata file listed.
     pub version: u64,
+    /// `length`: its size in bytes; `None` when not listed (the spec makes it optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<u64>,
+    /// `hashes`: hex digests by algorithm name (`sha256`); `None` when not listed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashes: Option<BTreeMap<String, String>>,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -161,15 +187,20 @@ impl MetaFile {
 /// A target file's description.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetFile {
+    /// `length`: the target's size in bytes.
     pub length: u64,
+    /// `hashes`: hex digests by algorithm name (`sha256` for the files tufmirror writes).
     pub hashes: BTreeMap<String, String>,
+    /// `custom`: application data about the target; `None` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<Value>,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
 
 impl TargetFile {
+    /// The description of `bytes`: their length and SHA-256, no `custom`.
     pub fn of(bytes: &[u8]) -> Self {
         TargetFile { length: bytes.len() as u64, hashes: sha256_hashes(bytes), custom: None, unknown: BTreeMap::new() }
     }
@@ -200,25 +231,36 @@ fn sha256_hashes(bytes: &[u8]) -> BTreeMap<String, String> {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemovalRecord {
+    /// The index file path that leaves the mirror (as in `targets`).
     pub path: String,
+    /// The snapshot version from which the file is absent.
     pub snapshot_version: u64,
+    /// Why it leaves, in words (shown to users; not interpreted).
     pub reason: String,
 }
 
 /// `targets.json`'s `signed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Targets {
+    /// `_type`: always `targets`.
     #[serde(rename = "_type")]
     pub kind: Role,
+    /// `spec_version`: the TUF specification version (`1.0.x`).
     pub spec_version: String,
+    /// `version`: grows with each new targets file.
     pub version: u64,
+    /// `expires`: the time after which clients refuse this file.
     #[serde(with = "serde_expires")]
     pub expires: OffsetDateTime,
+    /// `targets`: each target file's description, by target path.
     pub targets: BTreeMap<String, TargetFile>,
+    /// `x-tufmirror-removals`: the removal records of this version (empty when absent).
     #[serde(default, rename = "x-tufmirror-removals")]
     pub removals: Vec<RemovalRecord>,
+    /// `delegations`: the delegated roles and their keys; `None` when the role delegates nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegations: Option<Delegations>,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -227,13 +269,20 @@ impl_metadata!(Targets, Role::Targets);
 /// `snapshot.json`'s `signed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// `_type`: always `snapshot`.
     #[serde(rename = "_type")]
     pub kind: Role,
+    /// `spec_version`: the TUF specification version (`1.0.x`).
     pub spec_version: String,
+    /// `version`: grows with each new snapshot.
     pub version: u64,
+    /// `expires`: the time after which clients refuse this file.
     #[serde(with = "serde_expires")]
     pub expires: OffsetDateTime,
+    /// `meta`: the version (and optionally length and hashes) of every targets metadata file, by file name
+    /// (`targets.json`, `<role>.json`).
     pub meta: BTreeMap<String, MetaFile>,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -242,17 +291,25 @@ impl_metadata!(Snapshot, Role::Snapshot);
 /// `timestamp.json`'s `signed`, with TAP-16's `merkle_root`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timestamp {
+    /// `_type`: always `timestamp`.
     #[serde(rename = "_type")]
     pub kind: Role,
+    /// `spec_version`: the TUF specification version (`1.0.x`).
     pub spec_version: String,
+    /// `version`: grows with each new timestamp.
     pub version: u64,
+    /// `expires`: the time after which clients refuse this file (short: a day by default).
     #[serde(with = "serde_expires")]
     pub expires: OffsetDateTime,
+    /// `meta`: exactly one entry, `snapshot.json`, with the current snapshot's version.
     pub meta: BTreeMap<String, MetaFile>,
+    /// TAP-16 `merkle_root`: the root hash of the snapshot Merkle tree; `None` in a plain TUF timestamp.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merkle_root: Option<Sha256Hash>,
+    /// `merkle_tree_size`: the number of leaves of that tree; `None` in a plain TUF timestamp.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merkle_tree_size: Option<u64>,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -266,6 +323,7 @@ impl Timestamp {
 }
 
 impl Snapshot {
+    /// The targets version this snapshot lists for `targets.json`, if it lists one.
     pub fn targets_version(&self) -> Option<u64> {
         self.meta.get("targets.json").map(|m| m.version)
     }
@@ -274,9 +332,11 @@ impl Snapshot {
 /// One entry of `signatures`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature {
+    /// `keyid`: the key id of the key that made the signature.
     pub keyid: KeyId,
     /// Hex-encoded signature bytes.
     pub sig: String,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -284,7 +344,9 @@ pub struct Signature {
 /// The `{"signed": ..., "signatures": [...]}` envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signed<T> {
+    /// `signed`: the role's metadata; signatures cover its canonical JSON.
     pub signed: T,
+    /// `signatures`: one entry per key that signed; may be empty while a file is being signed.
     pub signatures: Vec<Signature>,
 }
 

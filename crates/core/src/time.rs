@@ -38,10 +38,12 @@ pub fn in_days(now: OffsetDateTime, days: i64) -> OffsetDateTime {
 pub mod serde_expires {
     use super::*;
 
+    /// Writes `t` as TUF's `YYYY-MM-DDTHH:MM:SSZ`.
     pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format(*t))
     }
 
+    /// Reads a TUF `expires` string (UTC, `Z`).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         parse(&s).map_err(serde::de::Error::custom)

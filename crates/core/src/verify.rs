@@ -16,31 +16,90 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
+    /// The file is not valid metadata of the role (JSON, fields, types).
     #[error("{role} metadata is not valid JSON metadata: {reason}")]
-    Malformed { role: Role, reason: String },
+    Malformed {
+        /// The role being verified.
+        role: Role,
+        /// What is wrong, in words.
+        reason: String,
+    },
+    /// The `_type` is another role's.
     #[error("expected {expected} metadata, found {found}")]
-    WrongType { expected: Role, found: String },
+    WrongType {
+        /// The role being verified.
+        expected: Role,
+        /// The `_type` the file carries.
+        found: String,
+    },
+    /// A `spec_version` whose major version is not 1.
     #[error("unsupported spec_version {found:?} in {role} metadata (this client speaks 1.x)")]
-    SpecVersion { role: Role, found: String },
+    SpecVersion {
+        /// The role being verified.
+        role: Role,
+        /// The file's `spec_version`.
+        found: String,
+    },
+    /// Root's `roles` has no entry for the role.
     #[error("root metadata does not define the {role} role")]
-    MissingRole { role: Role },
+    MissingRole {
+        /// The role missing from root.
+        role: Role,
+    },
+    /// Too few valid signatures by the role's keys.
     #[error("{role} metadata has {valid} valid signature(s) from distinct keys, needs {threshold}")]
-    Threshold { role: Role, valid: u64, threshold: u64 },
+    Threshold {
+        /// The role being verified.
+        role: Role,
+        /// The number of distinct keys of the role whose signature verified.
+        valid: u64,
+        /// The role's threshold in root.
+        threshold: u64,
+    },
+    /// Root gives the role a threshold of 0.
     #[error("{role} threshold is 0, which would let anyone sign")]
-    ZeroThreshold { role: Role },
+    ZeroThreshold {
+        /// The role with threshold 0.
+        role: Role,
+    },
+    /// The metadata's `expires` is before the verification time.
     #[error("{role} metadata expired at {expires}")]
-    Expired { role: Role, expires: String },
+    Expired {
+        /// The role being verified.
+        role: Role,
+        /// Its `expires`, as RFC 3339 text.
+        expires: String,
+    },
+    /// A lower version than the one already trusted.
     #[error("{role} metadata version {found} is lower than trusted version {trusted} (rollback)")]
-    Rollback { role: Role, trusted: u64, found: u64 },
+    Rollback {
+        /// The role being verified.
+        role: Role,
+        /// The trusted version.
+        trusted: u64,
+        /// The version of the new file.
+        found: u64,
+    },
+    /// Another version than the one required (the next root, or the version a pin lists).
     #[error("{role} metadata has version {found}, expected {expected}")]
-    UnexpectedVersion { role: Role, expected: u64, found: u64 },
+    UnexpectedVersion {
+        /// The role being verified.
+        role: Role,
+        /// The version required.
+        expected: u64,
+        /// The version of the file.
+        found: u64,
+    },
 }
 
 /// The keys of one role and its threshold, resolved from root metadata.
 #[derive(Debug, Clone)]
 pub struct RoleVerifier {
+    /// The role these keys sign for.
     pub role: Role,
+    /// The role's keys that tufmirror can verify, by key id.
     pub keys: BTreeMap<KeyId, PublicKey>,
+    /// How many distinct keys of `keys` must sign (at least 1).
     pub threshold: u64,
 }
 
@@ -118,6 +177,7 @@ pub fn count_valid_signatures<K: CheckSignature>(
 /// A key that [`count_valid_signatures`] can count: [`PublicKey`] (tufmirror's own roles) or
 /// [`VerifyingKey`] (any repository's).
 pub trait CheckSignature {
+    /// Whether `sig` is this key's valid signature of `msg` (false for malformed signatures too).
     fn check(&self, msg: &[u8], sig: &[u8]) -> bool;
 }
 

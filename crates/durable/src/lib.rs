@@ -7,6 +7,8 @@
 //! `tufmirror_repo::durable`, and the TUF client (which must not depend on the signing backends
 //! that `tufmirror-repo` brings) uses them directly for its trusted metadata.
 
+#![warn(missing_docs)]
+
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};

@@ -10,10 +10,13 @@ pub struct RegistryConfig {
     /// Download URL template: `{crate}`, `{version}`, `{prefix}`, `{lowerprefix}`,
     /// `{sha256-checksum}`; without any marker cargo appends `/{crate}/{version}/download`.
     pub dl: String,
+    /// `api`: the registry's web API URL (publishing, owners); `None` for a download-only registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<String>,
+    /// `auth-required`: whether cargo must send a token for every request (false when absent).
     #[serde(default, rename = "auth-required", skip_serializing_if = "std::ops::Not::not")]
     pub auth_required: bool,
+    /// Other members, passed through unchanged.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -22,8 +25,10 @@ pub struct RegistryConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The file is not JSON of this shape (the parser's message).
     #[error("config.json is not valid: {0}")]
     Invalid(String),
+    /// `dl` is the empty string.
     #[error("config.json has an empty \"dl\"")]
     EmptyDl,
 }

@@ -34,25 +34,59 @@ pub const MAY_APPEAR: &[&str] = &["pubtime", "rust_version"];
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HistoryViolation {
+    /// A published version's `cksum` changed.
     #[error("version {vers} changed its cksum from {published} to {offered}")]
-    ChecksumChanged { vers: String, published: String, offered: String },
+    ChecksumChanged {
+        /// The version (`vers`).
+        vers: String,
+        /// The published `cksum`.
+        published: String,
+        /// The `cksum` in the new file.
+        offered: String,
+    },
+    /// A published version is missing from the new file.
     #[error("version {vers} (cksum {published}) disappeared")]
-    VersionRemoved { vers: String, published: String },
+    VersionRemoved {
+        /// The version (`vers`).
+        vers: String,
+        /// Its published `cksum`.
+        published: String,
+    },
     /// A field of a published version's line differs from the published line (changed, removed,
     /// or added while not in [`MAY_APPEAR`]).
     #[error("version {vers} changed its {field:?}")]
-    FieldChanged { vers: String, field: String },
+    FieldChanged {
+        /// The version (`vers`).
+        vers: String,
+        /// The name of the field (top-level member of the line).
+        field: String,
+    },
     /// A published version's line has other bytes, and one of the two lines cannot be read as
     /// JSON values (nesting deeper than the parser allows, a number out of range): it cannot be
     /// shown unchanged, so it counts as changed.
     #[error("version {vers} changed its line, which cannot be compared field by field")]
-    Incomparable { vers: String },
+    Incomparable {
+        /// The version (`vers`).
+        vers: String,
+    },
     /// A version new to the mirror is equal in precedence to another version of the crate.
     #[error("new version {vers} is equal in precedence to version {other}")]
-    EqualPrecedence { vers: String, other: String },
+    EqualPrecedence {
+        /// The new version (`vers`).
+        vers: String,
+        /// The existing version it equals in precedence (they differ only in build metadata).
+        other: String,
+    },
     /// A dependency comes from a registry that is not allow-listed.
     #[error("version {vers} depends on {dependency:?} from another registry, {registry:?}")]
-    ForeignRegistry { vers: String, dependency: String, registry: String },
+    ForeignRegistry {
+        /// The version (`vers`).
+        vers: String,
+        /// The dependency's name.
+        dependency: String,
+        /// The dependency's `registry` URL.
+        registry: String,
+    },
 }
 
 /// What the mirror published before for one crate.

@@ -4,6 +4,8 @@
 //! Index files are opaque bytes everywhere else in tufmirror: they are validated here but never
 //! re-serialized, because upstream's exact bytes are what is hashed, signed and served.
 
+#![warn(missing_docs)]
+
 mod config;
 mod history;
 mod line;

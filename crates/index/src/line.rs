@@ -11,18 +11,29 @@ use std::collections::{BTreeMap, HashSet};
 /// One version of a crate, as much of it as tufmirror needs to read.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct IndexLine {
+    /// `name`: the crate's name, in its published case.
     pub name: String,
+    /// `vers`: the version, a semantic version.
     pub vers: String,
+    /// `deps`: the version's dependencies.
     pub deps: Vec<IndexDependency>,
+    /// `cksum`: the SHA-256 of the `.crate` file, 64 lowercase hex digits.
     pub cksum: String,
+    /// `features`: the feature table, feature name to what it enables.
     pub features: BTreeMap<String, Vec<String>>,
+    /// `yanked`: whether the version is yanked (cargo keeps using it in lock files, but picks it for no new
+    /// resolution).
     pub yanked: bool,
+    /// `links`: the native library the crate links; `None` when absent.
     #[serde(default)]
     pub links: Option<String>,
+    /// `v`: the schema version of the line (1 when absent; 2 when `features2` is present).
     #[serde(default)]
     pub v: Option<u32>,
+    /// `features2`: the features that use newer syntax (`dep:`, `?`), kept apart for older cargo; `None` when absent.
     #[serde(default)]
     pub features2: Option<BTreeMap<String, Vec<String>>>,
+    /// `rust_version`: the crate's minimum supported Rust version; `None` when absent.
     #[serde(default)]
     pub rust_version: Option<String>,
 }
@@ -56,20 +67,33 @@ impl IndexDependency {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LineError {
+    /// The line is not UTF-8.
     #[error("not valid UTF-8")]
     NotUtf8,
+    /// The line is not a JSON object of the index schema (the parser's message).
     #[error("not a valid index line: {0}")]
     Json(String),
+    /// `name` is not the crate whose file this is (compared case-insensitively).
     #[error("\"name\" is {found:?}, but this is the file of crate {expected:?}")]
-    NameMismatch { expected: String, found: String },
+    NameMismatch {
+        /// The crate of the file.
+        expected: String,
+        /// The line's `name`.
+        found: String,
+    },
+    /// `vers` is not a semantic version (the value).
     #[error("\"vers\" {0:?} is not a semantic version")]
     BadVersion(String),
+    /// `cksum` is not 64 lowercase hex digits (the value).
     #[error("\"cksum\" {0:?} is not 64 lowercase hex digits")]
     BadChecksum(String),
+    /// Two lines have the same `vers` (the version).
     #[error("version {0} appears twice")]
     DuplicateVersion(String),
+    /// A dependency's name (or `package`) is not a crate name (the value).
     #[error("dependency name {0:?} is not a crate name")]
     BadDependency(String),
+    /// A dependency's `kind` is not `normal`, `dev` or `build` (the value).
     #[error("dependency kind {0:?} is not normal, dev or build")]
     BadDependencyKind(String),
 }
@@ -78,8 +102,15 @@ pub enum LineError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IndexFileError {
+    /// A line is not valid.
     #[error("line {line}: {error}")]
-    Line { line: usize, error: LineError },
+    Line {
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        error: LineError,
+    },
+    /// The file has no lines.
     #[error("the file lists no versions")]
     Empty,
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Maximum length of a crate name on crates.io.
-pub const MAX_NAME_LEN: usize = 64;
+pub(crate) const MAX_NAME_LEN: usize = 64;
 
 /// A syntactically valid crate name, kept in its original case.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -13,17 +13,22 @@ pub struct CrateName(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NameError {
+    /// The empty string.
     #[error("crate name is empty")]
     Empty,
+    /// Longer than the limit (the name's first 80 characters).
     #[error("crate name {0:?} is longer than {MAX_NAME_LEN} characters")]
     TooLong(String),
+    /// The first character is not an ASCII letter (the name).
     #[error("crate name {0:?} must start with an ASCII letter")]
     BadStart(String),
+    /// A character other than ASCII letters, digits, `-` and `_` (the name).
     #[error("crate name {0:?} may only contain ASCII letters, digits, '-' and '_'")]
     BadChar(String),
 }
 
 impl CrateName {
+    /// Checks `name` against cargo's rules for crate names (case kept).
     pub fn new(name: &str) -> Result<Self, NameError> {
         let first = name.chars().next().ok_or(NameError::Empty)?;
         if name.len() > MAX_NAME_LEN {
@@ -38,6 +43,7 @@ impl CrateName {
         Ok(CrateName(name.to_owned()))
     }
 
+    /// The name in its original case.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -73,8 +79,14 @@ pub fn index_path(lower: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PathError {
+    /// The path is not where cargo looks for any crate.
     #[error("{path:?} is not a sparse-index path: {reason}")]
-    NotAnIndexPath { path: String, reason: String },
+    NotAnIndexPath {
+        /// The path.
+        path: String,
+        /// Why not, in words.
+        reason: String,
+    },
 }
 
 /// The crate name (lowercase) that a sparse-index path holds, if the path is exactly where cargo

@@ -154,7 +154,7 @@ async fn arguments_environment_and_relative_program_paths() {
     // A relative `base` (the configuration named by a relative path) works the same way.
     let parent = f.dir.path().parent().expect("parent");
     let relative = f.dir.path().strip_prefix(parent).expect("relative");
-    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    let mut child = Command::new(std::env::current_exe().expect("test binary"));
     child.args(["--exact", "relative_base_in_child", "--nocapture"]).current_dir(parent);
     child.env("TUFMIRROR_TEST_EXEC", format!("{}\n{uri}", relative.display()));
     let out = tokio::task::spawn_blocking(move || child.output()).await.expect("join").expect("run child");

@@ -12,12 +12,14 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
+    /// Opens the store at `root`, creating the folder if needed.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         fs::create_dir_all(&root)?;
         Ok(BlobStore { root })
     }
 
+    /// Where the blob `hash` is (or would be) stored: `ROOT/hh/<hex>`.
     pub fn path(&self, hash: &Sha256Hash) -> PathBuf {
         let hex = hash.to_hex();
         self.root.join(&hex[..2]).join(hex)
@@ -77,6 +79,7 @@ impl BlobStore {
         Ok(bytes)
     }
 
+    /// Whether a blob named `hash` exists (its bytes are not checked).
     pub fn contains(&self, hash: &Sha256Hash) -> bool {
         self.path(hash).is_file()
     }
@@ -102,6 +105,7 @@ impl BlobStore {
         Ok(removed)
     }
 
+    /// The store's folder.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -118,7 +122,7 @@ mod tests {
         let h = store.put(b"{\"name\": \"x\"}\n").expect("put");
         assert_eq!(store.put(b"{\"name\": \"x\"}\n").expect("again"), h);
         assert_eq!(store.get(&h).expect("get"), b"{\"name\": \"x\"}\n");
-        std::fs::write(store.path(&h), b"tampered").expect("tamper");
+        fs::write(store.path(&h), b"tampered").expect("tamper");
         assert_eq!(store.get(&h).expect_err("corrupt").kind(), io::ErrorKind::InvalidData);
         // A torn or corrupt blob is rewritten, not reused.
         assert_eq!(store.put_deferred(b"{\"name\": \"x\"}\n").expect("rewrite"), h);
@@ -132,7 +136,7 @@ mod tests {
         let store = BlobStore::open(dir.path()).expect("open");
         let keep = store.put(b"keep").expect("put");
         let drop = store.put(b"drop").expect("put");
-        std::fs::write(store.path(&keep).with_file_name(".leftover.tmp"), b"x").expect("leftover");
+        fs::write(store.path(&keep).with_file_name(".leftover.tmp"), b"x").expect("leftover");
         assert_eq!(store.retain(&|h| *h == keep).expect("retain"), 2);
         assert!(store.contains(&keep) && !store.contains(&drop));
     }

@@ -6,6 +6,8 @@
 //! and the database is the only place that says what is current: a crash at any point leaves the
 //! last committed state, whose files are all on disk.
 
+#![warn(missing_docs)]
+
 pub mod blobs;
 pub mod state;
 

@@ -26,16 +26,30 @@ const CURRENT: &str = "current_snapshot";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// The database failed (opening, a transaction, a table).
     #[error("state database")]
     Db(#[from] redb::Error),
+    /// A stored record does not decode (a damaged or newer-format database).
     #[error("state database record {key:?} is unreadable")]
     Record {
+        /// The record's key (a path, or a snapshot version).
         key: String,
+        /// The decoding error.
         #[source]
         source: serde_json::Error,
     },
+    /// A batch would record another `cksum` for a published version (the store's own last guard).
     #[error("version {vers} of {krate} was published with cksum {published}; refusing to record {offered}")]
-    HistoryConflict { krate: String, vers: String, published: String, offered: String },
+    HistoryConflict {
+        /// The crate's name.
+        krate: String,
+        /// The version (`vers`).
+        vers: String,
+        /// The published `cksum`.
+        published: String,
+        /// The `cksum` offered.
+        offered: String,
+    },
 }
 
 impl StoreError {
@@ -47,10 +61,13 @@ impl StoreError {
 /// The current file at a sparse path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
+    /// The SHA-256 of the file's bytes: the name of its blob.
     pub sha256: Sha256Hash,
+    /// The file's length in bytes.
     pub length: u64,
     /// Upstream's validators, when it sends them.
     pub etag: Option<String>,
+    /// Upstream's `Last-Modified`, when it sends one.
     pub last_modified: Option<String>,
     /// Unix seconds of the last successful check against upstream.
     pub checked_at: i64,
@@ -59,8 +76,11 @@ pub struct FileRecord {
 /// An upstream file that would rewrite signed history, held until an operator decides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuarantineRecord {
+    /// The SHA-256 of the file upstream offered: the name of its blob.
     pub sha256: Sha256Hash,
+    /// Why it is held, in words (shown to the operator).
     pub reason: String,
+    /// Unix seconds when the mirror first saw the file.
     pub detected_at: i64,
     /// An operator rejected this file: upstream offering the same bytes again is ignored, and
     /// the last good file stays served.
@@ -71,12 +91,17 @@ pub struct QuarantineRecord {
 /// A published snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotRecord {
+    /// The snapshot version.
     pub version: u64,
+    /// The version of the timestamp that published it.
     pub timestamp_version: u64,
+    /// The snapshot's Merkle root.
     pub merkle_root: Sha256Hash,
+    /// The snapshot's number of leaves.
     pub tree_size: u64,
     /// The blob holding the snapshot's leaf list.
     pub leaves: Sha256Hash,
+    /// Unix seconds of publication.
     pub published_at: i64,
 }
 
@@ -92,6 +117,7 @@ pub struct Batch {
     pub replaced_versions: Vec<(String, String, String)>,
     /// Counters to set, such as the time of the last complete refresh.
     pub meta: Vec<(&'static str, u64)>,
+    /// Quarantine records to write (`Some`) or clear (`None`), by path.
     pub quarantine: Vec<(String, Option<QuarantineRecord>)>,
     /// A snapshot that becomes the current one.
     pub snapshot: Option<SnapshotRecord>,
@@ -132,6 +158,7 @@ impl StateDb {
         Ok(StateDb { db })
     }
 
+    /// The current file at `path`, `None` when the mirror has none.
     pub fn file(&self, path: &str) -> Result<Option<FileRecord>, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::db)?;
         let table = txn.open_table(FILES).map_err(StoreError::db)?;
@@ -186,6 +213,7 @@ impl StateDb {
         Ok(out)
     }
 
+    /// The quarantine record of `path`, `None` when none is held.
     pub fn quarantine_record(&self, path: &str) -> Result<Option<QuarantineRecord>, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::db)?;
         let table = txn.open_table(QUARANTINE).map_err(StoreError::db)?;
@@ -211,6 +239,7 @@ impl StateDb {
         Ok(out)
     }
 
+    /// Every quarantine record, by path, in path order.
     pub fn quarantined(&self) -> Result<Vec<(String, QuarantineRecord)>, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::db)?;
         let table = txn.open_table(QUARANTINE).map_err(StoreError::db)?;
@@ -222,6 +251,7 @@ impl StateDb {
         Ok(out)
     }
 
+    /// The snapshot record of `version`, `None` when it was never published.
     pub fn snapshot(&self, version: u64) -> Result<Option<SnapshotRecord>, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::db)?;
         let table = txn.open_table(SNAPSHOTS).map_err(StoreError::db)?;

@@ -55,7 +55,9 @@ pub struct Allowance {
 /// The outcome of a fetch and how many requests it sent upstream.
 #[derive(Debug)]
 pub struct Spent<T> {
+    /// The fetch's outcome.
     pub result: Result<T, UpstreamError>,
+    /// The number of HTTP requests sent for it (0 when nothing was sent; more than 1 with retries).
     pub requests: u32,
 }
 

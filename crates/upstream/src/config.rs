@@ -44,11 +44,13 @@ impl fmt::Debug for ProxySetting {
 pub struct UpstreamConfig {
     /// The sparse index, without cargo's `sparse+` prefix. A missing final `/` is added.
     pub index_url: Url,
+    /// The HTTP(S) proxy to use: from the environment, none, or a given URL.
     pub proxy: ProxySetting,
     /// A PEM file with one or more CA certificates trusted besides the system's.
     pub extra_ca_file: Option<PathBuf>,
     /// Requests in flight at once, across all fetches of this client (and its clones).
     pub max_concurrency: usize,
+    /// The longest wait for a TCP (and TLS) connection to be established.
     pub connect_timeout: Duration,
     /// Per attempt, from sending the request to the last byte of an index file or `config.json`.
     pub timeout: Duration,
@@ -59,12 +61,15 @@ pub struct UpstreamConfig {
     /// The first backoff; it doubles per retry up to `backoff_max`, and each wait is drawn from
     /// the upper half of that (jitter, so that many clients do not retry in step).
     pub backoff_initial: Duration,
+    /// The longest backoff between two attempts.
     pub backoff_max: Duration,
     /// The longest `Retry-After` obeyed; longer requests are shortened to this.
     pub retry_after_max: Duration,
     /// Index files and `config.json` larger than this are refused.
     pub max_index_file_bytes: u64,
+    /// `.crate` files larger than this are refused.
     pub max_crate_bytes: u64,
+    /// The `User-Agent` header of every request (crates.io asks for contact details in it).
     pub user_agent: String,
     /// Where `.crate` files may be fetched from (see [`DownloadHosts`]); by default the index's
     /// host, plus `static.crates.io` for `index.crates.io`.

@@ -12,78 +12,132 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UpstreamError {
+    /// The configuration cannot work, or a URL cannot be formed from it.
     #[error("invalid upstream client configuration: {reason}")]
-    Config { reason: String },
+    Config {
+        /// What is wrong, in words.
+        reason: String,
+    },
+    /// `extra_ca_file` cannot be read or holds no PEM certificate.
     #[error("the CA bundle {path} is not usable")]
     BadCaBundle {
+        /// The file named by `extra_ca_file`.
         path: PathBuf,
+        /// Why it cannot be used.
         #[source]
         source: std::io::Error,
     },
+    /// The proxy setting does not parse as a proxy URL.
     #[error("the proxy {proxy} is not usable")]
     BadProxy {
         /// Redacted: credentials in the proxy URL are replaced by `***`.
         proxy: String,
+        /// reqwest's reason.
         #[source]
         source: reqwest::Error,
     },
+    /// reqwest cannot build a client with this configuration.
     #[error("cannot build the HTTP client")]
     Client {
+        /// reqwest's reason.
         #[source]
         source: reqwest::Error,
     },
+    /// No connection to upstream (DNS, refused, unreachable). Transient: retried.
     #[error("cannot connect to {url}")]
     Connect {
+        /// The URL requested, userinfo redacted.
         url: String,
+        /// reqwest's reason.
         #[source]
         source: reqwest::Error,
     },
+    /// The TLS handshake failed (an untrusted certificate, a name mismatch). Not retried.
     #[error(
         "TLS with {url} failed (trusted: the operating system's store or SSL_CERT_FILE, plus extra_ca_file if set)"
     )]
     Tls {
+        /// The URL requested, userinfo redacted.
         url: String,
+        /// reqwest's reason.
         #[source]
         source: reqwest::Error,
     },
+    /// The attempt took longer than its timeout. Transient: retried.
     #[error("{url} timed out")]
     Timeout {
+        /// The URL requested, userinfo redacted.
         url: String,
+        /// reqwest's reason.
         #[source]
         source: reqwest::Error,
     },
+    /// Another failure of the request: retried, unless reqwest reports a build or redirect error.
     #[error("the request for {url} failed")]
     Request {
+        /// The URL requested, userinfo redacted.
         url: String,
+        /// reqwest's reason.
         #[source]
         source: reqwest::Error,
     },
     /// A `.crate` URL (or a redirect, or the addresses of its host) that the download policy
     /// refuses (`crate::DownloadHosts`). Not retried.
     #[error("refusing to download {url}: {reason}")]
-    DownloadRefused { url: String, reason: String },
+    DownloadRefused {
+        /// The URL refused, userinfo redacted.
+        url: String,
+        /// Why the policy refuses it, in words.
+        reason: String,
+    },
+    /// An HTTP status that is neither success nor not-found; 429 and 5xx are retried, others not.
     #[error("{url} answered HTTP {status}")]
-    Status { url: String, status: u16 },
+    Status {
+        /// The URL requested, userinfo redacted.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// The body is larger than the limit for its kind of file. Not retried.
     #[error("{url} is larger than the limit of {limit} bytes{}", declared_note(.declared))]
-    TooLarge { url: String, limit: u64, declared: Option<u64> },
+    TooLarge {
+        /// The URL requested, userinfo redacted.
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
+        /// The Content-Length, when upstream sent one.
+        declared: Option<u64>,
+    },
+    /// The body ended before its Content-Length, or the connection broke while reading it. Transient: retried.
     #[error("{url} ended after {received} bytes{}", expected_note(.expected))]
     Truncated {
+        /// The URL requested, userinfo redacted.
         url: String,
+        /// The number of bytes received.
         received: u64,
         /// The Content-Length, when upstream sent one.
         expected: Option<u64>,
+        /// reqwest's reason, when the read failed (`None` when the body simply ended short).
         #[source]
         source: Option<reqwest::Error>,
     },
     /// Nothing was sent: upstream asked for a pause (429, or `Retry-After`) that lasts `left` more,
     /// and the caller chose not to wait ([`crate::Allowance::fail_when_paused`]).
     #[error("{url} not requested: upstream asked for a pause, {}s left", .left.as_secs_f64().ceil())]
-    Paused { url: String, left: std::time::Duration },
+    Paused {
+        /// The URL not requested, userinfo redacted.
+        url: String,
+        /// How long the pause still lasts.
+        left: std::time::Duration,
+    },
     /// Only after at least one retry: with `retries = 0` the first failure is returned as is.
     #[error("{url}: gave up after {attempts} attempts")]
     RetriesExhausted {
+        /// The URL requested, userinfo redacted.
         url: String,
+        /// The number of attempts made (the first and every retry).
         attempts: u32,
+        /// The last attempt's failure.
         #[source]
         last: Box<UpstreamError>,
     },

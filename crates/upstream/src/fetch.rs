@@ -18,12 +18,22 @@ pub enum Validator {
 #[non_exhaustive]
 pub enum IndexFetch {
     /// The file, byte for byte as upstream sent it (index files are opaque: never re-encoded).
-    Fetched { bytes: Vec<u8>, etag: Option<String>, last_modified: Option<String> },
+    Fetched {
+        /// The file's bytes.
+        bytes: Vec<u8>,
+        /// Upstream's `ETag`, when it sent one.
+        etag: Option<String>,
+        /// Upstream's `Last-Modified`, when it sent one.
+        last_modified: Option<String>,
+    },
     /// Upstream says the file has not changed since the validator that was sent.
     NotModified,
     /// Upstream does not have the file: 404, or 410/451 (the crate was removed). The status is
     /// kept for logs.
-    NotFound { status: u16 },
+    NotFound {
+        /// The HTTP status: 404, 410 or 451.
+        status: u16,
+    },
 }
 
 impl IndexFetch {
@@ -61,9 +71,15 @@ pub fn same_content(bytes: &[u8], known: &Sha256Hash) -> bool {
 #[non_exhaustive]
 pub enum CrateFetch {
     /// The file as upstream sent it; the caller checks it against the index entry's `cksum`.
-    Fetched { bytes: Vec<u8> },
+    Fetched {
+        /// The file's bytes.
+        bytes: Vec<u8>,
+    },
     /// 404, 410 or 451, kept for logs.
-    NotFound { status: u16 },
+    NotFound {
+        /// The HTTP status: 404, 410 or 451.
+        status: u16,
+    },
 }
 
 #[cfg(test)]

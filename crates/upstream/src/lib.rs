@@ -25,6 +25,8 @@
 //! optional extra CA file; proxies from the environment, or one given explicitly. Credentials in
 //! proxy URLs never reach logs, errors or Debug output.
 
+#![warn(missing_docs)]
+
 mod body;
 mod client;
 mod config;

@@ -8,7 +8,7 @@ use tufmirror_repo::ceremony::{self, Edit};
 use tufmirror_repo::durable::IfExists;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The proposal to edit; if it does not exist, it is created as the next version of the
     /// newest root in --roots.
     proposal: PathBuf,
@@ -51,7 +51,7 @@ fn role_threshold(s: &str) -> Result<(Role, u64), String> {
     Ok((role, n.parse().map_err(|_| format!("threshold {n:?} is not a whole number"))?))
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let newest = args.roots.as_deref().map(super::newest_root).transpose()?.flatten();
     let newest = newest.as_ref().map(|r| &r.signed);
     let (base, existing) = if args.proposal.exists() {

@@ -8,7 +8,7 @@ use tufmirror_repo::ceremony::{self, RoleSpec};
 use tufmirror_repo::durable::IfExists;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The proposal file to create (never overwritten).
     #[arg(long, value_name = "PROPOSAL")]
     out: PathBuf,
@@ -45,7 +45,7 @@ pub struct Args {
     root_expiry_days: i64,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     if args.out.exists() {
         anyhow::bail!("{} exists; edit it with `tufmirror root edit`, or choose another --out", args.out.display());
     }

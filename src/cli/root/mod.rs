@@ -21,7 +21,7 @@ use tufmirror_repo::ceremony::{self, GivenKey};
 pub(super) use print::print_next_signers;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Propose root version 1 (consistent_snapshot on) from the key holders' public keys.
     Init(init::Args),
     /// Edit a proposal, or start the proposal of the next version from the newest root in --roots.
@@ -35,7 +35,7 @@ pub enum Command {
     Publish(publish::Args),
 }
 
-pub fn run(cmd: Command) -> anyhow::Result<()> {
+pub(super) fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Init(args) => init::run(args),
         Command::Edit(args) => edit::run(args),

@@ -9,7 +9,7 @@ use tufmirror_mirror::datadir::{DataDir, DataDirOwner};
 use tufmirror_repo::ceremony;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     proposal: PathBuf,
     /// The root chain directory to add N.root.json to (default: keys.root_dir of --config).
     #[arg(long, value_name = "DIR")]
@@ -20,7 +20,7 @@ pub struct Args {
     config: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let config = super::load_config(args.config.as_deref())?;
     let roots = super::roots_dir(args.roots.as_deref(), config.as_ref())?;
     if let (Some(config), Some(dir)) = (&config, &args.roots)

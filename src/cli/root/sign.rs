@@ -8,7 +8,7 @@ use tufmirror_repo::ceremony;
 use tufmirror_repo::durable::IfExists;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The proposal; the signature is added to it (a key that signed before is replaced).
     proposal: PathBuf,
     /// The root key to sign with (a key URI: file:, pkcs11:, exec:, vault:, ...).
@@ -19,7 +19,7 @@ pub struct Args {
     roots: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let mut proposal = ceremony::read_proposal(&args.proposal)?;
     let version = proposal.signed.version;
     let newest = match &args.roots {

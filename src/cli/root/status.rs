@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use tufmirror_repo::ceremony;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     proposal: PathBuf,
     /// The root chain directory; from version 2 on, to count the previous root's signatures.
     #[arg(long, value_name = "DIR")]
@@ -16,7 +16,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(super) fn run(args: Args) -> anyhow::Result<()> {
     let proposal = ceremony::read_proposal(&args.proposal)?;
     let newest = args.roots.as_deref().map(super::newest_root).transpose()?.flatten();
     let st = ceremony::status_against_chain(&proposal, newest.as_ref().map(|r| &r.signed), OffsetDateTime::now_utc())?;

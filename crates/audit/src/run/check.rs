@@ -16,7 +16,7 @@ use tufmirror_core::verify::parse_unverified;
 
 /// Counts for the report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
+pub(super) struct Stats {
     pub snapshots: u64,
     pub timestamps: u64,
     /// Index files whose versions were compared (or recorded for the first time).
@@ -25,7 +25,7 @@ pub struct Stats {
 
 /// A timestamp that was read and verified, waiting for the snapshots it names to be audited.
 #[derive(Debug)]
-pub struct ReadTimestamp {
+pub(super) struct ReadTimestamp {
     pub version: u64,
     pub timestamp: Timestamp,
     /// The root version whose timestamp keys signed it; `None`: not signed.
@@ -34,7 +34,7 @@ pub struct ReadTimestamp {
 
 /// The state of a run: what has been checked since the last commit, and what was found.
 #[derive(Debug)]
-pub struct Checker<'a> {
+pub(super) struct Checker<'a> {
     pub state: &'a State,
     pub chain: &'a [Root],
     pub tree: &'a mut LeafTree,
@@ -54,7 +54,7 @@ pub struct Checker<'a> {
 }
 
 /// The `signed` part of a metadata file, to compare two files' statements.
-pub fn signed_part(bytes: &[u8]) -> Option<Value> {
+pub(super) fn signed_part(bytes: &[u8]) -> Option<Value> {
     serde_json::from_slice::<Value>(bytes).ok()?.get("signed").cloned()
 }
 
@@ -66,7 +66,7 @@ fn pins(pin: &MetaFile, sha256: &Sha256Hash, length: u64) -> bool {
 
 impl Checker<'_> {
     /// Findings that are kept: in the report and, with the next commit, in the state.
-    pub fn keep(&mut self, findings: impl IntoIterator<Item = Finding>) {
+    pub(super) fn keep(&mut self, findings: impl IntoIterator<Item = Finding>) {
         for finding in findings {
             if !self.open.contains(&finding) {
                 self.open.push(finding.clone());
@@ -80,12 +80,12 @@ impl Checker<'_> {
         }
     }
 
-    pub fn keep_one(&mut self, finding: Finding) {
+    pub(super) fn keep_one(&mut self, finding: Finding) {
         self.keep([finding]);
     }
 
     /// Commits what was checked so far, with the progress it reached.
-    pub fn commit(&mut self) -> Result<(), AuditError> {
+    pub(super) fn commit(&mut self) -> Result<(), AuditError> {
         let mut batch = std::mem::take(&mut self.batch);
         batch.progress = Some(self.progress.clone());
         self.state.commit(&batch)?;
@@ -97,14 +97,14 @@ impl Checker<'_> {
         self.stopped = Some(finding);
     }
 
-    pub fn record(&self, path: &str) -> Result<Option<FileRecord>, AuditError> {
+    pub(super) fn record(&self, path: &str) -> Result<Option<FileRecord>, AuditError> {
         match self.batch.records.get(path) {
             Some(record) => Ok(record.clone()),
             None => Ok(self.state.record(path)?),
         }
     }
 
-    pub fn snapshot_info(&self, n: u64) -> Result<Option<SnapshotInfo>, AuditError> {
+    pub(super) fn snapshot_info(&self, n: u64) -> Result<Option<SnapshotInfo>, AuditError> {
         match self.batch.snapshots.get(&n) {
             Some(info) => Ok(Some(*info)),
             None => Ok(self.state.snapshot(n)?),
@@ -138,7 +138,7 @@ impl Checker<'_> {
 
     /// Audits snapshot `files.version`, the one after `self.progress.snapshot_version`. Returns
     /// whether the run can go on.
-    pub fn snapshot(&mut self, files: &SnapshotFiles, contents: &Contents) -> Result<bool, AuditError> {
+    pub(super) fn snapshot(&mut self, files: &SnapshotFiles, contents: &Contents) -> Result<bool, AuditError> {
         let n = files.version;
         let previous = self.progress.snapshot_version;
         let before = self.progress.clone();
@@ -330,7 +330,7 @@ impl Checker<'_> {
 
     /// Reads timestamp `version` from history and checks its signature. `None`: the run cannot
     /// go on (the timestamp is missing or not readable: the sequence has a gap).
-    pub fn read_timestamp(&mut self, version: u64, bytes: Option<&[u8]>) -> Option<ReadTimestamp> {
+    pub(super) fn read_timestamp(&mut self, version: u64, bytes: Option<&[u8]>) -> Option<ReadTimestamp> {
         let file = timestamp_path(version);
         let snapshot = self.progress.trusted_timestamp_snapshot;
         let Some(bytes) = bytes else {
@@ -348,7 +348,7 @@ impl Checker<'_> {
 
     /// Checks a timestamp once the snapshots it names are audited: signed, moving forward, and
     /// signing the recomputed root of its snapshot.
-    pub fn timestamp(&mut self, read: &ReadTimestamp) -> Result<(), AuditError> {
+    pub(super) fn timestamp(&mut self, read: &ReadTimestamp) -> Result<(), AuditError> {
         let version = read.version;
         let ts = &read.timestamp;
         let file = timestamp_path(version);

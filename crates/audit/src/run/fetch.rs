@@ -14,7 +14,7 @@ use tufmirror_core::verify::parse_unverified;
 
 /// One snapshot's files as the mirror served them (`None`: not found).
 #[derive(Debug)]
-pub struct SnapshotFiles {
+pub(super) struct SnapshotFiles {
     pub version: u64,
     pub diff: Option<Result<SnapshotDiff, serde_json::Error>>,
     pub snapshot: Option<Vec<u8>>,
@@ -23,23 +23,23 @@ pub struct SnapshotFiles {
 }
 
 /// Index file bytes by (path, SHA-256), already read into versions.
-pub type Contents = HashMap<(String, Sha256Hash), Content>;
+pub(super) type Contents = HashMap<(String, Sha256Hash), Content>;
 
-pub fn diff_path(n: u64) -> String {
+pub(super) fn diff_path(n: u64) -> String {
     format!("history/{n}.diff.json")
 }
-pub fn snapshot_path(n: u64) -> String {
+pub(super) fn snapshot_path(n: u64) -> String {
     format!("tuf/{n}.snapshot.json")
 }
-pub fn targets_path(n: u64) -> String {
+pub(super) fn targets_path(n: u64) -> String {
     format!("tuf/{n}.targets.json")
 }
-pub fn timestamp_path(v: u64) -> String {
+pub(super) fn timestamp_path(v: u64) -> String {
     format!("history/{v}.timestamp.json")
 }
 
 /// `history/V.timestamp.json` for every V of `range`.
-pub async fn timestamps(
+pub(super) async fn timestamps(
     source: &Source,
     range: RangeInclusive<u64>,
     jobs: usize,
@@ -49,7 +49,7 @@ pub async fn timestamps(
 }
 
 /// Diff, snapshot metadata and targets metadata of every snapshot of `range`.
-pub async fn snapshots(
+pub(super) async fn snapshots(
     source: &Source,
     range: RangeInclusive<u64>,
     jobs: usize,
@@ -103,7 +103,7 @@ pub async fn snapshots(
 /// snapshot that still holds them: the snapshot before the path changes again within `files`, or
 /// else `newest` (the mirror's current snapshot). Older snapshots expire; the newest is retained
 /// (docs/POUF.md 2.1), so this is where bytes are most likely still served.
-pub async fn contents(
+pub(super) async fn contents(
     source: &Source,
     files: &[SnapshotFiles],
     newest: u64,

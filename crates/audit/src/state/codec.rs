@@ -65,14 +65,14 @@ impl<'a> Reader<'a> {
 }
 
 /// A leaf without its path (the key): length, then SHA-256.
-pub fn encode_leaf(length: u64, sha256: &Sha256Hash) -> [u8; 40] {
+pub(super) fn encode_leaf(length: u64, sha256: &Sha256Hash) -> [u8; 40] {
     let mut out = [0; 40];
     out[..8].copy_from_slice(&length.to_be_bytes());
     out[8..].copy_from_slice(&sha256.0);
     out
 }
 
-pub fn decode_leaf(bytes: &[u8]) -> Result<(u64, Sha256Hash), Damaged> {
+pub(super) fn decode_leaf(bytes: &[u8]) -> Result<(u64, Sha256Hash), Damaged> {
     let mut r = Reader { bytes, what: "leaf" };
     let leaf = (r.u64()?, r.hash()?);
     r.end()?;

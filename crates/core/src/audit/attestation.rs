@@ -40,7 +40,9 @@ pub const ATTESTATION_TYPE: &str = "x-tufmirror-audit";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Auditors {
+    /// `keyids`: the auditor keys (each also in root's `keys`).
     pub keyids: Vec<KeyId>,
+    /// `threshold`: how many distinct auditor keys must sign an attestation (1 to the number of keys).
     pub threshold: u64,
 }
 
@@ -84,15 +86,21 @@ impl Auditors {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attestation {
+    /// `_type`: always `x-tufmirror-audit`.
     #[serde(rename = "_type")]
     pub kind: String,
+    /// `snapshot_version`: the snapshot the auditor checked.
     pub snapshot_version: u64,
+    /// `merkle_root`: that snapshot's Merkle root, as the auditor recomputed it.
     pub merkle_root: Sha256Hash,
+    /// `merkle_tree_size`: that snapshot's number of leaves.
     pub merkle_tree_size: u64,
+    /// `timestamp_version`: the highest timestamp version the auditor had checked when signing.
     pub timestamp_version: u64,
 }
 
 impl Attestation {
+    /// An attestation of `_type` `x-tufmirror-audit` with these fields.
     pub fn new(snapshot_version: u64, merkle_root: Sha256Hash, merkle_tree_size: u64, timestamp_version: u64) -> Self {
         Attestation {
             kind: ATTESTATION_TYPE.to_owned(),
@@ -141,7 +149,9 @@ impl Attestation {
 /// An attestation with its signatures, as published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedAttestation {
+    /// `signed`: the attestation; signatures cover its canonical JSON.
     pub signed: Attestation,
+    /// `signatures`: one entry per auditor key that signed.
     pub signatures: Vec<Signature>,
 }
 
@@ -155,9 +165,11 @@ impl SignedAttestation {
 /// A timestamp that auditors vouch for: by whom, and up to which timestamp version they checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attested {
+    /// The snapshot version attested.
     pub snapshot_version: u64,
     /// The highest `timestamp_version` among the attestations that cover it.
     pub timestamp_version: u64,
+    /// The auditor keys whose valid signatures cover it, each once.
     pub keyids: Vec<KeyId>,
 }
 
@@ -165,18 +177,46 @@ pub struct Attested {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AttestationError {
+    /// The trusted root has no `x-tufmirror-auditors`.
     #[error("root version {root_version} declares no auditors ({AUDITORS_FIELD}): nothing can attest")]
-    NoAuditors { root_version: u64 },
+    NoAuditors {
+        /// The trusted root's version.
+        root_version: u64,
+    },
+    /// The root's `x-tufmirror-auditors` is malformed, its threshold unreachable, or a key undefined.
     #[error("root version {root_version}'s {AUDITORS_FIELD} is not usable: {reason}")]
-    BadAuditors { root_version: u64, reason: String },
+    BadAuditors {
+        /// The root's version.
+        root_version: u64,
+        /// What is wrong, in words.
+        reason: String,
+    },
+    /// The mirror has no attestation for the snapshot.
     #[error("no attestation for snapshot {snapshot_version}")]
-    NoAttestation { snapshot_version: u64 },
+    NoAttestation {
+        /// The snapshot version asked for.
+        snapshot_version: u64,
+    },
+    /// The attestation file does not parse or is not of `_type` `x-tufmirror-audit`.
     #[error("not an attestation: {reason}")]
-    Malformed { reason: String },
+    Malformed {
+        /// What is wrong, in words.
+        reason: String,
+    },
+    /// The attestation names another snapshot, root or size, or an older timestamp version.
     #[error("the attestation does not cover this timestamp: {reason}")]
-    NotCovered { reason: String },
+    NotCovered {
+        /// What differs, in words.
+        reason: String,
+    },
+    /// Too few distinct auditor keys of root signed a covering attestation.
     #[error("{valid} auditor key(s) of root attest this snapshot, root requires {threshold}")]
-    Threshold { valid: u64, threshold: u64 },
+    Threshold {
+        /// The number of distinct auditor keys whose signature verified.
+        valid: u64,
+        /// The auditors' threshold in root.
+        threshold: u64,
+    },
 }
 
 #[derive(Deserialize)]

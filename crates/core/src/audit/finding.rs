@@ -17,73 +17,147 @@ use std::fmt;
 pub enum Finding {
     /// A published version is no longer in its crate's index file.
     VersionRemoved {
+        /// The crate's name (`crate` in JSON).
         #[serde(rename = "crate")]
         krate: String,
+        /// The version (`vers`) that is gone.
         version: String,
+        /// The `cksum` it had: the SHA-256 of its `.crate` file, hex.
         cksum: String,
+        /// The index file's path.
         path: String,
+        /// The snapshot that still listed the version.
         previous_snapshot: u64,
+        /// The snapshot that no longer lists it.
         snapshot: u64,
     },
     /// A published version's `cksum` changed: cargo would accept different crate bytes.
     ChecksumChanged {
+        /// The crate's name (`crate` in JSON).
         #[serde(rename = "crate")]
         krate: String,
+        /// The version (`vers`) whose checksum changed.
         version: String,
+        /// The `cksum` in `previous_snapshot`.
         previous_cksum: String,
+        /// The `cksum` in `snapshot`.
         cksum: String,
+        /// The index file's path.
         path: String,
+        /// The snapshot with the old checksum.
         previous_snapshot: u64,
+        /// The snapshot with the new checksum.
         snapshot: u64,
     },
     /// An index file left the mirror without a removal record signed by the targets role.
     RemovedWithoutRecord {
+        /// The crate's name (`crate` in JSON).
         #[serde(rename = "crate")]
         krate: String,
+        /// The index file's path.
         path: String,
+        /// The last snapshot that held the file.
         previous_snapshot: u64,
+        /// The snapshot without it.
         snapshot: u64,
+        /// What is missing or wrong about the record, in words.
         reason: String,
     },
     /// A removal record in snapshot `snapshot`'s targets metadata that its diff does not back
     /// (the path is not removed there, or the record names another snapshot).
     StrayRemovalRecord {
+        /// The crate's name (`crate` in JSON).
         #[serde(rename = "crate")]
         krate: String,
+        /// The path the record names.
         path: String,
+        /// The snapshot whose targets metadata carries the record.
         snapshot: u64,
+        /// The record's own `snapshot_version`.
         record_snapshot: u64,
     },
     /// Metadata that the role's keys (under the root chain, never an older root's keys after a
     /// newer root was used) did not sign.
-    NotSigned { file: String, role: Role, snapshot: u64, reason: String },
+    NotSigned {
+        /// The metadata file's path on the mirror.
+        file: String,
+        /// The role that should have signed it.
+        role: Role,
+        /// The snapshot the file belongs to.
+        snapshot: u64,
+        /// Why the signatures do not count, in words.
+        reason: String,
+    },
     /// Metadata that is signed but wrong: a version that is not the one its name or its pin
     /// says, hashes that do not match, a missing `x-tufmirror-removals`.
-    BadMetadata { file: String, snapshot: u64, reason: String },
+    BadMetadata {
+        /// The metadata file's path on the mirror.
+        file: String,
+        /// The snapshot the file belongs to.
+        snapshot: u64,
+        /// What is wrong, in words.
+        reason: String,
+    },
     /// A file of signed history that the mirror must serve forever is missing.
-    MissingHistory { file: String, snapshot: u64 },
+    MissingHistory {
+        /// The missing file's path on the mirror.
+        file: String,
+        /// The snapshot the file belongs to.
+        snapshot: u64,
+    },
     /// A diff that does not apply to the snapshot before it, or gives another root than it says.
-    InvalidDiff { snapshot: u64, previous_snapshot: u64, reason: String },
+    InvalidDiff {
+        /// The snapshot the diff leads to.
+        snapshot: u64,
+        /// The snapshot the diff starts from.
+        previous_snapshot: u64,
+        /// What does not apply or match, in words.
+        reason: String,
+    },
     /// A timestamp whose `merkle_root` or `merkle_tree_size` is not what the snapshot it names
     /// recomputes to.
     RootMismatch {
+        /// The timestamp's `version`.
         timestamp_version: u64,
+        /// The snapshot version the timestamp names.
         snapshot: u64,
+        /// The timestamp's `merkle_root`; `None` when it has none.
         signed_root: Option<Sha256Hash>,
+        /// The root the auditor computed from the snapshot's leaves.
         computed_root: Sha256Hash,
+        /// The timestamp's `merkle_tree_size`; `None` when it has none.
         signed_size: Option<u64>,
+        /// The number of leaves the auditor counted.
         computed_size: u64,
     },
     /// A timestamp that names an older snapshot than the timestamp before it.
-    SnapshotRollback { timestamp_version: u64, snapshot: u64, previous_timestamp_version: u64, previous_snapshot: u64 },
+    SnapshotRollback {
+        /// The later timestamp's `version`.
+        timestamp_version: u64,
+        /// The snapshot version it names.
+        snapshot: u64,
+        /// The earlier timestamp's `version`.
+        previous_timestamp_version: u64,
+        /// The (newer) snapshot version the earlier timestamp named.
+        previous_snapshot: u64,
+    },
     /// Two different timestamps with the same version (the current one and the one in history).
-    ConflictingTimestamps { timestamp_version: u64, snapshot: u64 },
+    ConflictingTimestamps {
+        /// The version both timestamps carry.
+        timestamp_version: u64,
+        /// The snapshot version the current timestamp names.
+        snapshot: u64,
+    },
     /// An index file that is not a valid index file of its crate.
     InvalidIndexFile {
+        /// The crate's name (`crate` in JSON).
         #[serde(rename = "crate")]
         krate: String,
+        /// The index file's path.
         path: String,
+        /// The snapshot that holds the file.
         snapshot: u64,
+        /// Why the file is not valid, in words.
         reason: String,
     },
 }

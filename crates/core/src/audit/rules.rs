@@ -120,7 +120,9 @@ pub fn check_removals(
 /// What the auditor knows of the timestamp before the one being checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PreviousTimestamp {
+    /// The timestamp's `version`.
     pub version: u64,
+    /// The snapshot version it named.
     pub snapshot: u64,
 }
 

@@ -45,14 +45,17 @@ impl LeafTree {
         Ok(tree)
     }
 
+    /// The Merkle root, as [`crate::merkle::MerkleTree::root`] computes it for the same leaves.
     pub fn root(&self) -> Sha256Hash {
         self.top[BUCKET_BITS][0]
     }
 
+    /// The number of leaves.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether the tree has no leaves.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

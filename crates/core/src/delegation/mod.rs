@@ -22,12 +22,15 @@ pub use pattern::path_matches;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct Delegations {
+    /// `keys`: the keys of the delegated roles, by key id.
     pub keys: BTreeMap<KeyId, KeyObject>,
     /// Ordered: the order is the order of trust in the delegation search.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<DelegatedRole>>,
+    /// TAP-15 `succinct_roles`: hashed bins instead of (or with) `roles`; `None` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succinct_roles: Option<SuccinctRoles>,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -36,14 +39,22 @@ pub struct Delegations {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct DelegatedRole {
+    /// `name`: the delegated role's name (its metadata is `<name>.json`).
     pub name: String,
+    /// `keyids`: the keys that may sign for the role.
     pub keyids: Vec<KeyId>,
+    /// `threshold`: how many of `keyids` must sign.
     pub threshold: u64,
+    /// `terminating`: whether the search for a target stops at this role when its paths match.
     pub terminating: bool,
+    /// `paths`: the target path patterns the role is trusted for; `None` when `path_hash_prefixes` is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<Vec<String>>,
+    /// `path_hash_prefixes`: hex prefixes of the SHA-256 of target paths the role is trusted for; `None` when
+    /// `paths` is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_hash_prefixes: Option<Vec<String>>,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -54,10 +65,15 @@ pub struct DelegatedRole {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct SuccinctRoles {
+    /// `keyids`: the keys that sign every bin.
     pub keyids: Vec<KeyId>,
+    /// `threshold`: how many of `keyids` must sign each bin.
     pub threshold: u64,
+    /// `bit_length`: the number of leading bits of the path hash that pick a bin (1 to 32).
     pub bit_length: u32,
+    /// `name_prefix`: the bins' name prefix.
     pub name_prefix: String,
+    /// Other members, kept so that re-serializing loses nothing of the signed bytes.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
 }
@@ -65,8 +81,11 @@ pub struct SuccinctRoles {
 /// The keys and threshold that a delegator requires of one delegated role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Authority<'a> {
+    /// The delegator's `keys`, in which `keyids` are looked up.
     pub keys: &'a BTreeMap<KeyId, KeyObject>,
+    /// The key ids that may sign for the role.
     pub keyids: &'a [KeyId],
+    /// How many of `keyids` must sign.
     pub threshold: u64,
 }
 

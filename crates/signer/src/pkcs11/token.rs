@@ -30,7 +30,7 @@ pub(super) struct Target {
 
 impl Target {
     /// Finds the module and reads the PIN.
-    pub fn resolve(uri: Pkcs11Uri) -> Result<Self, SignerError> {
+    pub(super) fn resolve(uri: Pkcs11Uri) -> Result<Self, SignerError> {
         let module = match (&uri.module_path, std::env::var_os(MODULE_ENV)) {
             (Some(path), _) => path.clone(),
             (None, Some(path)) if !path.is_empty() => PathBuf::from(path),
@@ -294,7 +294,7 @@ fn public_key_info(session: &Session, key: ObjectHandle, algorithm: Algorithm) -
 }
 
 impl SignFailure {
-    pub fn into_error(self, token: &str) -> SignerError {
+    pub(super) fn into_error(self, token: &str) -> SignerError {
         match self {
             SignFailure::Failed(e) => e,
             SignFailure::SessionLost => {
@@ -306,7 +306,7 @@ impl SignFailure {
 
 impl Connection {
     /// Signs with the key's TUF scheme and checks the signature against the public key.
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignFailure> {
+    pub(super) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignFailure> {
         let digest;
         let (mechanism, data) = match self.algorithm {
             Algorithm::Ed25519 => (Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)), message),

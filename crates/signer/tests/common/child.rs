@@ -18,23 +18,23 @@ use std::process::Command;
 use std::time::Duration;
 
 /// The variable that tells a child where its fixture is.
-pub const CHILD_DIR: &str = "TUFMIRROR_SIGNER_TEST_DIR";
+pub(crate) const CHILD_DIR: &str = "TUFMIRROR_SIGNER_TEST_DIR";
 /// Generous: a child runs a whole suite on a busy machine, but must not hang the run.
 const CHILD_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// In a child, the directory the parent prepared.
-pub fn child_dir() -> Option<PathBuf> {
+pub(crate) fn child_dir() -> Option<PathBuf> {
     std::env::var_os(CHILD_DIR).map(PathBuf::from)
 }
 
 /// Records that the child ran `test`'s body.
-pub fn mark(dir: &Path, test: &str) {
+pub(crate) fn mark(dir: &Path, test: &str) {
     std::fs::write(dir.join(format!("{test}.ran")), "").expect("mark");
 }
 
 /// For synchronous tests: in a child, runs `body` on a runtime of its own, marks it and returns
 /// true; in the parent, returns false.
-pub fn in_child<F: Future<Output = ()>>(test: &str, body: impl FnOnce(PathBuf) -> F) -> bool {
+pub(crate) fn in_child<F: Future<Output = ()>>(test: &str, body: impl FnOnce(PathBuf) -> F) -> bool {
     let Some(dir) = child_dir() else {
         return false;
     };
@@ -45,7 +45,7 @@ pub fn in_child<F: Future<Output = ()>>(test: &str, body: impl FnOnce(PathBuf) -
 }
 
 /// Runs `test` of this binary as a child with `dir` and `env`, and fails unless it passed.
-pub fn run_child(test: &str, dir: &Path, env: &[(String, String)]) -> Run {
+pub(crate) fn run_child(test: &str, dir: &Path, env: &[(String, String)]) -> Run {
     let exe = std::env::current_exe().expect("test binary");
     let mut command = Command::new(exe);
     command.args([test, "--exact", "--nocapture", "--test-threads=1"]);
@@ -72,6 +72,6 @@ pub fn run_child(test: &str, dir: &Path, env: &[(String, String)]) -> Run {
 
 /// [`run_child`] on the blocking pool, so that servers on this test's runtime keep answering the
 /// child.
-pub async fn run_child_async(test: &'static str, dir: PathBuf, env: Vec<(String, String)>) -> Run {
+pub(crate) async fn run_child_async(test: &'static str, dir: PathBuf, env: Vec<(String, String)>) -> Run {
     tokio::task::spawn_blocking(move || run_child(test, &dir, &env)).await.expect("join the child")
 }

@@ -26,14 +26,14 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// The region the keys live in.
-pub const REGION: &str = "eu-west-3";
+pub(crate) const REGION: &str = "eu-west-3";
 /// The secret of the `wrong-secret` profile.
-pub const WRONG_SECRET: &str = "not-the-secret-0a1b2c3d4e5f60718293a4b5";
+pub(crate) const WRONG_SECRET: &str = "not-the-secret-0a1b2c3d4e5f60718293a4b5";
 const STARTUP: Duration = Duration::from_secs(60);
 
 /// A running ministack with keys and users (module documentation: the profiles). It derefs to
 /// its [`Kms`] description.
-pub struct Ministack {
+pub(crate) struct Ministack {
     child: Child,
     dir: TempDir,
     kms: Kms,
@@ -41,7 +41,7 @@ pub struct Ministack {
 
 /// What a test needs to know of a running ministack; a child reads it with [`Kms::load`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Kms {
+pub(crate) struct Kms {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
     /// What `ministack_kms.py setup` printed: `keys.NAME.{id,arn}`, `users.NAME.{…}`.
@@ -54,7 +54,7 @@ const FIXTURE: &str = "ministack.json";
 
 impl Ministack {
     /// Starts ministack, waits until it answers, and creates the keys, users and AWS files.
-    pub fn start() -> Ministack {
+    pub(crate) fn start() -> Ministack {
         python::require("ministack", "ministack, the AWS emulator (tests/python/requirements.txt)");
         let dir = tempfile::tempdir().expect("tempdir");
         let port = closed_port();
@@ -107,7 +107,7 @@ impl Ministack {
         }
     }
 
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("ministack.log")).unwrap_or_default()
     }
 }
@@ -122,22 +122,22 @@ impl std::ops::Deref for Ministack {
 
 impl Kms {
     /// In a child: the description its parent's [`Ministack::start`] wrote into `dir`.
-    pub fn load(dir: &Path) -> Kms {
+    pub(crate) fn load(dir: &Path) -> Kms {
         let json = std::fs::read(dir.join(FIXTURE)).expect("read the ministack fixture");
         serde_json::from_slice(&json).expect("the ministack fixture")
     }
 
     /// Runs `ministack_kms.py ENDPOINT REGION ARGS...`.
-    pub fn script(&self, args: &[&str]) -> Run {
+    pub(crate) fn script(&self, args: &[&str]) -> Run {
         run(command("ministack_kms.py").arg(&self.endpoint).arg(REGION).args(args), Duration::from_secs(60))
     }
 
     /// The id of key `name` (`ed25519`, `p256`, `p384`, `rsa`, `aes`).
-    pub fn key_id(&self, name: &str) -> String {
+    pub(crate) fn key_id(&self, name: &str) -> String {
         self.setup["keys"][name]["id"].as_str().unwrap_or_else(|| panic!("no key {name}")).to_owned()
     }
 
-    pub fn key_arn(&self, name: &str) -> String {
+    pub(crate) fn key_arn(&self, name: &str) -> String {
         self.setup["keys"][name]["arn"].as_str().unwrap_or_else(|| panic!("no key {name}")).to_owned()
     }
 
@@ -146,7 +146,7 @@ impl Kms {
     }
 
     /// The secret access keys of the users, which no output may show.
-    pub fn secrets(&self) -> Vec<String> {
+    pub(crate) fn secrets(&self) -> Vec<String> {
         let mut secrets: Vec<String> = ["signer", "reader"].iter().map(|u| self.user(u, "secret_access_key")).collect();
         secrets.push(WRONG_SECRET.to_owned());
         secrets
@@ -184,12 +184,12 @@ impl Kms {
         self.dir.join("aws-credentials")
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The variables that point the AWS SDK at this fixture's files (for a child).
-    pub fn env(&self) -> Vec<(String, String)> {
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         vec![
             ("AWS_CONFIG_FILE".to_owned(), self.config_file().display().to_string()),
             ("AWS_SHARED_CREDENTIALS_FILE".to_owned(), self.credentials_file().display().to_string()),
@@ -197,7 +197,7 @@ impl Kms {
     }
 
     /// `awskms:KEY?endpoint=…&profile=PROFILE` plus `extra` parameters.
-    pub fn uri(&self, key: &str, profile: &str, extra: &str) -> String {
+    pub(crate) fn uri(&self, key: &str, profile: &str, extra: &str) -> String {
         format!("awskms:{key}?endpoint={}&profile={profile}{extra}", self.endpoint)
     }
 }

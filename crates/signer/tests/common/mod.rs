@@ -8,28 +8,28 @@
 //! check nobody runs. `tests/run-all.sh` installs all of them.
 #![allow(dead_code)]
 
-pub mod child;
-pub mod ministack;
-pub mod python;
-pub mod softhsm;
-pub mod tuf;
-pub mod vault_server;
+pub(crate) mod child;
+pub(crate) mod ministack;
+pub(crate) mod python;
+pub(crate) mod softhsm;
+pub(crate) mod tuf;
+pub(crate) mod vault_server;
 
 use std::path::Path;
 use tufmirror_signer::SignerError;
 
-pub use tufmirror_testkit::process::{Run, run};
+pub(crate) use tufmirror_testkit::process::{Run, run};
 #[allow(unused_imports)] // not every test binary uses each
-pub use tufmirror_testkit::python::workspace_root;
+pub(crate) use tufmirror_testkit::python::workspace_root;
 
 /// The error with its causes, as the CLI prints it.
-pub fn chain(e: &SignerError) -> String {
+pub(crate) fn chain(e: &SignerError) -> String {
     tufmirror_core::error_chain(e)
 }
 
 /// The variant's name (`KeyNotFound`), and the I/O error kind for `Io` (`Io(NotFound)`): what the
 /// shared suite expects of each failure.
-pub fn variant(e: &SignerError) -> String {
+pub(crate) fn variant(e: &SignerError) -> String {
     if let SignerError::Io { source, .. } = e {
         return format!("Io({:?})", source.kind());
     }
@@ -38,13 +38,13 @@ pub fn variant(e: &SignerError) -> String {
 }
 
 /// A loopback port where nothing listens (one that was free a moment ago).
-pub fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     listener.local_addr().expect("address").port()
 }
 
 /// Percent-encodes everything but unreserved characters and `/`, for paths inside key URIs.
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => (b as char).to_string(),
@@ -54,7 +54,7 @@ pub fn encode(s: &str) -> String {
 }
 
 /// Writes `contents` to `path` with mode 0600.
-pub fn write_private(path: &Path, contents: &str) {
+pub(crate) fn write_private(path: &Path, contents: &str) {
     std::fs::write(path, contents).expect("write");
     #[cfg(unix)]
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");

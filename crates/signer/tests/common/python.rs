@@ -4,11 +4,11 @@
 use super::{Run, run};
 use std::path::Path;
 use std::time::Duration;
-pub use tufmirror_testkit::python::{command, interpreter as python, require};
+pub(crate) use tufmirror_testkit::python::{command, interpreter as python, require};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `verify_signature.py ROOT ROLE METADATA`: python-tuf's `Metadata.verify_delegate`.
-pub fn verify_signature(root: &Path, role: &str, metadata: &Path) -> Run {
+pub(crate) fn verify_signature(root: &Path, role: &str, metadata: &Path) -> Run {
     run(command("verify_signature.py").arg(root).arg(role).arg(metadata), TIMEOUT)
 }

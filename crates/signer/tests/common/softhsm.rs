@@ -7,58 +7,58 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use tufmirror_testkit::softhsm::SoftHsm;
 
-pub const TOKEN: &str = "tuf test";
-pub const TOKEN_IN_URI: &str = "tuf%20test";
+pub(crate) const TOKEN: &str = "tuf test";
+pub(crate) const TOKEN_IN_URI: &str = "tuf%20test";
 
 #[allow(unused_imports)] // not every test binary uses each
-pub use tufmirror_testkit::softhsm::{PIN, PIN_ENV, module};
+pub(crate) use tufmirror_testkit::softhsm::{PIN, PIN_ENV, module};
 
 /// A fresh token labelled [`TOKEN`] in a temporary directory.
-pub struct Hsm {
+pub(crate) struct Hsm {
     _dir: TempDir,
     token: SoftHsm,
     pub module: PathBuf,
 }
 
 impl Hsm {
-    pub fn init() -> Self {
+    pub(crate) fn init() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let token = SoftHsm::new(dir.path(), TOKEN);
         let module = token.module.clone();
         Hsm { _dir: dir, token, module }
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.token.dir()
     }
 
-    pub fn conf(&self) -> PathBuf {
+    pub(crate) fn conf(&self) -> PathBuf {
         self.token.conf()
     }
 
     /// What a process needs in its environment to use the token: the configuration and the PIN
     /// in [`PIN_ENV`].
-    pub fn env(&self) -> Vec<(String, String)> {
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         self.token.env()
     }
 
     /// Generates a key pair: `EC:edwards25519` or `EC:prime256v1`, `id` in hex.
-    pub fn keypair(&self, key_type: &str, label: &str, id: &str) {
+    pub(crate) fn keypair(&self, key_type: &str, label: &str, id: &str) {
         self.token.keypair(key_type, label, id);
     }
 
     /// Writes the PIN into `name` in the token's directory, with `mode`.
-    pub fn write_pin_file(&self, name: &str, mode: u32) {
+    pub(crate) fn write_pin_file(&self, name: &str, mode: u32) {
         self.token.write_pin_file(name, mode);
     }
 
     /// `pkcs11:token=tuf%20test;KEY;type=private?module-path=…[&QUERY]`.
-    pub fn uri(&self, key: &str, query: &str) -> String {
+    pub(crate) fn uri(&self, key: &str, query: &str) -> String {
         self.token.uri(key, query)
     }
 }
 
 /// A URI for the key `key` (path attributes) of the test token through `module`.
-pub fn uri(module: &Path, key: &str, query: &str) -> String {
+pub(crate) fn uri(module: &Path, key: &str, query: &str) -> String {
     tufmirror_testkit::softhsm::uri(TOKEN, module, key, query)
 }

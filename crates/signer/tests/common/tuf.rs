@@ -8,7 +8,7 @@ use tufmirror_core::verify::{RoleVerifier, parse_verified};
 use tufmirror_core::{PublicKey, Root, Targets, Timestamp};
 
 /// Root metadata that lists `key` for every top-level role, threshold 1.
-pub fn root(key: &PublicKey) -> Root {
+pub(crate) fn root(key: &PublicKey) -> Root {
     let id = key.key_id().0;
     let role = json!({"keyids": [id], "threshold": 1});
     let mut keys = serde_json::Map::new();
@@ -25,7 +25,7 @@ pub fn root(key: &PublicKey) -> Root {
     .expect("root metadata")
 }
 
-pub fn timestamp() -> Timestamp {
+pub(crate) fn timestamp() -> Timestamp {
     serde_json::from_value(json!({
         "_type": "timestamp",
         "spec_version": "1.0.31",
@@ -37,7 +37,7 @@ pub fn timestamp() -> Timestamp {
 }
 
 /// Targets metadata whose canonical form is longer than `at_least` bytes.
-pub fn targets(at_least: usize) -> Targets {
+pub(crate) fn targets(at_least: usize) -> Targets {
     let mut targets = serde_json::Map::new();
     let mut size = 0;
     let mut i = 0;
@@ -59,20 +59,20 @@ pub fn targets(at_least: usize) -> Targets {
 }
 
 /// Writes `signed` as it is served, and returns the bytes.
-pub fn write<T: Metadata>(path: &Path, signed: &Signed<T>) -> Vec<u8> {
+pub(crate) fn write<T: Metadata>(path: &Path, signed: &Signed<T>) -> Vec<u8> {
     let bytes = signed.to_bytes().expect("serialize");
     std::fs::write(path, &bytes).expect("write metadata");
     bytes
 }
 
 /// tufmirror-core's verdict on `bytes` as `T` metadata under `root`.
-pub fn core_verifies<T: Metadata>(root: &Root, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn core_verifies<T: Metadata>(root: &Root, bytes: &[u8]) -> Result<(), String> {
     let verifier = RoleVerifier::from_root(root, T::ROLE).map_err(|e| e.to_string())?;
     parse_verified::<T>(bytes, &verifier).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// `bytes` (served metadata) with the first signature's last hex digit changed.
-pub fn corrupt_signature(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn corrupt_signature(bytes: &[u8]) -> Vec<u8> {
     let mut value: Value = serde_json::from_slice(bytes).expect("metadata JSON");
     let sig = value["signatures"][0]["sig"].as_str().expect("a signature").to_owned();
     let (head, last) = sig.split_at(sig.len() - 1);
@@ -81,7 +81,7 @@ pub fn corrupt_signature(bytes: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&value).expect("JSON")
 }
 
-pub fn role_name<T: Metadata>() -> &'static str {
+pub(crate) fn role_name<T: Metadata>() -> &'static str {
     let role: Role = T::ROLE;
     role.name()
 }

@@ -17,10 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tufmirror_core::PublicKey;
 
-pub const TOKEN: &str = "hvs.test-token-0123456789";
+pub(crate) const TOKEN: &str = "hvs.test-token-0123456789";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Ed25519,
     EcdsaP256,
     Aes,
@@ -66,7 +66,7 @@ impl Secret {
     }
 }
 
-pub struct Key {
+pub(crate) struct Key {
     kind: Kind,
     /// Version n is `versions[n - 1]`.
     versions: Vec<Secret>,
@@ -74,7 +74,7 @@ pub struct Key {
 
 /// How the server misbehaves, if it does.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub enum Quirk {
+pub(crate) enum Quirk {
     #[default]
     None,
     /// Signs with the latest version whatever `key_version` says, and says so in the prefix.
@@ -91,7 +91,7 @@ pub enum Quirk {
 
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub method: Method,
     pub path: String,
     pub token: Option<String>,
@@ -101,7 +101,7 @@ pub struct Seen {
 }
 
 #[derive(Default)]
-pub struct Inner {
+pub(crate) struct Inner {
     pub token: String,
     /// By `mount/name`.
     pub keys: BTreeMap<String, Key>,
@@ -110,20 +110,20 @@ pub struct Inner {
 }
 
 #[derive(Clone, Default)]
-pub struct FakeVault(Arc<Mutex<Inner>>);
+pub(crate) struct FakeVault(Arc<Mutex<Inner>>);
 
 impl FakeVault {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let vault = FakeVault::default();
         vault.lock().token = TOKEN.to_owned();
         vault
     }
 
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.0.lock().expect("lock")
     }
 
-    pub fn add_key(&self, path: &str, kind: Kind) -> PublicKey {
+    pub(crate) fn add_key(&self, path: &str, kind: Kind) -> PublicKey {
         let secret = Secret::generate(kind);
         let public = secret.public();
         self.lock().keys.insert(path.to_owned(), Key { kind, versions: vec![secret] });
@@ -131,7 +131,7 @@ impl FakeVault {
     }
 
     /// Adds a version, as `vault write -f transit/keys/NAME/rotate` does.
-    pub fn rotate(&self, path: &str) -> PublicKey {
+    pub(crate) fn rotate(&self, path: &str) -> PublicKey {
         let mut inner = self.lock();
         let key = inner.keys.get_mut(path).expect("key");
         let secret = Secret::generate(key.kind);
@@ -140,12 +140,12 @@ impl FakeVault {
         public
     }
 
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.lock().seen.clone()
     }
 
     /// Serves on 127.0.0.1 over plain HTTP; returns `HOST:PORT`.
-    pub async fn serve(&self) -> String {
+    pub(crate) async fn serve(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("address");
         let router = self.router();
@@ -153,7 +153,7 @@ impl FakeVault {
         addr.to_string()
     }
 
-    pub fn router(&self) -> Router {
+    pub(crate) fn router(&self) -> Router {
         Router::new().fallback(handle).with_state(self.clone())
     }
 }
@@ -267,7 +267,7 @@ async fn handle(State(vault): State<FakeVault>, method: Method, uri: Uri, header
 }
 
 /// A directory with the token in a file of mode 0600.
-pub fn token_file(token: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn token_file(token: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("token");
     super::write_private(&path, &format!("{token}\n"));

@@ -16,7 +16,7 @@ use tufmirror_upstream::{DownloadHosts, ProxySetting, UpstreamConfig, Url};
 
 /// A client configuration for loopback tests: short waits, two retries, and no proxy, so that a
 /// developer's `HTTP_PROXY` cannot send loopback requests elsewhere.
-pub fn config(base: &str) -> UpstreamConfig {
+pub(crate) fn config(base: &str) -> UpstreamConfig {
     let mut c = UpstreamConfig::new(Url::parse(base).expect("valid base URL"));
     c.proxy = ProxySetting::Direct;
     c.connect_timeout = Duration::from_secs(2);
@@ -31,12 +31,12 @@ pub fn config(base: &str) -> UpstreamConfig {
     c
 }
 
-pub fn name(s: &str) -> CrateName {
+pub(crate) fn name(s: &str) -> CrateName {
     CrateName::new(s).expect("valid crate name")
 }
 
 /// Serves `router` on 127.0.0.1 (any port) in the background; returns `http://127.0.0.1:PORT/`.
-pub async fn serve(router: Router) -> String {
+pub(crate) async fn serve(router: Router) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("local address");
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -45,7 +45,7 @@ pub async fn serve(router: Router) -> String {
 
 /// A server that reads each request head and then hands the connection to `respond` with the
 /// connection's number (0, 1, …) and the head. Returns the base URL and a connection counter.
-pub async fn raw_server<F, Fut>(respond: F) -> (String, Arc<AtomicUsize>)
+pub(crate) async fn raw_server<F, Fut>(respond: F) -> (String, Arc<AtomicUsize>)
 where
     F: Fn(usize, String, TcpStream) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -69,7 +69,7 @@ where
 }
 
 /// Reads up to the blank line that ends a request head (requests here have no body).
-pub async fn read_head(stream: &mut TcpStream) -> String {
+pub(crate) async fn read_head(stream: &mut TcpStream) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -82,7 +82,7 @@ pub async fn read_head(stream: &mut TcpStream) -> String {
 }
 
 /// The value of header `name` in a request head, if present.
-pub fn header_of(head: &str, name: &str) -> Option<String> {
+pub(crate) fn header_of(head: &str, name: &str) -> Option<String> {
     head.lines().find_map(|line| {
         let (key, value) = line.split_once(':')?;
         key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
@@ -90,7 +90,7 @@ pub fn header_of(head: &str, name: &str) -> Option<String> {
 }
 
 /// Writes `bytes` and keeps going on errors: the client may already have given up.
-pub async fn write(stream: &mut TcpStream, bytes: &[u8]) {
+pub(crate) async fn write(stream: &mut TcpStream, bytes: &[u8]) {
     let _ = stream.write_all(bytes).await;
     let _ = stream.flush().await;
 }
@@ -98,7 +98,7 @@ pub async fn write(stream: &mut TcpStream, bytes: &[u8]) {
 /// Runs the test `test` of this test binary in a child process with `remove` unset, then `env`
 /// set, and fails unless it ran and passed. Environment variables are process-wide and some
 /// are read when a client is built, so tests that need them get a process of their own.
-pub async fn run_child_test(test: &str, env: &[(&str, &str)], remove: &[&str]) {
+pub(crate) async fn run_child_test(test: &str, env: &[(&str, &str)], remove: &[&str]) {
     let exe = std::env::current_exe().expect("test binary path");
     let mut command = Command::new(exe);
     command.args([test, "--exact", "--ignored", "--nocapture", "--test-threads=1"]);

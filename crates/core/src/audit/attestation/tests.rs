@@ -49,7 +49,7 @@ fn root(auditors: &[u8], threshold: u64) -> Root {
 
 fn timestamp(version: u64, snapshot: u64, root: Sha256Hash, size: u64) -> Timestamp {
     Timestamp {
-        kind: crate::metadata::Role::Timestamp,
+        kind: Role::Timestamp,
         spec_version: "1.0.31".into(),
         version,
         expires: expires(),
