@@ -304,7 +304,7 @@ async fn all_gone(waiters: &mut [Waiter]) {
 
 /// Drains the queue: one batch at a time, each published as (at most) one snapshot.
 async fn run_batches(on_demand: Arc<OnDemand>, mut queue: mpsc::Receiver<Waiter>) {
-    let running = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_BATCHES));
+    let running = Arc::new(Semaphore::new(CONCURRENT_BATCHES));
     loop {
         let first = tokio::select! {
             w = queue.recv() => match w { Some(w) => w, None => return },

@@ -83,7 +83,7 @@ pub(crate) fn proof_header(canonical_json: &[u8]) -> Option<HeaderValue> {
     HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(canonical_json)).ok()
 }
 
-pub async fn get_index(
+pub(crate) async fn get_index(
     State(state): State<Arc<RepoState>>,
     Path(path): Path<String>,
     headers: HeaderMap,

@@ -182,7 +182,7 @@ pub enum RefreshError {
     AttestationFetch {
         url: String,
         #[source]
-        source: crate::FetchError,
+        source: FetchError,
     },
 }
 

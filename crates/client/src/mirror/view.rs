@@ -22,7 +22,7 @@ pub(crate) struct TreePin {
 
 impl TreePin {
     /// The pin of a timestamp, if it is a TAP-16 timestamp.
-    pub fn of(timestamp: &Timestamp) -> Option<TreePin> {
+    pub(crate) fn of(timestamp: &Timestamp) -> Option<TreePin> {
         Some(TreePin {
             snapshot_version: timestamp.snapshot_version()?,
             merkle_root: timestamp.merkle_root?,
