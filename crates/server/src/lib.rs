@@ -7,6 +7,9 @@
 //! and rebuilt from `leaves.json` when the snapshot changes. Everything else (`tuf/`,
 //! `snapshots/`, `history/`, and the auditor's `audit/`) is served as static files, from inside
 //! the repository only (see [`files`]).
+//!
+//! Requests that cannot be answered become responses in one place per front end, under one
+//! policy ([`error`]); the headers, ETags and proof encoding are `tufmirror_core::wire`'s.
 
 mod answers;
 pub mod daemon;
