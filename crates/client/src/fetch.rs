@@ -38,9 +38,9 @@ pub trait Fetcher: fmt::Debug + Send + Sync {
     async fn fetch(&self, url: &str, max_length: u64) -> Result<Vec<u8>, FetchError>;
 }
 
-/// The response header in which a tufmirror server sends an index file's Merkle proof (base64 of
-/// its canonical JSON, docs/POUF.md 2.2).
-pub const PROOF_HEADER: &str = "tuf-merkle-proof";
+/// The response header in which a tufmirror server sends an index file's Merkle proof
+/// (docs/POUF.md 2.2); defined in [`tufmirror_core::wire`].
+pub use tufmirror_core::wire::PROOF_HEADER;
 
 /// One answer to a GET of an index file: what a TAP-16 client needs from it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

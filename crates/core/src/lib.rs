@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod time;
 pub mod trusted;
 pub mod verify;
+pub mod wire;
 
 pub use hash::Sha256Hash;
 

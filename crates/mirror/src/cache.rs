@@ -5,7 +5,6 @@
 //! root). The cache is bounded by bytes: when full, it starts over, which keeps it simple and
 //! lets the files in use now refill it.
 
-use base64::Engine as _;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -32,8 +31,8 @@ impl ServedFile {
         ServedFile {
             snapshot_version: proof.snapshot_version,
             sha256: proof.leaf_contents.sha256,
-            etag: format!("\"{}\"", proof.leaf_contents.sha256),
-            proof_header: base64::engine::general_purpose::STANDARD.encode(proof.to_canonical_json()),
+            etag: tufmirror_core::wire::etag_of(&proof.leaf_contents.sha256),
+            proof_header: tufmirror_core::wire::encode_proof(&proof.to_canonical_json()),
             bytes: Bytes::from(bytes),
             checked_at,
         }

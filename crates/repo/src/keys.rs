@@ -110,17 +110,25 @@ pub fn verify_root_chain(trusted: Option<&Root>, chain: Vec<(PathBuf, Vec<u8>)>)
     Ok(out)
 }
 
+/// Whether giving `key_id` to `role` would put a root key online: the key is one that `root`
+/// lists for the root role and `role` is another role. Root keys stay offline and sign only
+/// root, so that a stolen online key can never rewrite the trust in all keys. The one statement
+/// of the rule: the start-up check ([`check_signers`]) and the root ceremony
+/// (`ceremony::problems`, `ceremony::rotate_online_key`) all ask it.
+pub fn root_key_online(root: &Root, role: Role, key_id: &KeyId) -> bool {
+    role != Role::Root && root.roles.get(Role::Root.name()).is_some_and(|r| r.keyids.contains(key_id))
+}
+
 /// The start-up check: every online role can reach its threshold with the configured signers,
 /// each configured key is one that root lists for that role, and no root key is used online.
 pub fn check_signers(root: &Root, signers: &RoleSigners) -> Result<(), KeyError> {
-    let root_keys: Vec<&KeyId> = root.roles.get("root").map(|r| r.keyids.iter().collect()).unwrap_or_default();
     for role in Role::ONLINE {
         let entry = root.roles.get(role.name());
         let listed = entry.map(|e| e.keyids.clone()).unwrap_or_default();
         let configured = signers.get(&role).map(Vec::as_slice).unwrap_or_default();
         for signer in configured {
             let key_id = signer.key_id();
-            if root_keys.contains(&&key_id) {
+            if root_key_online(root, role, &key_id) {
                 return Err(KeyError::RootKeyOnline { role, key_id });
             }
             if !listed.contains(&key_id) {

@@ -10,7 +10,7 @@
 //! files are answered; everything else (a folder, a FIFO, a device, a missing file, a refused
 //! link) is a plain 404 that does not say which.
 
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use std::io::Read as _;
@@ -34,6 +34,10 @@ pub enum FileError {
     NotRegular,
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The blocking task that reads the file failed (it panicked, or the runtime is shutting
+    /// down): a fault of ours, unlike the others.
+    #[error("reading the file failed: {0}")]
+    Task(String),
 }
 
 /// `rel` as a path below a tree: non-empty `/`-separated names, none of them empty, `.` or `..`,
@@ -103,27 +107,15 @@ fn open_checked(root: &Path, rel: &Path, links: Links) -> std::io::Result<std::f
 pub async fn read_beneath_async(root: PathBuf, rel: String, links: Links) -> Result<Vec<u8>, FileError> {
     tokio::task::spawn_blocking(move || read_beneath(&root, &rel, links))
         .await
-        .map_err(|e| FileError::Io(std::io::Error::other(e)))?
+        .map_err(|e| FileError::Task(e.to_string()))?
 }
 
-/// The response for `rel` below `root`: the file's bytes, or 404 for anything not served.
-pub async fn serve_beneath(root: PathBuf, rel: String, links: Links) -> Response {
-    let name = rel.clone();
-    let read = tokio::task::spawn_blocking(move || read_beneath(&root, &rel, links)).await;
-    match read {
-        Ok(Ok(bytes)) => {
-            let kind = if name.ends_with(".json") { "application/json" } else { "application/octet-stream" };
-            ([(header::CONTENT_TYPE, kind)], bytes).into_response()
-        }
-        Ok(Err(e)) => {
-            tracing::debug!(path = name, error = %e, "not served");
-            StatusCode::NOT_FOUND.into_response()
-        }
-        Err(e) => {
-            tracing::error!(path = name, error = %e, "reading a file failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+/// The answer for `rel` below `root`: the file's bytes, typed by its name. The front ends turn
+/// the error into their 404 (or 500 for [`FileError::Task`]).
+pub async fn serve_beneath(root: PathBuf, rel: String, links: Links) -> Result<Response, FileError> {
+    let kind = if rel.ends_with(".json") { "application/json" } else { "application/octet-stream" };
+    let bytes = read_beneath_async(root, rel, links).await?;
+    Ok(([(header::CONTENT_TYPE, kind)], bytes).into_response())
 }
 
 #[cfg(test)]

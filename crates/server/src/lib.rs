@@ -7,8 +7,13 @@
 //! and rebuilt from `leaves.json` when the snapshot changes. Everything else (`tuf/`,
 //! `snapshots/`, `history/`, and the auditor's `audit/`) is served as static files, from inside
 //! the repository only (see [`files`]).
+//!
+//! Requests that cannot be answered become responses in one place per front end, under one
+//! policy ([`error`]); the headers, ETags and proof encoding are `tufmirror_core::wire`'s.
 
+mod answers;
 pub mod daemon;
+pub mod error;
 pub mod files;
 mod index;
 pub mod listen;
@@ -20,7 +25,7 @@ use files::Links;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use index::{PROOF_HEADER, RepoState};
+pub use index::RepoState;
 pub use listen::{ServeOptions, serve, serve_with};
 
 /// The router over the repository at `dir`.
@@ -34,7 +39,12 @@ pub fn app(dir: PathBuf) -> Router {
         let root = dir.clone();
         router = router.route(
             &format!("/{sub}/{{*path}}"),
-            get(move |Path(path): Path<String>| files::serve_beneath(root, format!("{sub}/{path}"), Links::Inside)),
+            get(move |Path(path): Path<String>| async move {
+                let rel = format!("{sub}/{path}");
+                files::serve_beneath(root, rel.clone(), Links::Inside)
+                    .await
+                    .map_err(|source| error::StaticError::File { path: rel, source })
+            }),
         );
     }
     router.layer(tower_http::trace::TraceLayer::new_for_http())

@@ -1,22 +1,19 @@
 //! The checks of one answer against a [`TrustedView`], without I/O (docs/POUF.md 1.5, 2.2).
 
 use super::{Refusal, TrustedView};
-use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use tufmirror_core::merkle::{InclusionProof, Leaf, NonInclusionProof};
 use tufmirror_core::metadata::RemovalRecord;
+use tufmirror_core::wire;
 
-/// The ETag a tufmirror server gives an index file: its leaf's SHA-256 in quotes.
+/// The ETag a tufmirror server gives an index file ([`wire::etag_of`] of its leaf's SHA-256).
 pub fn etag_of(leaf: &Leaf) -> String {
-    format!("\"{}\"", leaf.sha256)
+    wire::etag_of(&leaf.sha256)
 }
 
-/// A `TUF-Merkle-Proof` header: base64 (with padding) of the proof's canonical JSON.
+/// A `TUF-Merkle-Proof` header ([`wire::decode_proof`]).
 pub(crate) fn decode_header<T: DeserializeOwned>(value: &str) -> Result<T, Refusal> {
-    let json = base64::engine::general_purpose::STANDARD
-        .decode(value.trim())
-        .map_err(|e| Refusal::BadProof(format!("not base64: {e}")))?;
-    serde_json::from_slice(&json).map_err(|e| Refusal::BadProof(e.to_string()))
+    wire::decode_proof(value).map_err(|e| Refusal::BadProof(e.to_string()))
 }
 
 /// A proof file of the static layout (`snapshots/N/proofs/<path>`): plain JSON.
@@ -73,7 +70,7 @@ pub(crate) fn check_not_modified(
     let sent = sent.ok_or(Refusal::UnaskedNotModified)?;
     check_leaf(path, proof, view)?;
     let proven = etag_of(&proof.leaf_contents);
-    if sent.trim() != proven {
+    if !wire::not_modified(sent, &proven) {
         return Err(Refusal::EtagMismatch { sent: sent.to_owned(), proven });
     }
     Ok(())
@@ -203,10 +200,10 @@ mod tests {
     fn headers_are_base64_of_json() {
         let t = tree();
         let proof = included(&t, "1/a", 4);
-        let header = base64::engine::general_purpose::STANDARD.encode(proof.to_canonical_json());
+        let header = wire::encode_proof(&proof.to_canonical_json());
         assert_eq!(decode_header::<InclusionProof>(&header).expect("decodes"), proof);
         assert!(matches!(decode_header::<InclusionProof>("%%%"), Err(Refusal::BadProof(_))));
-        let not_json = base64::engine::general_purpose::STANDARD.encode(b"{");
+        let not_json = wire::encode_proof(b"{");
         assert!(matches!(decode_header::<InclusionProof>(&not_json), Err(Refusal::BadProof(_))));
         assert!(
             decode_header::<NonInclusionProof>(&header).is_err(),

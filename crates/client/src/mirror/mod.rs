@@ -331,7 +331,10 @@ impl MirrorClient {
                 Ok((file, checked)) => {
                     self.remember(path, &file, &checked).await?;
                     return Ok(match file {
-                        IndexFile::Present { leaf, snapshot, .. } if if_none_match == Some(etag_of(&leaf).as_str()) => {
+                        IndexFile::Present { leaf, snapshot, .. }
+                            if if_none_match
+                                .is_some_and(|sent| tufmirror_core::wire::not_modified(sent, &etag_of(&leaf))) =>
+                        {
                             IndexFile::NotModified { leaf, snapshot }
                         }
                         file => file,

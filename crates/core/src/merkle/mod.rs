@@ -20,5 +20,5 @@ mod tree;
 pub use leaf::{Leaf, LeafError};
 pub use proof::{Direction, InclusionProof, MAX_PATH, NonInclusionProof, ProofError};
 pub(crate) use shape::EMPTY;
-pub use shape::{BUCKET_BITS, BUCKETS, bucket_of, bucket_root, empty_root, fold_top, node_hash, top_directions};
+pub use shape::{BUCKET_BITS, BUCKETS, bucket_of, bucket_root, empty_root, fold, fold_top, node_hash, top_directions};
 pub use tree::{MerkleTree, PathProof};

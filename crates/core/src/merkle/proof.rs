@@ -1,5 +1,5 @@
 use super::leaf::Leaf;
-use super::shape::{BUCKET_BITS, bucket_of, bucket_root, fold_top, node_hash, top_directions};
+use super::shape::{BUCKET_BITS, bucket_of, bucket_root, fold, fold_top, top_directions};
 use crate::Sha256Hash;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -67,10 +67,7 @@ impl InclusionProof {
         if self.path[inside..].iter().map(|(d, _)| *d).ne(top_directions(bucket)) {
             return Err(ProofError::PathShape { path: path.clone(), bucket });
         }
-        Ok(self.path.iter().fold(self.leaf_contents.hash(), |h, (dir, sibling)| match dir {
-            Direction::L => node_hash(sibling, &h),
-            Direction::R => node_hash(&h, sibling),
-        }))
+        Ok(fold(self.leaf_contents.hash(), self.path.iter().map(|(direction, sibling)| (*direction, sibling))))
     }
 
     /// Checks the proof against the `merkle_root`, `merkle_tree_size` and snapshot version of a

@@ -66,15 +66,20 @@ pub fn top_directions(bucket: usize) -> [Direction; BUCKET_BITS] {
     std::array::from_fn(|j| if (bucket >> j) & 1 == 1 { Direction::L } else { Direction::R })
 }
 
+/// Folds a Merkle path onto `hash`, from the bottom up: at each step the sibling is the left
+/// child (`node(sibling, h)`) or the right one (`node(h, sibling)`). This is the one place the
+/// left/right rule is written; every verifier (inclusion, the top of a non-inclusion proof)
+/// climbs with it.
+pub fn fold<'a>(hash: Sha256Hash, steps: impl IntoIterator<Item = (Direction, &'a Sha256Hash)>) -> Sha256Hash {
+    steps.into_iter().fold(hash, |h, (direction, sibling)| match direction {
+        Direction::L => node_hash(sibling, &h),
+        Direction::R => node_hash(&h, sibling),
+    })
+}
+
 /// Folds `siblings` (from the bucket upwards) onto the root of `bucket`, as a verifier does.
-pub fn fold_top(bucket: usize, mut hash: Sha256Hash, siblings: &[Sha256Hash; BUCKET_BITS]) -> Sha256Hash {
-    for (direction, sibling) in top_directions(bucket).iter().zip(siblings) {
-        hash = match direction {
-            Direction::L => node_hash(sibling, &hash),
-            Direction::R => node_hash(&hash, sibling),
-        };
-    }
-    hash
+pub fn fold_top(bucket: usize, hash: Sha256Hash, siblings: &[Sha256Hash; BUCKET_BITS]) -> Sha256Hash {
+    fold(hash, top_directions(bucket).into_iter().zip(siblings))
 }
 
 /// The directions that leaf `index` of a bucket of `size` leaves has inside the bucket, leaf

@@ -72,7 +72,6 @@ pub fn next_version(previous: &Root, expires: OffsetDateTime) -> Root {
 /// Every rule `root` breaks (see the module documentation), in role order.
 pub fn problems(root: &Root) -> Vec<CeremonyError> {
     let mut out = Vec::new();
-    let root_keys: BTreeSet<&KeyId> = root.roles.get("root").map(|r| r.keyids.iter().collect()).unwrap_or_default();
     for role in Role::ALL {
         let Some(entry) = root.roles.get(role.name()).filter(|e| !e.keyids.is_empty()) else {
             out.push(CeremonyError::EmptyRole { role });
@@ -92,7 +91,7 @@ pub fn problems(root: &Root) -> Vec<CeremonyError> {
                     }
                 }
             }
-            if role != Role::Root && root_keys.contains(key_id) {
+            if crate::keys::root_key_online(root, role, key_id) {
                 out.push(CeremonyError::RootKeyOnline { role, key_id: key_id.clone() });
             }
         }
@@ -288,7 +287,7 @@ pub fn rotate_online_key(
     if entry.keyids.contains(&added) {
         return Err(CeremonyError::AlreadyListed { role, key_id: added });
     }
-    if previous.roles.get("root").is_some_and(|r| r.keyids.contains(&added)) {
+    if crate::keys::root_key_online(previous, role, &added) {
         return Err(CeremonyError::RootKeyOnline { role, key_id: added });
     }
     let removed = match old {

@@ -3,6 +3,7 @@
 //! `Authorization: Bearer <token>`, the token in the data folder's `admin.token` (mode 0600):
 //! whoever can read the data folder may administer the mirror, nobody else.
 
+use crate::error::DaemonError;
 use axum::Json;
 use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -12,18 +13,21 @@ use serde::Deserialize;
 use std::sync::Arc;
 use tufmirror_core::Sha256Hash;
 use tufmirror_mirror::Mirror;
-use tufmirror_mirror::quarantine::QuarantineError;
 
-pub(super) async fn require_token(State(mirror): State<Arc<Mirror>>, request: Request, next: Next) -> Response {
+pub(super) async fn require_token(
+    State(mirror): State<Arc<Mirror>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, DaemonError> {
     let offered = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if !token_matches(offered, mirror.admin_token()) {
-        return (StatusCode::UNAUTHORIZED, "missing or wrong admin token\n").into_response();
+        return Err(DaemonError::Unauthorized);
     }
-    next.run(request).await
+    Ok(next.run(request).await)
 }
 
 /// Whether `offered` is the admin token. A missing header, and an empty token on either side,
@@ -44,33 +48,24 @@ pub(super) struct PathQuery {
     path: String,
 }
 
-fn error(e: QuarantineError) -> Response {
-    let status = match e {
-        QuarantineError::NotQuarantined(_) => StatusCode::NOT_FOUND,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (status, format!("{}\n", tufmirror_mirror::error_chain(&e))).into_response()
+pub(super) async fn list(State(mirror): State<Arc<Mirror>>) -> Result<Response, DaemonError> {
+    Ok(Json(mirror.quarantine().list()?).into_response())
 }
 
-pub(super) async fn list(State(mirror): State<Arc<Mirror>>) -> Response {
-    match mirror.quarantine().list() {
-        Ok(list) => Json(list).into_response(),
-        Err(e) => error(e),
-    }
+pub(super) async fn accept(
+    State(mirror): State<Arc<Mirror>>,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, DaemonError> {
+    let version = mirror.quarantine().accept(&q.path).await?;
+    Ok(Json(serde_json::json!({ "accepted": q.path, "snapshot_version": version })).into_response())
 }
 
-pub(super) async fn accept(State(mirror): State<Arc<Mirror>>, Query(q): Query<PathQuery>) -> Response {
-    match mirror.quarantine().accept(&q.path).await {
-        Ok(version) => Json(serde_json::json!({ "accepted": q.path, "snapshot_version": version })).into_response(),
-        Err(e) => error(e),
-    }
-}
-
-pub(super) async fn reject(State(mirror): State<Arc<Mirror>>, Query(q): Query<PathQuery>) -> Response {
-    match mirror.quarantine().reject(&q.path).await {
-        Ok(()) => Json(serde_json::json!({ "rejected": q.path })).into_response(),
-        Err(e) => error(e),
-    }
+pub(super) async fn reject(
+    State(mirror): State<Arc<Mirror>>,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, DaemonError> {
+    mirror.quarantine().reject(&q.path).await?;
+    Ok(Json(serde_json::json!({ "rejected": q.path })).into_response())
 }
 
 pub(super) async fn sync(State(mirror): State<Arc<Mirror>>) -> Response {
@@ -81,20 +76,14 @@ pub(super) async fn sync(State(mirror): State<Arc<Mirror>>) -> Response {
 /// `POST /admin/root` with the new root's bytes: verified, checked against the configured online
 /// keys, stored, and published with every online role re-signed (see `tufmirror_mirror::rotation`).
 /// A refused root is a 409 whose body says why; nothing changed.
-pub(super) async fn root(State(mirror): State<Arc<Mirror>>, body: axum::body::Bytes) -> Response {
-    match mirror.rotation().publish_root(body.to_vec()).await {
-        Ok(adopted) => Json(serde_json::json!({
-            "root_version": adopted.root_version,
-            "snapshot_version": adopted.snapshot_version,
-            "timestamp_version": adopted.timestamp_version,
-        }))
-        .into_response(),
-        Err(e) => {
-            let status = if e.is_refusal() { StatusCode::CONFLICT } else { StatusCode::INTERNAL_SERVER_ERROR };
-            tracing::warn!(error = %tufmirror_mirror::error_chain(&e), "new root refused");
-            (status, format!("{}\n", tufmirror_mirror::error_chain(&e))).into_response()
-        }
-    }
+pub(super) async fn root(State(mirror): State<Arc<Mirror>>, body: axum::body::Bytes) -> Result<Response, DaemonError> {
+    let adopted = mirror.rotation().publish_root(body.to_vec()).await?;
+    Ok(Json(serde_json::json!({
+        "root_version": adopted.root_version,
+        "snapshot_version": adopted.snapshot_version,
+        "timestamp_version": adopted.timestamp_version,
+    }))
+    .into_response())
 }
 
 #[cfg(test)]

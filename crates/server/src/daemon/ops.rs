@@ -1,6 +1,7 @@
 //! `/healthz` (the process answers), `/readyz` (a valid signed snapshot is served) and
 //! `/metrics` (Prometheus text).
 
+use crate::error::DaemonError;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +12,8 @@ pub(super) async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// 200 when ready, 503 when not: both are answers to "are you ready?" (for load balancers and
+/// orchestrators), not failures of the request.
 pub(super) async fn readyz(State(mirror): State<Arc<Mirror>>) -> Response {
     if mirror.is_ready() {
         (StatusCode::OK, format!("ready: snapshot {}\n", mirror.publisher().current().version())).into_response()
@@ -19,12 +22,10 @@ pub(super) async fn readyz(State(mirror): State<Arc<Mirror>>) -> Response {
     }
 }
 
-pub(super) async fn metrics(State(mirror): State<Arc<Mirror>>) -> Response {
+pub(super) async fn metrics(State(mirror): State<Arc<Mirror>>) -> Result<Response, DaemonError> {
     mirror.update_clock_gauges();
     let mut text = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, mirror.metrics_registry()) {
-        tracing::error!(error = %e, "encoding metrics");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
+    prometheus_client::encoding::text::encode(&mut text, mirror.metrics_registry())
+        .map_err(|e| DaemonError::Internal(format!("encoding metrics: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())
 }

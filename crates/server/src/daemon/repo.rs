@@ -2,22 +2,19 @@
 //! versions that are committed, so a file written by a publish that crashed is never served.
 
 use super::index::{config_response, served_response};
+use crate::answers;
+use crate::error::DaemonError;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use tufmirror_core::merkle::PathProof;
+use tufmirror_core::wire::RETAINED_HEADER;
 use tufmirror_mirror::Mirror;
-
-const RETAINED_HEADER: &str = "tuf-snapshot-retained-until";
 
 fn json(bytes: Vec<u8>, immutable: bool) -> Response {
     let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
     ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, cache)], bytes).into_response()
-}
-
-fn not_found() -> Response {
-    StatusCode::NOT_FOUND.into_response()
 }
 
 /// `N.kind.json` -> (N, kind), N in canonical decimal.
@@ -26,46 +23,57 @@ fn versioned(file: &str) -> Option<(u64, &str)> {
     Some((crate::canonical_version(n)?, rest.strip_suffix(".json")?))
 }
 
-async fn read(path: std::path::PathBuf) -> Response {
+/// A committed metadata file: it must be there.
+async fn read(path: std::path::PathBuf) -> Result<Response, DaemonError> {
     match tokio::fs::read(&path).await {
-        Ok(bytes) => json(bytes, true),
-        Err(e) => {
-            tracing::error!(path = %path.display(), error = %e, "committed metadata is missing");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Ok(bytes) => Ok(json(bytes, true)),
+        Err(e) => Err(DaemonError::Internal(format!("committed metadata is missing: {}: {e}", path.display()))),
     }
 }
 
-pub(super) async fn tuf(State(mirror): State<Arc<Mirror>>, Path(file): Path<String>) -> Response {
+pub(super) async fn tuf(State(mirror): State<Arc<Mirror>>, Path(file): Path<String>) -> Result<Response, DaemonError> {
     let current = mirror.publisher().current();
+    let keys = mirror.publisher().keys();
     match file.as_str() {
-        "timestamp.json" => return json(current.timestamp_json.clone(), false),
-        "root.json" => {
-            return mirror.publisher().keys().roots.last().map_or_else(not_found, |r| json(r.bytes.clone(), false));
-        }
+        "timestamp.json" => return Ok(json(current.timestamp_json.clone(), false)),
+        "root.json" => return keys.roots.last().map(|r| json(r.bytes.clone(), false)).ok_or(DaemonError::NotFound),
         _ => {}
     }
     match versioned(&file) {
-        Some((n, "root")) => mirror
-            .publisher()
-            .keys()
+        Some((n, "root")) => keys
             .roots
             .get((n as usize).wrapping_sub(1))
-            .map_or_else(not_found, |r| json(r.bytes.clone(), true)),
+            .map(|r| json(r.bytes.clone(), true))
+            .ok_or(DaemonError::NotFound),
         Some((n, "snapshot" | "targets")) if n >= 1 && n <= current.version() => read(mirror.dir().tuf(&file)).await,
-        _ => not_found(),
+        _ => Err(DaemonError::NotFound),
     }
 }
 
-pub(super) async fn history(State(mirror): State<Arc<Mirror>>, Path(file): Path<String>) -> Response {
+pub(super) async fn history(
+    State(mirror): State<Arc<Mirror>>,
+    Path(file): Path<String>,
+) -> Result<Response, DaemonError> {
     let current = mirror.publisher().current();
     match versioned(&file) {
         Some((n, "diff")) if n >= 1 && n <= current.version() => read(mirror.dir().history(&file)).await,
         Some((n, "timestamp")) if n >= 1 && n <= current.record.timestamp_version => {
             read(mirror.dir().history(&file)).await
         }
-        _ => not_found(),
+        _ => Err(DaemonError::NotFound),
     }
+}
+
+/// Snapshot `version` if it is retained, and until when: the one gate of every
+/// `/snapshots/N/...` route.
+fn retained(
+    mirror: &Mirror,
+    version: &str,
+) -> Result<(Arc<tufmirror_mirror::published::Published>, u64, time::OffsetDateTime), DaemonError> {
+    let version = crate::canonical_version(version).ok_or(DaemonError::NotFound)?;
+    let (published, until) =
+        mirror.retention().retained_snapshot(version).ok_or(DaemonError::NotRetained { version })?;
+    Ok((published, version, until))
 }
 
 fn with_retention(mut response: Response, until: time::OffsetDateTime) -> Response {
@@ -75,20 +83,17 @@ fn with_retention(mut response: Response, until: time::OffsetDateTime) -> Respon
     response
 }
 
-fn gone(version: u64) -> Response {
-    (StatusCode::NOT_FOUND, format!("snapshot {version} is not retained (or does not exist)\n")).into_response()
-}
-
-pub(super) async fn leaves(State(mirror): State<Arc<Mirror>>, Path(version): Path<String>) -> Response {
-    let Some(version) = crate::canonical_version(&version) else { return not_found() };
-    let Some((published, until)) = mirror.retention().retained_snapshot(version) else { return gone(version) };
-    match mirror.storage().blobs.get(&published.record.leaves) {
-        Ok(bytes) => with_retention(json(bytes, true), until),
-        Err(e) => {
-            tracing::error!(version, error = %e, "leaf list unreadable");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+pub(super) async fn leaves(
+    State(mirror): State<Arc<Mirror>>,
+    Path(version): Path<String>,
+) -> Result<Response, DaemonError> {
+    let (published, version, until) = retained(&mirror, &version)?;
+    let bytes = mirror
+        .storage()
+        .blobs
+        .get(&published.record.leaves)
+        .map_err(|e| DaemonError::Internal(format!("leaf list of snapshot {version} unreadable: {e}")))?;
+    Ok(with_retention(json(bytes, true), until))
 }
 
 /// `/snapshots/N/index/<path>`: snapshot N exactly as signed (cargo can be pointed at
@@ -97,40 +102,43 @@ pub(super) async fn snapshot_index(
     State(mirror): State<Arc<Mirror>>,
     Path((version, path)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Response {
-    let Some(version) = crate::canonical_version(&version) else { return not_found() };
-    let Some((published, until)) = mirror.retention().retained_snapshot(version) else { return gone(version) };
+) -> Result<Response, DaemonError> {
+    let (published, version, until) = retained(&mirror, &version)?;
     if let Some(response) = config_response(&mirror, &headers, &path) {
-        return with_retention(response, until);
+        return Ok(with_retention(response, until));
     }
     let response = match published.tree.prove(&path, version) {
-        PathProof::Included(proof) => match mirror.storage().blobs.get(&proof.leaf_contents.sha256) {
-            Ok(bytes) => served_response(&headers, &tufmirror_mirror::cache::ServedFile::new(&proof, bytes, 0)),
-            Err(e) => {
-                tracing::error!(version, path, error = %e, "index file unreadable");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            }
-        },
-        PathProof::Absent(_) => (StatusCode::NOT_FOUND, "crate not found\n").into_response(),
+        PathProof::Included(proof) => {
+            let bytes = mirror.storage().blobs.get(&proof.leaf_contents.sha256).map_err(|e| {
+                DaemonError::Internal(format!("index file {path} of snapshot {version} unreadable: {e}"))
+            })?;
+            served_response(&headers, &tufmirror_mirror::cache::ServedFile::new(&proof, bytes, 0))
+        }
+        PathProof::Absent(_) => answers::proven_absent(None),
     };
-    with_retention(response, until)
+    Ok(with_retention(response, until))
 }
 
 /// `/snapshots/N/proofs/<path>`: the inclusion proof alone (for hosts that cannot send headers).
 pub(super) async fn snapshot_proof(
     State(mirror): State<Arc<Mirror>>,
     Path((version, path)): Path<(String, String)>,
-) -> Response {
-    let Some(version) = crate::canonical_version(&version) else { return not_found() };
-    let Some((published, until)) = mirror.retention().retained_snapshot(version) else { return gone(version) };
+) -> Result<Response, DaemonError> {
+    let (published, version, until) = retained(&mirror, &version)?;
     match published.tree.prove(&path, version) {
-        PathProof::Included(proof) => with_retention(json(proof.to_canonical_json(), true), until),
-        PathProof::Absent(_) => not_found(),
+        PathProof::Included(proof) => Ok(with_retention(json(proof.to_canonical_json(), true), until)),
+        PathProof::Absent(_) => Err(DaemonError::NotFound),
     }
 }
 
 /// `/audit/<path>`: what the auditor wrote into `DATA/audit/`, regular files only and no links
 /// (see `crate::files`).
-pub(super) async fn audit(State(mirror): State<Arc<Mirror>>, Path(path): Path<String>) -> Response {
-    crate::files::serve_beneath(mirror.dir().root.clone(), format!("audit/{path}"), crate::files::Links::Never).await
+pub(super) async fn audit(
+    State(mirror): State<Arc<Mirror>>,
+    Path(path): Path<String>,
+) -> Result<Response, DaemonError> {
+    let rel = format!("audit/{path}");
+    crate::files::serve_beneath(mirror.dir().root.clone(), rel.clone(), crate::files::Links::Never)
+        .await
+        .map_err(|source| DaemonError::File { path: rel, source })
 }
