@@ -233,7 +233,7 @@ fn sha256_hashes(bytes: &[u8]) -> BTreeMap<String, String> {
 pub struct RemovalRecord {
     /// The index file path that leaves the mirror (as in `targets`).
     pub path: String,
-    /// The snapshot version from which the file is absent.
+    /// The snapshot version that removes the file.
     pub snapshot_version: u64,
     /// Why it leaves, in words (shown to users; not interpreted).
     pub reason: String,

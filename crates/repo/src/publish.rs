@@ -20,28 +20,40 @@ use tufmirror_signer::SignerError;
 /// What to publish, from where, to where.
 #[derive(Debug, Clone)]
 pub struct PublishOptions {
+    /// The sparse-index directory to publish.
     pub index_dir: PathBuf,
+    /// The folder of the online keys (targets, snapshot, timestamp) and the roots to publish.
     pub keys_dir: PathBuf,
+    /// The output directory (the published repository).
     pub out_dir: PathBuf,
     /// Overrides the input's `config.json` with crates.io's, pointing `dl` here.
     pub dl: Option<String>,
     /// Snapshot trees to keep readable under `snapshots/` (at least 1).
     pub keep: u64,
+    /// How long each role's new metadata stays valid.
     pub expiries: Expiries,
     /// Whether to write one static proof file per index file (`snapshots/N/proofs/`).
     pub static_proofs: bool,
+    /// The time the metadata is signed at (expiries count from it).
     pub now: OffsetDateTime,
 }
 
 /// What a publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishReport {
+    /// The new snapshot's version.
     pub snapshot_version: u64,
+    /// The new timestamp's version.
     pub timestamp_version: u64,
+    /// The number of index files (leaves) in the new snapshot.
     pub tree_size: u64,
+    /// The new snapshot's Merkle root.
     pub merkle_root: Sha256Hash,
+    /// Index files new in this snapshot.
     pub added: usize,
+    /// Index files whose bytes changed.
     pub changed: usize,
+    /// Index files that left the mirror.
     pub removed: usize,
 }
 
@@ -49,22 +61,39 @@ pub struct PublishReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PublishError {
+    /// The input directory was refused.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// The keys could not be opened or do not fit the root.
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// A key could not sign.
     #[error("signing failed")]
     Sign(#[from] SignerError),
+    /// `out_dir` holds files but no tufmirror repository.
     #[error("{path} is not empty and is not a tufmirror repository; refusing to write into it")]
-    NotARepository { path: PathBuf },
+    NotARepository {
+        /// The output directory.
+        path: PathBuf,
+    },
+    /// The published repository is inconsistent (a missing or unreadable file of its own).
     #[error("the published repository at {path} is damaged: {reason}")]
-    Damaged { path: PathBuf, reason: String },
+    Damaged {
+        /// The output directory.
+        path: PathBuf,
+        /// What is wrong, in words.
+        reason: String,
+    },
+    /// A file could not be written.
     #[error("writing {path}")]
     Write {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be written.
         #[source]
         source: std::io::Error,
     },
+    /// The index files cannot form a Merkle tree.
     #[error("index files")]
     Leaves(#[from] LeafError),
 }

@@ -19,8 +19,11 @@ use tufmirror_signer::{Signer, SignerError, sign_metadata};
 /// How long each role's metadata stays valid, in days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expiries {
+    /// Days that targets metadata stays valid.
     pub targets: i64,
+    /// Days that snapshot metadata stays valid.
     pub snapshot: i64,
+    /// Days that timestamp metadata stays valid.
     pub timestamp: i64,
 }
 
@@ -37,12 +40,19 @@ impl Default for Expiries {
 /// What one snapshot's metadata says.
 #[derive(Debug)]
 pub struct SnapshotPlan<'a> {
+    /// The snapshot version (`version` of snapshot metadata).
     pub snapshot_version: u64,
+    /// The timestamp version.
     pub timestamp_version: u64,
+    /// The snapshot's Merkle tree: its root and size go into the timestamp.
     pub tree: &'a MerkleTree,
+    /// The bytes of `config.json`, listed as the only target.
     pub config: &'a [u8],
+    /// The removal records that targets metadata carries (`x-tufmirror-removals`).
     pub removals: Vec<RemovalRecord>,
+    /// The signing time, from which expiries count.
     pub now: OffsetDateTime,
+    /// How long each role's metadata stays valid.
     pub expiries: Expiries,
     /// The version of the root whose keys sign (the newest root): written into each document.
     pub root_version: u64,
@@ -51,8 +61,11 @@ pub struct SnapshotPlan<'a> {
 /// The serialized, signed metadata of one snapshot.
 #[derive(Debug, Clone)]
 pub struct SignedSnapshot {
+    /// Signed `targets.json`, as served.
     pub targets: Vec<u8>,
+    /// Signed `snapshot.json`, as served.
     pub snapshot: Vec<u8>,
+    /// Signed `timestamp.json`, as served.
     pub timestamp: Vec<u8>,
 }
 

@@ -108,7 +108,9 @@ pub struct AwsKmsUri {
     pub region: Option<String>,
     /// `endpoint=`, without a trailing `/`.
     pub endpoint: Option<String>,
+    /// `profile=`: the AWS profile for credentials and region; `None`: `AWS_PROFILE`, else `default`.
     pub profile: Option<String>,
+    /// `timeout=`: how long a request may take, retries included (default 30 s).
     pub timeout: Duration,
 }
 

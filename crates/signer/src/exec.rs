@@ -88,7 +88,9 @@ pub const MAX_STDERR: usize = 4 * 1024;
 pub struct ExecUri {
     /// Absolute, or relative to the working directory if `base` was.
     pub program: PathBuf,
+    /// The `arg=` parameters in order: the arguments before the operation.
     pub args: Vec<String>,
+    /// `timeout=`: how long each invocation may take before the program is killed (default 30 s).
     pub timeout: Duration,
     /// `base`: where the program runs.
     pub dir: PathBuf,

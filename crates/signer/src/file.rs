@@ -16,7 +16,9 @@ use zeroize::Zeroizing;
 /// The algorithms `file:` keys support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyAlgorithm {
+    /// Ed25519 (TUF scheme `ed25519`).
     Ed25519,
+    /// ECDSA on P-256 with SHA-256 (TUF scheme `ecdsa-sha2-nistp256`).
     EcdsaP256,
 }
 

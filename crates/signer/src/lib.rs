@@ -5,6 +5,8 @@
 //! bytes it is handed are always the canonical JSON of a `signed` object. Backends are chosen by
 //! URI ([`uri`]), parsed in one place.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "awskms")]
 pub mod awskms;
 mod error;

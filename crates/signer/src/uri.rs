@@ -78,13 +78,18 @@ fn known() -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignerUri {
+    /// `file:PATH`: a PKCS#8 PEM private key file.
     File(PathBuf),
+    /// `exec:PROGRAM`: an external signing program.
     #[cfg(feature = "exec")]
     Exec(crate::exec::ExecUri),
+    /// `vault://HOST/MOUNT/KEY`: a key of HashiCorp Vault's (or OpenBao's) transit engine.
     #[cfg(feature = "vault")]
     Vault(Box<crate::vault::VaultUri>),
+    /// `pkcs11:`: a private key on a PKCS#11 token (an HSM, SoftHSM2, a smart card).
     #[cfg(feature = "pkcs11")]
     Pkcs11(Box<crate::pkcs11::Pkcs11Uri>),
+    /// `awskms:KEY`: an AWS KMS asymmetric key.
     #[cfg(feature = "awskms")]
     AwsKms(Box<crate::awskms::AwsKmsUri>),
 }

@@ -101,11 +101,17 @@ pub struct VaultUri {
     pub address: Url,
     /// The mount path, segments joined by `/`.
     pub mount: String,
+    /// The transit key's name.
     pub key: String,
+    /// Where the token comes from (`token-env=`, default `VAULT_TOKEN`, or `token-file=`).
     pub token: TokenSource,
+    /// `namespace=`: the Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`; `None`: none.
     pub namespace: Option<String>,
+    /// `key-version=`: the key version to sign with; `None`: the latest.
     pub key_version: Option<u64>,
+    /// `timeout=`: how long each request may take (default 30 s).
     pub timeout: Duration,
+    /// `ca-file=`: PEM CA certificates trusted besides the system's; `None`: the system's only.
     pub ca_file: Option<PathBuf>,
 }
 

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 pub struct Leaf {
     /// The file's length in bytes.
     pub length: u64,
-    /// The file's path in the sparse index (`se/rd/serde`, `3/a/abc`, `config.json`).
+    /// The file's path in the sparse index (`se/rd/serde`, `3/a/abc`); `config.json` is never a leaf.
     pub path: String,
     /// The SHA-256 of the file's bytes.
     pub sha256: Sha256Hash,

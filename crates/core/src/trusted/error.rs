@@ -25,7 +25,7 @@ pub enum TrustError {
         /// The `_type` the file carries.
         found: String,
     },
-    /// Two signatures by the same key (counted once by the spec; refused here).
+    /// Two signatures by the same key id in one file.
     #[error("{role} metadata carries more than one signature by key {keyid}")]
     DuplicateSignature {
         /// The role being loaded.

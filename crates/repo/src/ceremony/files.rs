@@ -55,6 +55,7 @@ fn write_file(path: &Path, bytes: &[u8], if_exists: IfExists) -> Result<(), Cere
 /// A key as a holder hands it over.
 #[derive(Debug)]
 pub struct GivenKey {
+    /// The public key handed over.
     pub key: PublicKey,
     /// Given as a PEM public key file, not as the URI of a key that can sign.
     pub public_only: bool,

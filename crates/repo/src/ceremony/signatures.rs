@@ -26,6 +26,7 @@ fn root_key_ids(root: &Root, key: &PublicKey) -> Vec<KeyId> {
 /// What a signature added to a proposal counts for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Added {
+    /// The id of the key that signed.
     pub key_id: KeyId,
     /// The key is a root key of the proposal itself.
     pub new_root: bool,
@@ -113,7 +114,9 @@ pub async fn sign_proposal(
 /// The keys and threshold of one role, for [`Status`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoleStatus {
+    /// The role's key ids in the proposal.
     pub keyids: Vec<KeyId>,
+    /// The role's threshold in the proposal.
     pub threshold: u64,
 }
 
@@ -122,10 +125,13 @@ pub struct RoleStatus {
 pub struct RootSignatures {
     /// The root whose root keys these are.
     pub root_version: u64,
+    /// The root role's threshold in that root.
     pub threshold: u64,
+    /// The root role's key ids in that root.
     pub keyids: Vec<KeyId>,
     /// Keys with a valid signature over the proposal.
     pub signed: Vec<KeyId>,
+    /// Keys without a valid signature over the proposal yet.
     pub not_signed: Vec<KeyId>,
     /// How many more valid signatures the threshold needs.
     pub missing: u64,
@@ -134,17 +140,24 @@ pub struct RootSignatures {
 /// A signature in the proposal that counts for neither root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IgnoredSignature {
+    /// The key id the signature names.
     pub keyid: KeyId,
+    /// Why it counts for neither root, in words.
     pub reason: String,
 }
 
 /// Where a proposal stands: what it says and who has signed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Status {
+    /// The proposal's `version`.
     pub version: u64,
+    /// The proposal's `expires`, as RFC 3339 text.
     pub expires: String,
+    /// Whether `expires` has passed.
     pub expired: bool,
+    /// The proposal's `consistent_snapshot`.
     pub consistent_snapshot: bool,
+    /// Every role's keys and threshold, by role name.
     pub roles: BTreeMap<String, RoleStatus>,
     /// The proposal's own root keys.
     pub new_root: RootSignatures,
@@ -152,6 +165,7 @@ pub struct Status {
     pub previous_version: Option<u64>,
     /// The previous root's root keys; `None` for version 1, or when the previous root was not given.
     pub previous_root: Option<RootSignatures>,
+    /// Signatures that count for neither the proposal's root keys nor the previous root's.
     pub ignored_signatures: Vec<IgnoredSignature>,
     /// Rules the proposal breaks; a proposal with problems cannot be signed or published.
     pub problems: Vec<String>,
@@ -304,6 +318,7 @@ pub fn check_publishable(
 /// A configured online key that the new root does not accept for its role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnlineKeyMismatch {
+    /// The online role.
     pub role: Role,
     /// Configured key ids the root does not list for the role.
     pub not_listed: Vec<KeyId>,
@@ -311,6 +326,7 @@ pub struct OnlineKeyMismatch {
     pub root_keys: Vec<KeyId>,
     /// The key ids the root lists for the role, and its threshold.
     pub listed: Vec<KeyId>,
+    /// The role's threshold in the root.
     pub threshold: u64,
     /// How many of the configured keys root lists for the role.
     pub usable: usize,

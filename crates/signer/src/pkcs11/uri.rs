@@ -48,7 +48,9 @@ pub struct Pkcs11Uri {
     pub token: Option<String>,
     /// `manufacturer=`, `model=`, `serial=`: further token attributes that must match.
     pub manufacturer: Option<String>,
+    /// `model=`: the token's model.
     pub model: Option<String>,
+    /// `serial=`: the token's serial number.
     pub serial: Option<String>,
     /// `slot-id=`: the slot number.
     pub slot_id: Option<u64>,
@@ -58,6 +60,7 @@ pub struct Pkcs11Uri {
     pub id: Option<Vec<u8>>,
     /// `module-path=`: the PKCS#11 library; `None` means `TUFMIRROR_PKCS11_MODULE`.
     pub module_path: Option<PathBuf>,
+    /// Where the user PIN comes from (`pin-value=`, `pin-source=`, `pin-env=`).
     pub pin: PinSource,
 }
 
