@@ -69,13 +69,15 @@ impl fmt::Display for Role {
     }
 }
 
+/// A role name that is none of the four top-level roles: the name as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?} (expected root, targets, snapshot or timestamp)")]
+pub struct UnknownRole(pub String);
+
 impl std::str::FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.name() == s)
-            .ok_or_else(|| format!("unknown role {s:?} (expected root, targets, snapshot or timestamp)"))
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, UnknownRole> {
+        Role::ALL.into_iter().find(|r| r.name() == s).ok_or_else(|| UnknownRole(s.to_owned()))
     }
 }
 
@@ -373,7 +375,7 @@ impl<T: Metadata> Signed<T> {
     /// key's newlines), which is not valid JSON; it is only ever the form that is *signed*. They
     /// are produced once; the hash and length in the next role's metadata are of these bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>, cjson::CanonicalJsonError> {
-        let value = serde_json::to_value(self).map_err(|e| cjson::CanonicalJsonError::NotJson(e.to_string()))?;
-        serde_json::to_vec(&value).map_err(|e| cjson::CanonicalJsonError::NotJson(e.to_string()))
+        let value = serde_json::to_value(self).map_err(cjson::CanonicalJsonError::NotJson)?;
+        serde_json::to_vec(&value).map_err(cjson::CanonicalJsonError::NotJson)
     }
 }

@@ -38,25 +38,55 @@ pub fn bound_root(
     binding: Option<u64>,
     signed_bytes: &[u8],
     signatures: &[Signature],
-) -> Result<Option<u64>, String> {
+) -> Result<Option<u64>, BindingError> {
     let bound = binding.unwrap_or(crate::binding::UNBOUND_ROOT);
     let newest = chain.last().map_or(0, |r| r.version);
     if bound > newest {
-        return Err(format!("it is bound to root {bound}, newer than the newest root {newest}"));
+        return Err(BindingError::Newer { bound, newest });
     }
     if bound < at_least {
-        return Err(format!(
-            "it is bound to root {bound}, older than root {at_least} that earlier {role} metadata is bound to \
-             (bindings never decrease)"
-        ));
+        return Err(BindingError::Decreasing { bound, at_least, role });
     }
     let Some(root) = chain.iter().find(|r| r.version == bound) else {
-        return Err(format!("it is bound to root {bound}, which is not in the root chain"));
+        return Err(BindingError::UnknownRoot { bound });
     };
     let Some(entry) = root.roles.get(role.name()) else { return Ok(None) };
     let keys = usable_keys(&root.keys, &entry.keyids);
     let valid = count_valid_signatures(&keys, signed_bytes, signatures);
     Ok((entry.threshold > 0 && valid >= entry.threshold).then_some(bound))
+}
+
+/// Why a metadata file's root binding (`x-tufmirror-root-version`, docs/POUF.md 1.9) is wrong:
+/// the `Err` of [`bound_root`]. `bound` is the root version the file is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BindingError {
+    /// Bound to a root newer than the newest root of the chain.
+    #[error("it is bound to root {bound}, newer than the newest root {newest}")]
+    Newer {
+        /// The root version the file is bound to.
+        bound: u64,
+        /// The newest root version of the chain.
+        newest: u64,
+    },
+    /// Bound to a root older than the one the role's earlier metadata is bound to.
+    #[error(
+        "it is bound to root {bound}, older than root {at_least} that earlier {role} metadata is bound to \
+         (bindings never decrease)"
+    )]
+    Decreasing {
+        /// The root version the file is bound to.
+        bound: u64,
+        /// The root version the role's earlier metadata is bound to.
+        at_least: u64,
+        /// The role of the file.
+        role: Role,
+    },
+    /// Bound to a root version that the chain does not hold.
+    #[error("it is bound to root {bound}, which is not in the root chain")]
+    UnknownRoot {
+        /// The root version the file is bound to.
+        bound: u64,
+    },
 }
 
 /// Snapshot `snapshot`'s removal records (the targets metadata it names, parsed from `file`)
@@ -185,15 +215,18 @@ mod tests {
         let chain: Vec<Root> = (1..=3).map(root).collect();
         let bound = |at_least, binding| bound_root(&chain, at_least, Role::Targets, binding, b"{}", &[]);
         let e = bound(2, Some(1)).expect_err("decreasing");
-        assert!(e.contains("bound to root 1, older than root 2"), "{e}");
+        assert_eq!(e, BindingError::Decreasing { bound: 1, at_least: 2, role: Role::Targets });
+        assert!(e.to_string().contains("bound to root 1, older than root 2"), "{e}");
         let e = bound(2, None).expect_err("no field: root 1");
-        assert!(e.contains("bound to root 1, older than root 2"), "{e}");
+        assert_eq!(e, BindingError::Decreasing { bound: 1, at_least: 2, role: Role::Targets });
         let e = bound(0, Some(4)).expect_err("future");
-        assert!(e.contains("bound to root 4, newer than the newest root 3"), "{e}");
+        assert_eq!(e, BindingError::Newer { bound: 4, newest: 3 });
+        assert!(e.to_string().contains("bound to root 4, newer than the newest root 3"), "{e}");
         assert_eq!(bound(2, Some(2)), Ok(None), "root 2 lists no targets key: not signed");
         let later: Vec<Root> = (2..=3).map(root).collect();
         let e = bound_root(&later, 0, Role::Targets, Some(1), b"{}", &[]).expect_err("unknown");
-        assert!(e.contains("not in the root chain"), "{e}");
+        assert_eq!(e, BindingError::UnknownRoot { bound: 1 });
+        assert!(e.to_string().contains("not in the root chain"), "{e}");
     }
 
     fn targets(records: &[(&str, u64)]) -> Targets {

@@ -112,21 +112,21 @@ impl Delegations {
         }
     }
 
-    fn check(self) -> Result<Self, String> {
+    fn check(self) -> Result<Self, InvalidDelegation> {
         match (&self.roles, &self.succinct_roles) {
             (Some(roles), None) => {
                 let mut names = BTreeSet::new();
                 for role in roles {
                     if role.name.is_empty() || Role::ALL.iter().any(|r| r.name() == role.name) {
-                        return Err(format!("a delegated role cannot be named {:?}", role.name));
+                        return Err(InvalidDelegation::ReservedName(role.name.clone()));
                     }
                     if !names.insert(role.name.as_str()) {
-                        return Err(format!("role {:?} is delegated twice", role.name));
+                        return Err(InvalidDelegation::DelegatedTwice(role.name.clone()));
                     }
                 }
             }
             (None, Some(_)) => {}
-            _ => return Err("delegations need exactly one of roles and succinct_roles".into()),
+            _ => return Err(InvalidDelegation::RolesOrSuccinctRoles),
         }
         Ok(self)
     }
@@ -143,12 +143,12 @@ impl DelegatedRole {
         self.paths.iter().flatten().any(|pattern| path_matches(target, pattern))
     }
 
-    fn check(self) -> Result<Self, String> {
+    fn check(self) -> Result<Self, InvalidDelegation> {
         if self.paths.is_some() == self.path_hash_prefixes.is_some() {
-            return Err(format!("role {:?} needs exactly one of paths and path_hash_prefixes", self.name));
+            return Err(InvalidDelegation::PathsOrPrefixes(self.name.clone()));
         }
         if self.threshold == 0 {
-            return Err(format!("role {:?} has threshold 0", self.name));
+            return Err(InvalidDelegation::ZeroThreshold(self.name.clone()));
         }
         Ok(self)
     }
@@ -183,15 +183,42 @@ impl SuccinctRoles {
         (0..1u64 << self.bit_length).map(|i| format!("{}-{:0width$x}", self.name_prefix, i, width = self.suffix_len()))
     }
 
-    fn check(self) -> Result<Self, String> {
+    fn check(self) -> Result<Self, InvalidDelegation> {
         if !(1..=32).contains(&self.bit_length) {
-            return Err(format!("succinct_roles bit_length {} is not between 1 and 32", self.bit_length));
+            return Err(InvalidDelegation::BitLength(self.bit_length));
         }
         if self.threshold == 0 {
-            return Err("succinct_roles has threshold 0".into());
+            return Err(InvalidDelegation::SuccinctZeroThreshold);
         }
         Ok(self)
     }
+}
+
+/// A shape rule of delegations that a parsed document breaks (see the module documentation); the
+/// message becomes the serde error that refuses the targets metadata.
+#[derive(Debug, thiserror::Error)]
+enum InvalidDelegation {
+    /// A delegated role named like a top-level role, or with an empty name.
+    #[error("a delegated role cannot be named {0:?}")]
+    ReservedName(String),
+    /// Two delegated roles with the same name.
+    #[error("role {0:?} is delegated twice")]
+    DelegatedTwice(String),
+    /// Both or neither of `roles` and `succinct_roles`.
+    #[error("delegations need exactly one of roles and succinct_roles")]
+    RolesOrSuccinctRoles,
+    /// A delegated role with both or neither of `paths` and `path_hash_prefixes`.
+    #[error("role {0:?} needs exactly one of paths and path_hash_prefixes")]
+    PathsOrPrefixes(String),
+    /// A delegated role with threshold 0.
+    #[error("role {0:?} has threshold 0")]
+    ZeroThreshold(String),
+    /// A `bit_length` outside 1..=32.
+    #[error("succinct_roles bit_length {0} is not between 1 and 32")]
+    BitLength(u32),
+    /// `succinct_roles` with threshold 0.
+    #[error("succinct_roles has threshold 0")]
+    SuccinctZeroThreshold,
 }
 
 macro_rules! checked_serde {

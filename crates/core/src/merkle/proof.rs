@@ -1,4 +1,4 @@
-use super::leaf::Leaf;
+use super::leaf::{Leaf, LeafError};
 use super::shape::{BUCKET_BITS, bucket_of, bucket_root, fold, fold_top, top_directions};
 use crate::Sha256Hash;
 use serde::de::Error as _;
@@ -17,41 +17,96 @@ pub enum Direction {
     R,
 }
 
-/// Why a proof does not hold.
+/// Why a proof does not hold (the verification steps of docs/POUF.md 1.5).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-// TODO(lead): document after merge
-#[allow(missing_docs)]
 pub enum ProofError {
+    /// Step 1: the proof's `snapshot_version` is not the snapshot the trusted timestamp names.
     #[error("proof is for snapshot {found}, the trusted timestamp names snapshot {expected}")]
-    SnapshotVersion { expected: u64, found: u64 },
+    SnapshotVersion {
+        /// The snapshot version of the trusted timestamp (`meta["snapshot.json"].version`).
+        expected: u64,
+        /// The proof's `snapshot_version`.
+        found: u64,
+    },
+    /// Step 1: the proof's `tree_size` is not the trusted timestamp's `merkle_tree_size`.
     #[error("proof is for a tree of {found} leaves, the trusted timestamp says {expected}")]
-    TreeSize { expected: u64, found: u64 },
+    TreeSize {
+        /// The trusted timestamp's `merkle_tree_size`.
+        expected: u64,
+        /// The proof's `tree_size`.
+        found: u64,
+    },
+    /// Step 2: `merkle_path` has fewer than 16 or more than 64 entries.
     #[error("the proof has {found} levels; it must have {BUCKET_BITS} to {MAX_PATH}")]
-    PathLength { found: usize },
+    PathLength {
+        /// The number of entries of `merkle_path`.
+        found: usize,
+    },
+    /// Step 2: the directions of the last 16 entries do not spell the bucket of the leaf's path.
     #[error("the last {BUCKET_BITS} directions of the proof do not lead from bucket {bucket} of {path:?}")]
-    PathShape { path: String, bucket: usize },
+    PathShape {
+        /// `leaf_contents.path`.
+        path: String,
+        /// The bucket `b` of that path (its first two SHA-256 bytes, 1.4).
+        bucket: usize,
+    },
+    /// Step 3 (or, for a non-inclusion proof, the fold of `bucket_path`): the path does not lead
+    /// to the `merkle_root` of the trusted timestamp.
     #[error("the proof does not lead to the signed Merkle root")]
     RootMismatch,
+    /// Step 4 (or `absent` of a non-inclusion proof): the proof is about another path than the
+    /// file asked for.
     #[error("the proof is for {found:?}, not {expected:?}")]
-    WrongPath { expected: String, found: String },
+    WrongPath {
+        /// The path asked for.
+        expected: String,
+        /// The path the proof is about (`leaf_contents.path` or `absent`).
+        found: String,
+    },
+    /// Step 4: the file's bytes do not match `leaf_contents` (`length` or `sha256`).
     #[error("the file does not match its leaf (expected {expected_length} bytes with SHA-256 {expected_sha256})")]
-    ContentMismatch { expected_length: u64, expected_sha256: String },
+    ContentMismatch {
+        /// `leaf_contents.length`.
+        expected_length: u64,
+        /// `leaf_contents.sha256`, hex.
+        expected_sha256: String,
+    },
+    /// A non-inclusion proof with one of its `bucket_leaves` at the path `absent`, or outside the
+    /// bucket of `absent`.
     #[error("the bucket leaves do not prove {absent:?} absent: {reason}")]
-    NotProvenAbsent { absent: String, reason: String },
+    NotProvenAbsent {
+        /// The path the proof is meant to prove absent.
+        absent: String,
+        /// Which rule the bucket leaves break, naming the leaf that breaks it.
+        reason: String,
+    },
+    /// A non-inclusion proof whose `bucket_leaves` are not strictly ascending bytewise by `path`.
+    #[error("the bucket leaves do not prove {absent:?} absent: {source}")]
+    UnsortedBucketLeaves {
+        /// The path the proof is meant to prove absent.
+        absent: String,
+        /// The order rule the leaves break.
+        #[source]
+        source: LeafError,
+    },
+    /// A proof whose shape is wrong before any hash is computed (a `bucket_path` without exactly
+    /// 16 entries); the message says what.
     #[error("malformed proof: {0}")]
     Malformed(String),
 }
 
-/// TAP-16 snapshot Merkle metadata for one index file (docs/POUF.md 1.5).
+/// TAP-16 snapshot Merkle metadata for one index file (docs/POUF.md 1.5), parsed: `merkle_path`
+/// and `path_directions` are read together into [`InclusionProof::path`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-// TODO(lead): document after merge
-#[allow(missing_docs)]
 pub struct InclusionProof {
+    /// `leaf_contents`: the leaf (1.4) of the file the proof is about.
     pub leaf_contents: Leaf,
+    /// `tree_size`: the `merkle_tree_size` of the snapshot, the number of its leaves.
     pub tree_size: u64,
+    /// `snapshot_version`: N, the version of the snapshot whose tree the proof is in.
     pub snapshot_version: u64,
-    /// Siblings from the leaf upwards.
+    /// Siblings from the leaf upwards: entry `i` is `path_directions["i"]` and `merkle_path["i"]`.
     pub path: Vec<(Direction, Sha256Hash)>,
 }
 
@@ -288,15 +343,16 @@ impl<'de> Deserialize<'de> for InclusionProof {
 /// (docs/POUF.md 1.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-// TODO(lead): document after merge
-#[allow(missing_docs)]
 pub struct NonInclusionProof {
+    /// `absent`: the sparse-index path proven absent.
     pub absent: String,
+    /// `snapshot_version`: N, the version of the snapshot whose tree the proof is about.
     pub snapshot_version: u64,
+    /// `tree_size`: the `merkle_tree_size` of that snapshot.
     pub tree_size: u64,
-    /// The leaves of the bucket of `absent`, in path order.
+    /// `bucket_leaves`: every leaf of the bucket of `absent`, in path order (possibly none).
     pub bucket_leaves: Vec<Leaf>,
-    /// The siblings from that bucket's root upwards.
+    /// `bucket_path`: the 16 siblings from that bucket's root upwards.
     pub bucket_path: Vec<Sha256Hash>,
 }
 
@@ -325,7 +381,8 @@ impl NonInclusionProof {
                 self.bucket_path.len()
             )));
         };
-        Leaf::check_sorted(&self.bucket_leaves).map_err(|e| not_absent(e.to_string()))?;
+        Leaf::check_sorted(&self.bucket_leaves)
+            .map_err(|source| ProofError::UnsortedBucketLeaves { absent: absent.to_owned(), source })?;
         let bucket = bucket_of(absent);
         if let Some(leaf) = self.bucket_leaves.iter().find(|l| l.path == absent) {
             return Err(not_absent(format!("{:?} is one of the bucket's leaves", leaf.path)));
