@@ -16,49 +16,90 @@ pub type RoleSigners = BTreeMap<Role, Vec<Box<dyn Signer>>>;
 
 /// A root version with the exact bytes it was signed and published as.
 #[derive(Debug, Clone)]
-// TODO(lead): document after merge
-#[allow(missing_docs)]
 pub struct RootFile {
+    /// The file `N.root.json` as published: the bytes clients download and hash.
     pub bytes: Vec<u8>,
+    /// Those bytes parsed: the `signed` root and its `signatures`.
     pub root: Signed<Root>,
 }
 
 /// Why the keys could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-// TODO(lead): document after merge
-#[allow(missing_docs)]
 pub enum KeyError {
+    /// A key or root file could not be read.
     #[error("cannot read {path}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The read error.
         #[source]
         source: std::io::Error,
     },
+    /// An online role's key could not be opened or used.
     #[error("the {role} key")]
     Signer {
+        /// The role whose key it is.
         role: Role,
+        /// The signer's error.
         #[source]
         source: SignerError,
     },
+    /// A root file of the chain does not verify (docs/POUF.md 1.2: each root against the one before).
     #[error("{path}")]
     Root {
+        /// The root file `N.root.json`.
         path: PathBuf,
+        /// Why it does not verify.
         #[source]
         source: VerifyError,
     },
+    /// The keys directory has no root version 1.
     #[error("no 1.root.json in {dir}: run `tufmirror keys generate` or a root ceremony first")]
-    NoRoot { dir: PathBuf },
+    NoRoot {
+        /// The keys directory.
+        dir: PathBuf,
+    },
+    /// A configured online key is not in the role's `keyids` in the newest root.
     #[error(
         "the {role} key {key_id} is not listed for the {role} role by root version {root_version} (root lists {listed})"
     )]
-    NotListed { role: Role, key_id: KeyId, root_version: u64, listed: String },
+    NotListed {
+        /// The online role.
+        role: Role,
+        /// The id of the configured key.
+        key_id: KeyId,
+        /// The newest root version, whose `roles` entry does not list the key.
+        root_version: u64,
+        /// The key ids that root lists for the role, comma-separated.
+        listed: String,
+    },
+    /// A configured online key is also a root key (docs/POUF.md 1.2: root keys stay offline).
     #[error("the {role} key {key_id} is also a root key: root keys stay offline and sign only root")]
-    RootKeyOnline { role: Role, key_id: KeyId },
+    RootKeyOnline {
+        /// The online role.
+        role: Role,
+        /// The id of the key.
+        key_id: KeyId,
+    },
+    /// Fewer keys are configured for an online role than its threshold in the newest root.
     #[error("the {role} role needs {threshold} signatures but {configured} key(s) are configured")]
-    BelowThreshold { role: Role, threshold: u64, configured: usize },
+    BelowThreshold {
+        /// The online role.
+        role: Role,
+        /// The role's `threshold` in the newest root.
+        threshold: u64,
+        /// How many keys are configured.
+        configured: usize,
+    },
+    /// The newest root's `expires` has passed.
     #[error("root version {version} expired at {expires}: sign and publish a new root first")]
-    RootExpired { version: u64, expires: String },
+    RootExpired {
+        /// The newest root version.
+        version: u64,
+        /// Its `expires`, as written in the metadata.
+        expires: String,
+    },
 }
 
 /// Opens `ROLE.pem` in `dir` for every online role.

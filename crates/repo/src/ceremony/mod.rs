@@ -50,109 +50,252 @@ pub use signatures::{
 /// Why a ceremony step was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-// TODO(lead): document after merge
-#[allow(missing_docs)]
 pub enum CeremonyError {
+    /// A top-level role of the proposal lists no key in its `keyids`.
     #[error("the {role} role lists no key: every top-level role needs at least one")]
-    EmptyRole { role: Role },
+    EmptyRole {
+        /// The role.
+        role: Role,
+    },
+    /// A role's `threshold` is 0 or above its number of keys.
     #[error(
         "the {role} role has threshold {threshold} but {keys} key(s): a threshold must be between 1 and the number of keys"
     )]
-    BadThreshold { role: Role, threshold: u64, keys: usize },
+    BadThreshold {
+        /// The role.
+        role: Role,
+        /// The role's `threshold`.
+        threshold: u64,
+        /// The number of the role's `keyids`.
+        keys: usize,
+    },
+    /// A root key is also listed for an online role (docs/POUF.md 1.2: root keys stay offline).
     #[error("key {key_id} is both a root key and a {role} key: root keys stay offline and sign only root")]
-    RootKeyOnline { role: Role, key_id: KeyId },
+    RootKeyOnline {
+        /// The online role.
+        role: Role,
+        /// The key id.
+        key_id: KeyId,
+    },
+    /// A role's `keyids` hold the same key id twice.
     #[error("the {role} role lists key {key_id} twice")]
-    DuplicateKey { role: Role, key_id: KeyId },
+    DuplicateKey {
+        /// The role.
+        role: Role,
+        /// The key id.
+        key_id: KeyId,
+    },
+    /// A role's `keyids` name a key that root's `keys` do not define.
     #[error("the {role} role lists key {key_id}, which root's `keys` does not define")]
-    UndefinedKey { role: Role, key_id: KeyId },
+    UndefinedKey {
+        /// The role.
+        role: Role,
+        /// The key id.
+        key_id: KeyId,
+    },
+    /// A key that root's `keys` define for a role is not a key tufmirror can verify with (docs/POUF.md 1.2).
     #[error("the {role} key {key_id} is not usable: {reason}")]
-    UnusableKey { role: Role, key_id: KeyId, reason: String },
+    UnusableKey {
+        /// The role.
+        role: Role,
+        /// The key id.
+        key_id: KeyId,
+        /// What is wrong with the key object.
+        reason: String,
+    },
+    /// A public key file given to a ceremony command is not a usable PEM public key.
     #[error("{path} is not a usable PEM public key: {reason}")]
-    PublicKeyFile { path: PathBuf, reason: String },
+    PublicKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A key to add is already in the role's `keyids`.
     #[error("the {role} role already lists key {key_id}")]
-    AlreadyListed { role: Role, key_id: KeyId },
+    AlreadyListed {
+        /// The role.
+        role: Role,
+        /// The key id.
+        key_id: KeyId,
+    },
+    /// No key id of the role starts with the given prefix.
     #[error("no key of the {role} role has an id starting with {prefix:?} (the role lists {listed})")]
-    NoSuchKey { role: Role, prefix: String, listed: String },
+    NoSuchKey {
+        /// The role.
+        role: Role,
+        /// The key id prefix as given.
+        prefix: String,
+        /// The key ids the role lists, comma-separated.
+        listed: String,
+    },
+    /// Several key ids of the role start with the given prefix.
     #[error("{prefix:?} matches several keys of the {role} role ({matches}): give more of the key id")]
-    AmbiguousKey { role: Role, prefix: String, matches: String },
+    AmbiguousKey {
+        /// The role.
+        role: Role,
+        /// The key id prefix as given.
+        prefix: String,
+        /// The key ids it matches, comma-separated.
+        matches: String,
+    },
+    /// The root's auditor declaration (`x-tufmirror-auditors`, docs/audit.md) is not usable.
     #[error("the auditors (x-tufmirror-auditors) are not usable: {reason}")]
-    BadAuditors { reason: String },
+    BadAuditors {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An online-key rotation was asked for the root role.
     #[error("the {role} role is not an online role: rotate root keys with `tufmirror root edit`")]
-    NotOnlineRole { role: Role },
+    NotOnlineRole {
+        /// The role.
+        role: Role,
+    },
+    /// A signature was offered by a key that is a root key of neither the proposal nor the
+    /// previous root.
     #[error(
         "key {key_id} is not a root key of the proposed root version {version}{}; only root keys may sign a root",
         previous.map(|p| format!(" nor of the previous root version {p}")).unwrap_or_default()
     )]
-    NotARootKey { key_id: KeyId, version: u64, previous: Option<u64> },
+    NotARootKey {
+        /// The key id.
+        key_id: KeyId,
+        /// The proposed root version.
+        version: u64,
+        /// The previous root version, when it was given.
+        previous: Option<u64>,
+    },
+    /// A root above version 1 was checked without the previous root, whose root keys must also
+    /// sign it (docs/POUF.md 1.2).
     #[error(
         "root version {version} must also be signed by the root keys of version {}, which was not given (the root chain directory 1.root.json ... {}.root.json)",
         version.saturating_sub(1), version.saturating_sub(1)
     )]
-    PreviousRootNeeded { version: u64 },
+    PreviousRootNeeded {
+        /// The proposed root version.
+        version: u64,
+    },
+    /// The proposal is not the version right after the newest published root.
     #[error("the proposal is root version {found}, but the newest root is version {newest}: only version {} can follow it", newest + 1)]
-    NotNextVersion { found: u64, newest: u64 },
+    NotNextVersion {
+        /// The proposal's version.
+        found: u64,
+        /// The newest published root version.
+        newest: u64,
+    },
+    /// The proposal's `expires` has passed.
     #[error(
         "root version {version} expired at {expires}: set a new expiry with `tufmirror root edit --set-expiry-days`"
     )]
-    Expired { version: u64, expires: String },
+    Expired {
+        /// The proposed root version.
+        version: u64,
+        /// Its `expires`, as written in the metadata.
+        expires: String,
+    },
+    /// The root keys of the proposal or of the previous root have not reached their threshold.
     #[error(
         "root version {version} is not signed by enough root keys of {whose} (version {root_version}): \
          {valid} valid signature(s), threshold {threshold}, {} more needed; signed: {signed}; not yet signed: {unsigned}",
         threshold.saturating_sub(*valid)
     )]
     NotEnoughSignatures {
+        /// The proposed root version.
         version: u64,
+        /// Whose root keys: the proposal's own or the previous root's.
         whose: &'static str,
+        /// The root version whose root keys and threshold count.
         root_version: u64,
+        /// The number of valid signatures by those keys.
         valid: u64,
+        /// That root's root `threshold`.
         threshold: u64,
+        /// The key ids that signed, comma-separated.
         signed: String,
+        /// The key ids that may still sign, comma-separated.
         unsigned: String,
     },
+    /// An offered signature does not verify over the proposal's canonical `signed` bytes.
     #[error("the signature of key {key_id} does not verify over root version {version}: {reason}")]
-    BadSignature { key_id: KeyId, version: u64, reason: String },
+    BadSignature {
+        /// The key id.
+        key_id: KeyId,
+        /// The proposed root version.
+        version: u64,
+        /// Why it does not verify.
+        reason: String,
+    },
+    /// A root key could not sign the proposal.
     #[error("the key {key_id} could not sign")]
     Signer {
+        /// The key id.
         key_id: KeyId,
+        /// The signer's error.
         #[source]
         source: SignerError,
     },
+    /// A signed root version does not verify.
     #[error("root version {version} does not verify")]
     Verify {
+        /// The root version.
         version: u64,
+        /// Why.
         #[source]
         source: VerifyError,
     },
+    /// The proposal file is not valid root metadata.
     #[error("the proposal is not valid root metadata")]
     Malformed(#[source] VerifyError),
+    /// A file of the root chain is not root metadata.
     #[error("{path} is not root metadata")]
     NotRoot {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: VerifyError,
     },
+    /// The proposal has no canonical JSON form (docs/POUF.md 1.1), so it cannot be signed.
     #[error("root version {version} has no canonical JSON form")]
     Canonical {
+        /// The proposed root version.
         version: u64,
+        /// Why.
         #[source]
         source: CanonicalJsonError,
     },
+    /// The published root chain could not be read or does not verify.
     #[error("the root chain")]
     Chain(#[from] keys::KeyError),
+    /// An expiry in days outside 1..=[`MAX_EXPIRY_DAYS`].
     #[error("an expiry of {days} days is outside 1..={MAX_EXPIRY_DAYS}")]
-    ExpiryOutOfRange { days: i64 },
+    ExpiryOutOfRange {
+        /// The days as given.
+        days: i64,
+    },
+    /// A key given to a ceremony command could not be opened.
     #[error("cannot use the key {spec} (a key URI or a PEM public key file)")]
     OpenKey {
+        /// The key as given: a key URI or a PEM public key file.
         spec: String,
+        /// The signer's error.
         #[source]
         source: SignerError,
     },
+    /// A file a ceremony step would write already exists.
     #[error("{path} already exists: it is never overwritten")]
-    Exists { path: PathBuf },
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A ceremony file could not be read or written.
     #[error("cannot {action} {path}")]
     Io {
+        /// What was being done (`read`, `write`, …).
         action: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },

@@ -12,10 +12,10 @@ use super::{CeremonyError, short_list};
 
 /// The keys and threshold of one role of a new root.
 #[derive(Debug, Clone)]
-// TODO(lead): document after merge
-#[allow(missing_docs)]
 pub struct RoleSpec {
+    /// The role's keys: defined in root's `keys` and listed in the role's `keyids`.
     pub keys: Vec<PublicKey>,
+    /// The role's `threshold`: how many of the keys must sign.
     pub threshold: u64,
 }
 
@@ -149,23 +149,29 @@ pub fn validate(root: &Root) -> Result<(), CeremonyError> {
 
 /// One change to a proposal.
 #[derive(Debug, Clone)]
-// TODO(lead): document after merge
-#[allow(missing_docs)]
 pub enum Edit {
     /// Lists a key for a role (and defines it in `keys`).
     AddKey {
+        /// The role whose `keyids` gain the key.
         role: Role,
+        /// The key.
         key: PublicKey,
     },
     /// Removes the role's key whose id starts with `key_id` (a unique prefix suffices).
     RemoveKey {
+        /// The role whose `keyids` lose the key.
         role: Role,
+        /// A prefix of the key id (case-insensitive).
         key_id: String,
     },
+    /// Sets a role's `threshold`.
     SetThreshold {
+        /// The role.
         role: Role,
+        /// The new threshold: between 1 and the role's number of keys.
         threshold: u64,
     },
+    /// Sets the root's `expires`.
     SetExpires(OffsetDateTime),
     /// Declares an auditor key (`x-tufmirror-auditors`, docs/audit.md) and defines it in `keys`.
     AddAuditorKey(PublicKey),
@@ -266,11 +272,12 @@ pub fn apply_edits(root: &Root, edits: &[Edit]) -> Result<Root, CeremonyError> {
 
 /// A proposal that replaces an online role's key(s), and what changed.
 #[derive(Debug, Clone)]
-// TODO(lead): document after merge
-#[allow(missing_docs)]
 pub struct Rotation {
+    /// The proposed root: version N+1 of the previous root, not yet signed.
     pub root: Root,
+    /// The ids of the role's keys that the proposal no longer lists.
     pub removed: Vec<KeyId>,
+    /// The id of the new key.
     pub added: KeyId,
     /// `(before, after)` when the role's threshold had to come down to its new number of keys.
     pub threshold_lowered: Option<(u64, u64)>,
