@@ -125,8 +125,8 @@ impl Checker<'_> {
         let (signed, signed_bytes) = parse_unverified::<T>(bytes).map_err(|e| bad(e.to_string()))?;
         let binding = signed.signed.root_binding(file).map_err(|e| bad(e.to_string()))?;
         let at_least = self.progress.root_used.get(&T::ROLE).copied().unwrap_or(0);
-        let root =
-            bound_root(self.chain, at_least, T::ROLE, binding, &signed_bytes, &signed.signatures).map_err(bad)?;
+        let root = bound_root(self.chain, at_least, T::ROLE, binding, &signed_bytes, &signed.signatures)
+            .map_err(|e| bad(e.to_string()))?;
         Ok((signed, root))
     }
 
