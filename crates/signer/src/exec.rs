@@ -179,11 +179,22 @@ fn backend(program: &Path, operation: &str) -> String {
     format!("the signing program {} ({operation})", program.display())
 }
 
-fn parse_public_key(out: &[u8]) -> Result<PublicKey, String> {
-    let pem = std::str::from_utf8(out).map_err(|_| "the public key is not text (expected PEM)".to_owned())?;
+/// Why the output of `public-key` is not a public key tufmirror can use.
+#[derive(Debug, thiserror::Error)]
+enum BadPublicKey {
+    #[error("the public key is not text (expected PEM)")]
+    NotText,
+    #[error("the public key is not a PEM SubjectPublicKeyInfo (-----BEGIN PUBLIC KEY-----)")]
+    NotPem,
+    #[error("the public key is neither Ed25519 nor ECDSA P-256")]
+    UnknownAlgorithm,
+}
+
+fn parse_public_key(out: &[u8]) -> Result<PublicKey, BadPublicKey> {
+    let pem = std::str::from_utf8(out).map_err(|_| BadPublicKey::NotText)?;
     let pem = pem.trim();
     if !pem.starts_with("-----BEGIN PUBLIC KEY-----") {
-        return Err("the public key is not a PEM SubjectPublicKeyInfo (-----BEGIN PUBLIC KEY-----)".to_owned());
+        return Err(BadPublicKey::NotPem);
     }
     if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_pem(pem) {
         return Ok(PublicKey::Ed25519(k));
@@ -191,7 +202,7 @@ fn parse_public_key(out: &[u8]) -> Result<PublicKey, String> {
     if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_pem(pem) {
         return Ok(PublicKey::EcdsaP256(k));
     }
-    Err("the public key is neither Ed25519 nor ECDSA P-256".to_owned())
+    Err(BadPublicKey::UnknownAlgorithm)
 }
 
 /// The start of an output, for an error message (public keys and garbage only, never signatures

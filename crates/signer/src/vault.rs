@@ -367,7 +367,7 @@ impl Transit {
         let token = match (&self.token, &self.uri.token) {
             (Some(token), _) => token.clone(),
             (None, TokenSource::File(path)) => {
-                check_token_file(path).map_err(missing)?;
+                check_token_file(path).map_err(|problem| missing(problem.to_string()))?;
                 Zeroizing::new(std::fs::read_to_string(path).map_err(|e| missing(format!("cannot read it: {e}")))?)
             }
             (None, TokenSource::Env(_)) => return Err(missing("not read".to_owned())),
@@ -560,19 +560,28 @@ fn is_loopback(url: &Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Why a token file may not be used.
+#[derive(Debug, thiserror::Error)]
+enum TokenFileProblem {
+    #[error("cannot read it: {0}")]
+    Unreadable(#[source] std::io::Error),
+    #[error("it may be read by other users (mode {mode:o}); run `chmod o-rwx {}`", path.display())]
+    OpenToOthers { mode: u32, path: PathBuf },
+}
+
 #[cfg(unix)]
-fn check_token_file(path: &Path) -> Result<(), String> {
+fn check_token_file(path: &Path) -> Result<(), TokenFileProblem> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let meta = std::fs::metadata(path).map_err(TokenFileProblem::Unreadable)?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o007 != 0 {
-        return Err(format!("it may be read by other users (mode {mode:o}); run `chmod o-rwx {}`", path.display()));
+        return Err(TokenFileProblem::OpenToOthers { mode, path: path.to_owned() });
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn check_token_file(_path: &Path) -> Result<(), String> {
+fn check_token_file(_path: &Path) -> Result<(), TokenFileProblem> {
     Ok(())
 }
 

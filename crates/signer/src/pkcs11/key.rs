@@ -26,7 +26,7 @@ pub(crate) fn curve(params: &[u8]) -> Option<Algorithm> {
 
 /// The public key from `CKA_EC_POINT`: a DER OCTET STRING around the raw point (some modules
 /// return the raw point; lengths tell the two apart).
-pub(crate) fn decode_point(algorithm: Algorithm, point: &[u8]) -> Result<PublicKey, String> {
+pub(crate) fn decode_point(algorithm: Algorithm, point: &[u8]) -> Result<PublicKey, BadPoint> {
     let inner_fits = |n| match algorithm {
         Algorithm::Ed25519 => n == 32,
         Algorithm::EcdsaP256 => n == 65 || n == 33,
@@ -37,13 +37,24 @@ pub(crate) fn decode_point(algorithm: Algorithm, point: &[u8]) -> Result<PublicK
     };
     match algorithm {
         Algorithm::Ed25519 => <[u8; 32]>::try_from(raw)
-            .map_err(|_| format!("an Ed25519 point has 32 bytes, not {}", raw.len()))
-            .and_then(|raw| ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|e| e.to_string()))
+            .map_err(|_| BadPoint::Ed25519Length(raw.len()))
+            .and_then(|raw| ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(BadPoint::Ed25519))
             .map(PublicKey::Ed25519),
         Algorithm::EcdsaP256 => {
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(raw).map(PublicKey::EcdsaP256).map_err(|e| e.to_string())
+            p256::ecdsa::VerifyingKey::from_sec1_bytes(raw).map(PublicKey::EcdsaP256).map_err(BadPoint::P256)
         }
     }
+}
+
+/// Why a `CKA_EC_POINT` is not a public key of its algorithm.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BadPoint {
+    #[error("an Ed25519 point has 32 bytes, not {0}")]
+    Ed25519Length(usize),
+    #[error("{0}")]
+    Ed25519(#[source] ed25519_dalek::SignatureError),
+    #[error("{0}")]
+    P256(#[source] p256::ecdsa::Error),
 }
 
 /// The public key from a DER SubjectPublicKeyInfo (`CKA_PUBLIC_KEY_INFO`).
@@ -73,17 +84,17 @@ mod tests {
         let ed = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
         let mut wrapped = vec![0x04, 32];
         wrapped.extend_from_slice(ed.as_bytes());
-        assert_eq!(decode_point(Algorithm::Ed25519, &wrapped), Ok(PublicKey::Ed25519(ed)));
-        assert_eq!(decode_point(Algorithm::Ed25519, ed.as_bytes()), Ok(PublicKey::Ed25519(ed)));
-        assert!(decode_point(Algorithm::Ed25519, &wrapped[..33]).is_err());
+        assert_eq!(decode_point(Algorithm::Ed25519, &wrapped).expect("decodes"), PublicKey::Ed25519(ed));
+        assert_eq!(decode_point(Algorithm::Ed25519, ed.as_bytes()).expect("decodes"), PublicKey::Ed25519(ed));
+        assert!(matches!(decode_point(Algorithm::Ed25519, &wrapped[..33]), Err(BadPoint::Ed25519Length(33))));
 
         let ec = *p256::ecdsa::SigningKey::from_slice(&[7; 32]).expect("key").verifying_key();
         let sec1 = ec.to_encoded_point(false);
         let mut wrapped = vec![0x04, 65];
         wrapped.extend_from_slice(sec1.as_bytes());
-        assert_eq!(decode_point(Algorithm::EcdsaP256, &wrapped), Ok(PublicKey::EcdsaP256(ec)));
-        assert_eq!(decode_point(Algorithm::EcdsaP256, sec1.as_bytes()), Ok(PublicKey::EcdsaP256(ec)));
-        assert!(decode_point(Algorithm::EcdsaP256, &wrapped[..40]).is_err());
+        assert_eq!(decode_point(Algorithm::EcdsaP256, &wrapped).expect("decodes"), PublicKey::EcdsaP256(ec));
+        assert_eq!(decode_point(Algorithm::EcdsaP256, sec1.as_bytes()).expect("decodes"), PublicKey::EcdsaP256(ec));
+        assert!(matches!(decode_point(Algorithm::EcdsaP256, &wrapped[..40]), Err(BadPoint::P256(_))));
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl Target {
         let pin = match &uri.pin {
             PinSource::None => None,
             PinSource::Value(pin) => Some(pin.clone()),
-            PinSource::File(path) => Some(read_pin_file(path).map_err(no_pin)?),
+            PinSource::File(path) => Some(read_pin_file(path).map_err(|problem| no_pin(problem.to_string()))?),
             PinSource::Env(var) => {
                 let value = std::env::var_os(var).ok_or_else(|| no_pin(format!("pin-env: {var} is not set")))?;
                 Some(Pin::new(value.into_encoded_bytes()))
@@ -59,17 +59,27 @@ impl Target {
     }
 }
 
-fn read_pin_file(path: &Path) -> Result<Pin, String> {
-    let io = |e| format!("cannot read the PIN file {}: {e}", path.display());
+/// Why a PIN file (`pin-source=`) may not be used.
+#[derive(Debug, thiserror::Error)]
+enum PinFileProblem {
+    #[error("cannot read the PIN file {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the PIN file {} is readable by group or others (mode {mode:o}); run `chmod 600 {}`", path.display(), path.display())]
+    OpenToOthers { path: PathBuf, mode: u32 },
+}
+
+fn read_pin_file(path: &Path) -> Result<Pin, PinFileProblem> {
+    let io = |source| PinFileProblem::Unreadable { path: path.to_owned(), source };
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            let path = path.display();
-            return Err(format!(
-                "the PIN file {path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`"
-            ));
+            return Err(PinFileProblem::OpenToOthers { path: path.to_owned(), mode });
         }
     }
     let bytes = Zeroizing::new(std::fs::read(path).map_err(io)?);

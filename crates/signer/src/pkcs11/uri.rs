@@ -68,8 +68,8 @@ impl Pkcs11Uri {
     /// Parses `uri` (which starts with `pkcs11:`); a relative `pin-source` path is resolved
     /// against `base`.
     pub fn parse(uri: &str, base: &Path) -> Result<Self, SignerError> {
-        let bad = |reason: String| SignerError::BadUri { uri: redact(uri), reason };
-        let rest = uri.strip_prefix("pkcs11:").ok_or_else(|| bad("does not start with pkcs11:".to_owned()))?;
+        let bad = |problem: UriProblem| SignerError::BadUri { uri: redact(uri), reason: problem.to_string() };
+        let rest = uri.strip_prefix("pkcs11:").ok_or_else(|| bad(UriProblem::NoScheme))?;
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         let mut parsed = Pkcs11Uri {
             uri: redact(uri),
@@ -86,7 +86,7 @@ impl Pkcs11Uri {
         let mut seen = Vec::new();
         for (name, raw) in attributes(path, ';', is_path_char).map_err(&bad)? {
             if seen.contains(&name) {
-                return Err(bad(format!("attribute {name:?} appears twice")));
+                return Err(bad(UriProblem::Twice(name.to_owned())));
             }
             seen.push(name);
             parsed.set_path_attribute(name, raw).map_err(&bad)?;
@@ -94,20 +94,20 @@ impl Pkcs11Uri {
         let mut pin_attrs = 0;
         for (name, raw) in attributes(query, '&', is_query_char).map_err(&bad)? {
             if seen.contains(&name) {
-                return Err(bad(format!("attribute {name:?} appears twice")));
+                return Err(bad(UriProblem::Twice(name.to_owned())));
             }
             seen.push(name);
             match name {
                 "module-path" => {
                     let path = PathBuf::from(decode_text(name, raw).map_err(&bad)?);
                     if !path.is_absolute() {
-                        return Err(bad(format!("module-path {} is not an absolute path", path.display())));
+                        return Err(bad(UriProblem::RelativeModulePath(path)));
                     }
                     parsed.module_path = Some(path);
                 }
                 "pin-value" => {
                     pin_attrs += 1;
-                    parsed.pin = PinSource::Value(Pin::new(decode(raw).map_err(|e| bad(format!("pin-value: {e}")))?));
+                    parsed.pin = PinSource::Value(Pin::new(decode(name, raw).map_err(bad)?));
                 }
                 "pin-source" => {
                     pin_attrs += 1;
@@ -117,7 +117,7 @@ impl Pkcs11Uri {
                     pin_attrs += 1;
                     let var = decode_text(name, raw).map_err(&bad)?;
                     if var.is_empty() || var.contains(['=', '\0']) {
-                        return Err(bad(format!("pin-env {var:?} is not an environment variable name")));
+                        return Err(bad(UriProblem::PinEnv(var)));
                     }
                     parsed.pin = PinSource::Env(var);
                 }
@@ -125,18 +125,18 @@ impl Pkcs11Uri {
             }
         }
         if pin_attrs > 1 {
-            return Err(bad("give at most one of pin-value, pin-source and pin-env".to_owned()));
+            return Err(bad(UriProblem::SeveralPins));
         }
         if parsed.token.is_none() && parsed.serial.is_none() && parsed.slot_id.is_none() {
-            return Err(bad("no token: add token=<label> (or serial= or slot-id=)".to_owned()));
+            return Err(bad(UriProblem::NoToken));
         }
         if parsed.object.is_none() && parsed.id.is_none() {
-            return Err(bad("no key: add object=<label> and/or id=<%-encoded bytes>".to_owned()));
+            return Err(bad(UriProblem::NoKey));
         }
         Ok(parsed)
     }
 
-    fn set_path_attribute(&mut self, name: &str, raw: &str) -> Result<(), String> {
+    fn set_path_attribute(&mut self, name: &str, raw: &str) -> Result<(), UriProblem> {
         let text = || decode_text(name, raw);
         match name {
             "token" => self.token = Some(non_empty(name, text()?)?),
@@ -145,13 +145,11 @@ impl Pkcs11Uri {
             "serial" => self.serial = Some(text()?),
             "object" => self.object = Some(non_empty(name, text()?)?),
             "id" => {
-                let id = decode(raw).map_err(|e| format!("id: {e}"))?;
-                self.id = Some(if id.is_empty() { return Err("id is empty".to_owned()) } else { id });
+                let id = decode(name, raw)?;
+                self.id = Some(if id.is_empty() { return Err(UriProblem::Empty(name.to_owned())) } else { id });
             }
-            "slot-id" => {
-                self.slot_id = Some(text()?.parse().map_err(|_| format!("slot-id {raw:?} is not a decimal number"))?)
-            }
-            "type" if text()? != "private" => return Err(format!("type={raw}: a signing key is type=private")),
+            "slot-id" => self.slot_id = Some(text()?.parse().map_err(|_| UriProblem::SlotId(raw.to_owned()))?),
+            "type" if text()? != "private" => return Err(UriProblem::NotPrivate(raw.to_owned())),
             // type=private, and attributes that do not select a key here (RFC 7512 2.3: ignored).
             _ => {}
         }
@@ -184,6 +182,45 @@ impl Pkcs11Uri {
     }
 }
 
+/// A rule of the `pkcs11:` grammar (the parent module) that a URI breaks: the reason of
+/// [`SignerError::BadUri`]. Attribute names and values are as written in the URI (never the
+/// value of `pin-value`).
+#[derive(Debug, thiserror::Error)]
+enum UriProblem {
+    #[error("does not start with pkcs11:")]
+    NoScheme,
+    #[error("attribute {0:?} appears twice")]
+    Twice(String),
+    #[error("attribute {0:?} has no '='")]
+    NoEquals(String),
+    #[error("{0:?} is not an attribute name")]
+    AttributeName(String),
+    #[error("{name}: character {character:?} must be percent-encoded (RFC 7512)")]
+    NotEncoded { name: String, character: String },
+    #[error("{0}: '%' must be followed by two hex digits")]
+    Percent(String),
+    #[error("{0}: not UTF-8 after percent-decoding")]
+    NotUtf8(String),
+    #[error("{0} is empty")]
+    Empty(String),
+    #[error("slot-id {0:?} is not a decimal number")]
+    SlotId(String),
+    #[error("type={0}: a signing key is type=private")]
+    NotPrivate(String),
+    #[error("module-path {} is not an absolute path", .0.display())]
+    RelativeModulePath(PathBuf),
+    #[error("pin-source {0:?}: only file: paths are supported")]
+    PinSourceScheme(String),
+    #[error("pin-env {0:?} is not an environment variable name")]
+    PinEnv(String),
+    #[error("give at most one of pin-value, pin-source and pin-env")]
+    SeveralPins,
+    #[error("no token: add token=<label> (or serial= or slot-id=)")]
+    NoToken,
+    #[error("no key: add object=<label> and/or id=<%-encoded bytes>")]
+    NoKey,
+}
+
 /// The URI with the value of `pin-value` replaced, for error messages.
 pub(crate) fn redact(uri: &str) -> String {
     let Some((path, query)) = uri.split_once('?') else {
@@ -195,22 +232,22 @@ pub(crate) fn redact(uri: &str) -> String {
 }
 
 /// Splits `component` into `(name, raw value)` pairs, checking names and characters.
-fn attributes(component: &str, sep: char, allowed: fn(u8) -> bool) -> Result<Vec<(&str, &str)>, String> {
+fn attributes(component: &str, sep: char, allowed: fn(u8) -> bool) -> Result<Vec<(&str, &str)>, UriProblem> {
     if component.is_empty() {
         return Ok(Vec::new());
     }
     component
         .split(sep)
         .map(|attr| {
-            let (name, value) = attr.split_once('=').ok_or_else(|| format!("attribute {attr:?} has no '='"))?;
+            let (name, value) = attr.split_once('=').ok_or_else(|| UriProblem::NoEquals(attr.to_owned()))?;
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                return Err(format!("{name:?} is not an attribute name"));
+                return Err(UriProblem::AttributeName(name.to_owned()));
             }
             if let Some(c) = value.bytes().find(|&b| !allowed(b)) {
-                return Err(format!(
-                    "{name}: character {:?} must be percent-encoded (RFC 7512)",
-                    char::from(c).escape_default().to_string()
-                ));
+                return Err(UriProblem::NotEncoded {
+                    name: name.to_owned(),
+                    character: char::from(c).escape_default().to_string(),
+                });
             }
             Ok((name, value))
         })
@@ -229,8 +266,8 @@ fn is_query_char(b: u8) -> bool {
     is_unreserved_or_common(b) || b"/?|".contains(&b)
 }
 
-/// Percent-decodes a value whose characters were already checked.
-fn decode(raw: &str) -> Result<Vec<u8>, String> {
+/// Percent-decodes the value of attribute `name`, whose characters were already checked.
+fn decode(name: &str, raw: &str) -> Result<Vec<u8>, UriProblem> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -239,7 +276,7 @@ fn decode(raw: &str) -> Result<Vec<u8>, String> {
             let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
             let byte =
                 hex.filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit())).and_then(|h| u8::from_str_radix(h, 16).ok());
-            out.push(byte.ok_or("'%' must be followed by two hex digits")?);
+            out.push(byte.ok_or_else(|| UriProblem::Percent(name.to_owned()))?);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -249,13 +286,12 @@ fn decode(raw: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn decode_text(name: &str, raw: &str) -> Result<String, String> {
-    String::from_utf8(decode(raw).map_err(|e| format!("{name}: {e}"))?)
-        .map_err(|_| format!("{name}: not UTF-8 after percent-decoding"))
+fn decode_text(name: &str, raw: &str) -> Result<String, UriProblem> {
+    String::from_utf8(decode(name, raw)?).map_err(|_| UriProblem::NotUtf8(name.to_owned()))
 }
 
-fn non_empty(name: &str, value: String) -> Result<String, String> {
-    if value.is_empty() { Err(format!("{name} is empty")) } else { Ok(value) }
+fn non_empty(name: &str, value: String) -> Result<String, UriProblem> {
+    if value.is_empty() { Err(UriProblem::Empty(name.to_owned())) } else { Ok(value) }
 }
 
 /// Percent-encodes every byte, as RFC 7512 recommends for `id`.
@@ -263,16 +299,16 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("%{b:02x}")).collect()
 }
 
-fn pin_file(value: &str, base: &Path) -> Result<PathBuf, String> {
+fn pin_file(value: &str, base: &Path) -> Result<PathBuf, UriProblem> {
     let path = match value.strip_prefix("file:") {
         Some(rest) => rest.strip_prefix("//").filter(|r| r.starts_with('/')).unwrap_or(rest),
         None if value.starts_with('|') || value.split_once(':').is_some_and(|(s, _)| !s.contains('/')) => {
-            return Err(format!("pin-source {value:?}: only file: paths are supported"));
+            return Err(UriProblem::PinSourceScheme(value.to_owned()));
         }
         None => value,
     };
     if path.is_empty() {
-        return Err("pin-source is empty".to_owned());
+        return Err(UriProblem::Empty("pin-source".to_owned()));
     }
     Ok(base.join(path))
 }
@@ -281,8 +317,8 @@ fn pin_file(value: &str, base: &Path) -> Result<PathBuf, String> {
 mod tests {
     use super::*;
 
-    fn parse(uri: &str) -> Result<Pkcs11Uri, String> {
-        Pkcs11Uri::parse(uri, Path::new("/etc/tufmirror")).map_err(|e| e.to_string())
+    fn parse(uri: &str) -> Result<Pkcs11Uri, SignerError> {
+        Pkcs11Uri::parse(uri, Path::new("/etc/tufmirror"))
     }
 
     #[test]
@@ -302,7 +338,7 @@ mod tests {
 
     #[test]
     fn pin_sources() {
-        let pin = |q: &str| parse(&format!("pkcs11:token=t;object=k?{q}")).map(|u| u.pin);
+        let pin = |q: &str| parse(&format!("pkcs11:token=t;object=k?{q}")).map(|u| u.pin).map_err(|e| e.to_string());
         assert_eq!(pin("pin-source=pin.txt"), Ok(PinSource::File("/etc/tufmirror/pin.txt".into())));
         assert_eq!(pin("pin-source=file:///p"), Ok(PinSource::File("/p".into())));
         assert_eq!(pin("pin-source=/p%20q"), Ok(PinSource::File("/p q".into())));
@@ -319,7 +355,7 @@ mod tests {
     #[test]
     fn the_pin_never_shows() {
         let uri = "pkcs11:token=t;object=k;type=public?pin-value=s3cret";
-        let err = parse(uri).expect_err("type=public");
+        let err = parse(uri).expect_err("type=public").to_string();
         assert!(err.contains("type=public") && !err.contains("s3cret"), "{err}");
         let parsed = parse("pkcs11:token=t;object=k?pin-value=s3cret").expect("parse");
         assert!(!format!("{parsed:?}").contains("s3cret"));
@@ -367,7 +403,7 @@ mod tests {
             ("pkcs11:token=t;object=k?module-path=/a&b", "has no '='"),
         ] {
             let err = parse(uri).expect_err(uri);
-            assert!(err.contains(why), "{uri}: {err}");
+            assert!(matches!(&err, SignerError::BadUri { reason, .. } if reason.contains(why)), "{uri}: {err}");
         }
     }
 }
