@@ -28,6 +28,12 @@ pub struct DownloadHosts {
 #[error("{0}")]
 pub struct Refused(pub String);
 
+/// An entry of `upstream.download_hosts` that is not a host name or IP address: the entry as
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a host name or IP address (no scheme, port or path)")]
+pub struct InvalidHost(pub String);
+
 /// A host as compared: lowercase, no brackets around IPv6, no final dot.
 fn normalize(host: &str) -> String {
     host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase()
@@ -36,7 +42,7 @@ fn normalize(host: &str) -> String {
 impl DownloadHosts {
     /// Exactly `hosts`, as an operator lists them (`upstream.download_hosts`): host names or IP
     /// addresses, without scheme or port. Listed hosts may be internal addresses.
-    pub fn listed(hosts: &[String]) -> Result<DownloadHosts, String> {
+    pub fn listed(hosts: &[String]) -> Result<DownloadHosts, InvalidHost> {
         let mut out = Vec::new();
         for host in hosts {
             let name = normalize(host);
@@ -46,7 +52,7 @@ impl DownloadHosts {
                         !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                     });
             if !valid {
-                return Err(format!("{host:?} is not a host name or IP address (no scheme, port or path)"));
+                return Err(InvalidHost(host.clone()));
             }
             out.push(name);
         }
@@ -206,7 +212,7 @@ mod tests {
         let e = listed.check(&url("http://127.0.0.2/x")).expect_err("not listed");
         assert!(e.0.contains("not a download host"), "{e}");
         for bad in ["https://static.crates.io", "host:80", "a/b", ""] {
-            assert!(DownloadHosts::listed(&[bad.to_owned()]).is_err(), "{bad}");
+            assert_eq!(DownloadHosts::listed(&[bad.to_owned()]), Err(InvalidHost(bad.to_owned())), "{bad}");
         }
     }
 

@@ -39,5 +39,5 @@ pub use client::{Allowance, Spent, UpstreamClient};
 pub use config::{ProxySetting, UpstreamConfig, redact};
 pub use error::UpstreamError;
 pub use fetch::{CrateFetch, IndexFetch, Validator, same_content};
-pub use hosts::{DownloadHosts, Refused, is_public};
+pub use hosts::{DownloadHosts, InvalidHost, Refused, is_public};
 pub use reqwest::Url;
