@@ -427,7 +427,8 @@ impl Config {
         self.upstream.index_url =
             http_url(&self.upstream.index_url, true).map_err(|r| invalid("upstream.index_url", r.to_string()))?;
         if let Some(hosts) = &self.upstream.download_hosts {
-            tufmirror_upstream::DownloadHosts::listed(hosts).map_err(|r| invalid("upstream.download_hosts", r))?;
+            tufmirror_upstream::DownloadHosts::listed(hosts)
+                .map_err(|r| invalid("upstream.download_hosts", r.to_string()))?;
         }
         if let Some(proxy) = &self.upstream.proxy {
             url::Url::parse(proxy).map_err(|e| invalid("upstream.proxy", format!("is not a URL: {e}")))?;

@@ -439,7 +439,7 @@ fn upstream_config(config: &Config) -> Result<tufmirror_upstream::UpstreamConfig
     out.max_crate_bytes = u.max_crate_bytes;
     if let Some(hosts) = &u.download_hosts {
         out.download_hosts = tufmirror_upstream::DownloadHosts::listed(hosts)
-            .map_err(|reason| OpenError::Upstream(UpstreamError::Config { reason }))?;
+            .map_err(|e| OpenError::Upstream(UpstreamError::Config { reason: e.to_string() }))?;
     }
     Ok(out)
 }
