@@ -13,12 +13,12 @@ pub fn etag_of(leaf: &Leaf) -> String {
 
 /// A `TUF-Merkle-Proof` header ([`wire::decode_proof`]).
 pub(crate) fn decode_header<T: DeserializeOwned>(value: &str) -> Result<T, Refusal> {
-    wire::decode_proof(value).map_err(|e| Refusal::BadProof(e.to_string()))
+    wire::decode_proof(value).map_err(Refusal::BadProof)
 }
 
 /// A proof file of the static layout (`snapshots/N/proofs/<path>`): plain JSON.
 pub(crate) fn decode_proof_file(bytes: &[u8]) -> Result<InclusionProof, Refusal> {
-    serde_json::from_slice(bytes).map_err(|e| Refusal::BadProof(e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| Refusal::BadProof(wire::ProofHeaderError::NotAProof(e)))
 }
 
 /// Where a proof's snapshot stands relative to the trusted one.
@@ -202,9 +202,15 @@ mod tests {
         let proof = included(&t, "1/a", 4);
         let header = wire::encode_proof(&proof.to_canonical_json());
         assert_eq!(decode_header::<InclusionProof>(&header).expect("decodes"), proof);
-        assert!(matches!(decode_header::<InclusionProof>("%%%"), Err(Refusal::BadProof(_))));
+        let e = decode_header::<InclusionProof>("%%%").expect_err("not base64");
+        assert!(matches!(e, Refusal::BadProof(wire::ProofHeaderError::NotBase64(_))), "{e}");
+        // The cause is a source now, and the one-line form still says it once.
+        assert_eq!(tufmirror_core::error_chain(&e), e.to_string());
+        assert!(e.to_string().starts_with("the proof is not a valid proof: not base64: "), "{e}");
         let not_json = wire::encode_proof(b"{");
-        assert!(matches!(decode_header::<InclusionProof>(&not_json), Err(Refusal::BadProof(_))));
+        let e = decode_header::<InclusionProof>(&not_json).expect_err("not JSON");
+        assert!(matches!(e, Refusal::BadProof(wire::ProofHeaderError::NotAProof(_))), "{e}");
+        assert_eq!(tufmirror_core::error_chain(&e), e.to_string());
         assert!(
             decode_header::<NonInclusionProof>(&header).is_err(),
             "an inclusion proof is not a non-inclusion proof"

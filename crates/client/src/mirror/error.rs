@@ -8,8 +8,13 @@
 
 use crate::{ClientError, FetchError};
 use std::sync::Arc;
+use tufmirror_core::Sha256Hash;
+use tufmirror_core::binding::BindingError;
 use tufmirror_core::hash::DigestMismatch;
-use tufmirror_core::merkle::ProofError;
+use tufmirror_core::merkle::{LeafError, ProofError};
+use tufmirror_core::metadata::Role;
+use tufmirror_core::verify::VerifyError;
+use tufmirror_core::wire::ProofHeaderError;
 use tufmirror_index::PathError;
 
 /// Why an index file, a 404 or `config.json` from a mirror is not passed on. Every variant names
@@ -119,7 +124,7 @@ pub enum Refusal {
     #[error("the answer carries no TUF-Merkle-Proof header")]
     NoProof,
     #[error("the proof is not a valid proof: {0}")]
-    BadProof(String),
+    BadProof(#[source] ProofHeaderError),
     #[error(transparent)]
     Proof(#[from] ProofError),
     #[error("the proof is for snapshot {proof}, older than the trusted snapshot {trusted} (rollback or mix-and-match)")]
@@ -135,18 +140,112 @@ pub enum Refusal {
     #[error("snapshot {snapshot} is no longer readable under snapshots/{snapshot}/, and no newer one is signed")]
     SnapshotGone { snapshot: u64 },
     #[error("snapshot {snapshot}'s leaf list does not match its signed timestamp: {reason}")]
-    LeafList { snapshot: u64, reason: String },
+    LeafList { snapshot: u64, reason: LeafListProblem },
     #[error(
         "it was verified present in snapshot {present} and is absent from snapshot {absent}, but no removal \
          record signed by the targets role covers it in snapshots {present} < N <= {absent}"
     )]
     NoRemovalRecord { present: u64, absent: u64 },
     #[error("{file} cannot be checked for removal records: {reason}")]
-    RemovalMetadata { file: String, reason: String },
+    RemovalMetadata { file: String, reason: RemovalMetadataProblem },
     #[error("config.json does not match the config.json target of the signed targets metadata")]
     Config(#[source] DigestMismatch),
     #[error("the config.json target of the signed targets metadata has no sha256 hash")]
     NoConfigHash,
+}
+
+/// Why a snapshot's leaf list (`snapshots/N/leaves.json`, docs/POUF.md 1.6) is refused: the
+/// reason of [`Refusal::LeafList`]. `Clone` because the verdict on the current snapshot's list
+/// is kept and given to every request that needs it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LeafListProblem {
+    /// Not a leaf list: the JSON parser's error.
+    #[error("{0}")]
+    NotJson(#[source] Arc<serde_json::Error>),
+    /// Its header names another snapshot, size or root than the signed timestamp.
+    #[error("it says snapshot {snapshot} with {tree_size} leaves and root {merkle_root}")]
+    Header {
+        /// Its `snapshot_version`.
+        snapshot: u64,
+        /// Its `tree_size`.
+        tree_size: u64,
+        /// Its `merkle_root`.
+        merkle_root: Sha256Hash,
+    },
+    /// Its leaves are not strictly ascending by path, or too many: the tree builder's error.
+    #[error("{0}")]
+    Leaves(#[source] LeafError),
+    /// Its leaves do not rebuild the signed tree.
+    #[error("its leaves give root {root} with {leaves} leaves")]
+    WrongTree {
+        /// The root its leaves give.
+        root: Sha256Hash,
+        /// The number of its leaves.
+        leaves: usize,
+    },
+    /// Longer than the signed number of leaves can take; reading stopped at `limit` bytes.
+    #[error(
+        "it is longer than {limit} bytes, more than the signed {tree_size} leaves can take (reading stopped there)"
+    )]
+    TooLong {
+        /// The bytes read at most.
+        limit: u64,
+        /// The signed `merkle_tree_size`.
+        tree_size: u64,
+    },
+    /// A file's proof verifies against the tree the list rebuilds, but names another leaf than
+    /// the list gives the file.
+    #[error("{path} differs from its leaf")]
+    DiffersFromLeaf {
+        /// The index path.
+        path: String,
+    },
+}
+
+/// Why the metadata that holds removal records (an older `N.snapshot.json` or `N.targets.json`,
+/// docs/POUF.md 1.9) cannot be used: the reason of [`Refusal::RemovalMetadata`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemovalMetadataProblem {
+    /// The mirror does not serve it.
+    #[error("the mirror does not have it")]
+    Missing,
+    /// It is not metadata of its kind.
+    #[error("{0}")]
+    Malformed(#[source] VerifyError),
+    /// Its root binding (`x-tufmirror-root-version`) is refused.
+    #[error("{0}")]
+    Binding(#[source] BindingError),
+    /// The root it is bound to has no usable keys for its role.
+    #[error("root {root_version}: {source}")]
+    RootKeys {
+        /// The root it is bound to.
+        root_version: u64,
+        /// Why that root's keys cannot verify it.
+        #[source]
+        source: VerifyError,
+    },
+    /// The keys of the root it is bound to did not sign it.
+    #[error("{source} (the {role} keys of root {root_version}, which it is bound to)")]
+    Signatures {
+        /// Its role.
+        role: Role,
+        /// The root it is bound to.
+        root_version: u64,
+        /// Why the signatures do not verify.
+        #[source]
+        source: VerifyError,
+    },
+    /// Its bytes do not match what the snapshot metadata lists for it.
+    #[error("{0}")]
+    NotAsListed(#[source] DigestMismatch),
+    /// Its `version` is not the one asked for or listed.
+    #[error("it has version {0}")]
+    Version(u64),
+    /// A snapshot that lists no `targets.json`.
+    #[error("it names no targets.json")]
+    NoTargets,
 }
 
 /// Why the TUF metadata could not be refreshed into something a TAP-16 client can use.
@@ -167,11 +266,11 @@ pub enum RefreshError {
     Incomplete,
     /// Current metadata not bound to the root it is verified with (docs/POUF.md 1.9).
     #[error(transparent)]
-    RootBinding(#[from] tufmirror_core::binding::BindingError),
+    RootBinding(#[from] BindingError),
     #[error("the signed targets metadata has no config.json target")]
     NoConfigTarget,
     #[error("root metadata does not give the keys of a role")]
-    RootKeys(#[source] tufmirror_core::verify::VerifyError),
+    RootKeys(#[source] VerifyError),
     #[error("snapshot {snapshot} is not attested by the auditors that root declares (--require-audit)")]
     NotAudited {
         snapshot: u64,

@@ -16,14 +16,14 @@
 //!   again if a newer snapshot is signed.
 
 use super::check::{check_file, check_leaf, decode_header, decode_proof_file};
-use super::{Done, IndexFile, Interrupt, MirrorClient, MirrorError, Refusal, TrustedView};
+use super::{Done, IndexFile, Interrupt, LeafListProblem, MirrorClient, MirrorError, Refusal, TrustedView};
 use crate::FetchError;
 use std::sync::Arc;
 use tufmirror_core::diff::LeafList;
 use tufmirror_core::merkle::{InclusionProof, Leaf, MerkleTree};
 
 /// What a snapshot's leaf list gave: its verified tree, or why it was refused.
-pub(super) type LeafVerdict = Result<Arc<MerkleTree>, String>;
+pub(super) type LeafVerdict = Result<Arc<MerkleTree>, LeafListProblem>;
 
 impl MirrorClient {
     /// A 200 without a proof header.
@@ -95,7 +95,10 @@ impl MirrorClient {
         check_file(path, &answer.body, &proof, view).map_err(refused)?;
         if proof.leaf_contents != *leaf {
             // Unreachable for a proof that verifies against the root the leaf list rebuilds.
-            return Err(refused(Refusal::LeafList { snapshot: n, reason: format!("{path} differs from its leaf") }));
+            return Err(refused(Refusal::LeafList {
+                snapshot: n,
+                reason: LeafListProblem::DiffersFromLeaf { path: path.to_owned() },
+            }));
         }
         Ok(answer.body.len() as u64)
     }
@@ -135,9 +138,7 @@ impl MirrorClient {
                     .map(Arc::new)
             }
             Err(FetchError::NotFound { .. }) => return Ok(None),
-            Err(FetchError::TooLarge { limit }) => Err(format!(
-                "it is longer than {limit} bytes, more than the signed {size} leaves can take (reading stopped there)"
-            )),
+            Err(FetchError::TooLarge { limit }) => Err(LeafListProblem::TooLong { limit, tree_size: size }),
             Err(source) => return Err(MirrorError::Fetch { path: path.to_owned(), url, source }),
         };
         *cache = Some((n, verdict.clone()));
@@ -175,17 +176,23 @@ pub(crate) fn leaf_list_bound(tree_size: u64) -> u64 {
 }
 
 /// A leaf list that must rebuild exactly the signed tree of snapshot `n`; the error is the reason.
-fn check_leaf_list(bytes: &[u8], n: u64, root: &tufmirror_core::Sha256Hash, size: u64) -> Result<MerkleTree, String> {
-    let list: LeafList = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+fn check_leaf_list(
+    bytes: &[u8],
+    n: u64,
+    root: &tufmirror_core::Sha256Hash,
+    size: u64,
+) -> Result<MerkleTree, LeafListProblem> {
+    let list: LeafList = serde_json::from_slice(bytes).map_err(|e| LeafListProblem::NotJson(Arc::new(e)))?;
     if (list.snapshot_version, list.tree_size, &list.merkle_root) != (n, size, root) {
-        return Err(format!(
-            "it says snapshot {} with {} leaves and root {}",
-            list.snapshot_version, list.tree_size, list.merkle_root
-        ));
+        return Err(LeafListProblem::Header {
+            snapshot: list.snapshot_version,
+            tree_size: list.tree_size,
+            merkle_root: list.merkle_root,
+        });
     }
-    let tree = MerkleTree::build(list.leaves).map_err(|e| e.to_string())?;
+    let tree = MerkleTree::build(list.leaves).map_err(LeafListProblem::Leaves)?;
     if tree.root() != *root || tree.len() as u64 != size {
-        return Err(format!("its leaves give root {} with {} leaves", tree.root(), tree.len()));
+        return Err(LeafListProblem::WrongTree { root: tree.root(), leaves: tree.len() });
     }
     Ok(tree)
 }
@@ -204,12 +211,17 @@ mod tests {
         };
         let good = list(leaves.clone(), 2);
         assert_eq!(check_leaf_list(&good, 3, &tree.root(), 2).expect("good").root(), tree.root());
-        assert!(check_leaf_list(&good, 4, &tree.root(), 2).is_err(), "another snapshot");
+        let e = check_leaf_list(&good, 4, &tree.root(), 2).expect_err("another snapshot");
+        assert!(matches!(e, LeafListProblem::Header { snapshot: 3, tree_size: 2, .. }), "{e}");
         let dropped = list(leaves[..1].to_vec(), 2);
-        assert!(check_leaf_list(&dropped, 3, &tree.root(), 2).is_err(), "a leaf dropped, the header kept");
+        let e = check_leaf_list(&dropped, 3, &tree.root(), 2).expect_err("a leaf dropped, the header kept");
+        assert!(matches!(e, LeafListProblem::WrongTree { leaves: 1, .. }), "{e}");
         let mut changed = leaves;
         changed[1] = Leaf::of("2/bb", b"c");
-        assert!(check_leaf_list(&list(changed, 2), 3, &tree.root(), 2).is_err(), "a leaf changed");
+        let e = check_leaf_list(&list(changed, 2), 3, &tree.root(), 2).expect_err("a leaf changed");
+        assert!(matches!(e, LeafListProblem::WrongTree { leaves: 2, .. }), "{e}");
+        let e = check_leaf_list(b"[", 3, &tree.root(), 2).expect_err("not JSON");
+        assert!(matches!(e, LeafListProblem::NotJson(_)), "{e}");
     }
 
     #[test]

@@ -37,7 +37,7 @@ mod removals;
 mod view;
 
 pub use check::etag_of;
-pub use error::{MirrorError, RefreshError, Refusal, one_line};
+pub use error::{LeafListProblem, MirrorError, RefreshError, Refusal, RemovalMetadataProblem, one_line};
 pub use view::TrustedView;
 
 use crate::store::MetadataDir;

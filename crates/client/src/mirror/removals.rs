@@ -22,7 +22,7 @@
 //! checks from was accepted under that root or a newer one).
 
 use super::check::removal_recorded;
-use super::{MirrorClient, MirrorError, Refusal, TrustedView};
+use super::{MirrorClient, MirrorError, Refusal, RemovalMetadataProblem, TrustedView};
 use std::sync::Arc;
 use tufmirror_core::binding::{Floor, RootBound};
 use tufmirror_core::metadata::{Metadata, RemovalRecord, Role, Snapshot, Targets};
@@ -71,7 +71,7 @@ impl MirrorClient {
         view: &TrustedView,
         floor: Floor,
     ) -> Result<Arc<[RemovalRecord]>, MirrorError> {
-        let refused = |file: &str, reason: String| {
+        let refused = |file: &str, reason: RemovalMetadataProblem| {
             self.refused(path, view, Refusal::RemovalMetadata { file: file.to_owned(), reason })
         };
         let snapshot_name = format!("{k}.snapshot.json");
@@ -83,7 +83,7 @@ impl MirrorClient {
                     floor: floor.root,
                     accepted: floor.snapshot,
                 };
-                return Err(refused(&snapshot_name, e.to_string()));
+                return Err(refused(&snapshot_name, RemovalMetadataProblem::Binding(e)));
             }
             return Ok(records);
         }
@@ -91,20 +91,20 @@ impl MirrorClient {
         let (snapshot, snapshot_root) =
             verify_bound::<Snapshot>(&bytes, &snapshot_name, view, floor).map_err(|r| refused(&snapshot_name, r))?;
         if snapshot.version != k {
-            return Err(refused(&snapshot_name, format!("it has version {}", snapshot.version)));
+            return Err(refused(&snapshot_name, RemovalMetadataProblem::Version(snapshot.version)));
         }
         let meta = snapshot
             .meta
             .get("targets.json")
-            .ok_or_else(|| refused(&snapshot_name, "it names no targets.json".into()))?;
+            .ok_or_else(|| refused(&snapshot_name, RemovalMetadataProblem::NoTargets))?;
         let targets_name = format!("{}.targets.json", meta.version);
         let limit = meta.length.unwrap_or(self.config.updater.targets_max_length);
         let bytes = self.fetch_tuf(path, &targets_name, limit).await?;
-        meta.verify(&bytes).map_err(|e| refused(&targets_name, e.to_string()))?;
+        meta.verify(&bytes).map_err(|e| refused(&targets_name, RemovalMetadataProblem::NotAsListed(e)))?;
         let (targets, targets_root) =
             verify_bound::<Targets>(&bytes, &targets_name, view, floor).map_err(|r| refused(&targets_name, r))?;
         if targets.version != meta.version {
-            return Err(refused(&targets_name, format!("it has version {}", targets.version)));
+            return Err(refused(&targets_name, RemovalMetadataProblem::Version(targets.version)));
         }
         let records: Arc<[RemovalRecord]> = targets.removals.into();
         let mut cache = self.removal_cache();
@@ -123,28 +123,29 @@ impl MirrorClient {
             MirrorError::Refused {
                 path: path.to_owned(),
                 snapshot: view.map_or(0, |v| v.snapshot_version),
-                reason: Refusal::RemovalMetadata {
-                    file: name.to_owned(),
-                    reason: "the mirror does not have it".into(),
-                },
+                reason: Refusal::RemovalMetadata { file: name.to_owned(), reason: RemovalMetadataProblem::Missing },
             }
         })
     }
 }
 
 /// Older metadata of the kind `T`, verified with the keys of the root it is bound to (rule b of
-/// docs/POUF.md 1.9); returns it and that root's version, or the reason it is refused.
+/// docs/POUF.md 1.9); returns it and that root's version, or why it is refused.
 fn verify_bound<T: Metadata + RootBound>(
     bytes: &[u8],
     file: &str,
     view: &TrustedView,
     floor: Floor,
-) -> Result<(T, u64), String> {
-    let (unverified, signed_bytes) = parse_unverified::<T>(bytes).map_err(|e| e.to_string())?;
-    let root = view.roots.historical(&unverified.signed, file, floor).map_err(|e| e.to_string())?;
+) -> Result<(T, u64), RemovalMetadataProblem> {
+    let (unverified, signed_bytes) = parse_unverified::<T>(bytes).map_err(RemovalMetadataProblem::Malformed)?;
+    let root = view.roots.historical(&unverified.signed, file, floor).map_err(RemovalMetadataProblem::Binding)?;
     let role: Role = T::ROLE;
-    let keys = RoleVerifier::from_root(root, role).map_err(|e| format!("root {}: {e}", root.version))?;
-    keys.verify(&signed_bytes, &unverified.signatures)
-        .map_err(|e| format!("{e} (the {role} keys of root {}, which it is bound to)", root.version))?;
+    let keys = RoleVerifier::from_root(root, role)
+        .map_err(|source| RemovalMetadataProblem::RootKeys { root_version: root.version, source })?;
+    keys.verify(&signed_bytes, &unverified.signatures).map_err(|source| RemovalMetadataProblem::Signatures {
+        role,
+        root_version: root.version,
+        source,
+    })?;
     Ok((unverified.signed, root.version))
 }
