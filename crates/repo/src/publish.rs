@@ -12,7 +12,7 @@ use tracing::{info, info_span, warn};
 use tufmirror_core::diff::{LeafList, SnapshotDiff};
 use tufmirror_core::merkle::{LeafError, MerkleTree};
 use tufmirror_core::metadata::{Root, Timestamp};
-use tufmirror_core::verify::parse_unverified;
+use tufmirror_core::verify::{VerifyError, parse_unverified};
 use tufmirror_core::{Sha256Hash, time as tuf_time};
 use tufmirror_index::RegistryConfig;
 use tufmirror_signer::SignerError;
@@ -81,8 +81,9 @@ pub enum PublishError {
     Damaged {
         /// The output directory.
         path: PathBuf,
-        /// What is wrong, in words.
-        reason: String,
+        /// What is wrong.
+        #[source]
+        reason: Damage,
     },
     /// A file could not be written.
     #[error("writing {path}")]
@@ -237,23 +238,67 @@ fn check_root(root: &Root, signers: &RoleSigners, now: OffsetDateTime) -> Result
     Ok(())
 }
 
+/// What is wrong with the published repository: the reason of [`PublishError::Damaged`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// The `current` link cannot be read or does not name a snapshot.
+    #[error("{0}")]
+    Current(#[source] std::io::Error),
+    /// A file of the current snapshot cannot be read.
+    #[error("snapshot {version} {file}: {source}")]
+    Unreadable {
+        /// The current snapshot.
+        version: u64,
+        /// The file in `snapshots/N/`.
+        file: &'static str,
+        /// The read error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The current snapshot's `leaves.json` is not a leaf list (docs/POUF.md 1.6).
+    #[error("snapshot {version} leaves.json: {source}")]
+    LeafList {
+        /// The current snapshot.
+        version: u64,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The current snapshot's `timestamp.json` is not timestamp metadata.
+    #[error("snapshot {version}: {source}")]
+    Timestamp {
+        /// The current snapshot.
+        version: u64,
+        /// Why it is not.
+        #[source]
+        source: VerifyError,
+    },
+    /// The current snapshot's leaves do not give the `merkle_root` its timestamp signs.
+    #[error("snapshot {version}: leaves.json does not match the signed merkle_root")]
+    RootMismatch {
+        /// The current snapshot.
+        version: u64,
+    },
+}
+
 fn read_previous(layout: &Layout) -> Result<Option<Previous>, PublishError> {
-    let damaged = |reason: String| PublishError::Damaged { path: layout.dir.clone(), reason };
-    let Some(version) = layout.current_version().map_err(|e| damaged(e.to_string()))? else {
+    let damaged = |reason: Damage| PublishError::Damaged { path: layout.dir.clone(), reason };
+    let Some(version) = layout.current_version().map_err(|e| damaged(Damage::Current(e)))? else {
         return Ok(None);
     };
     let dir = layout.snapshot(version);
-    let leaves: LeafList = std::fs::read(dir.join("leaves.json"))
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-        .map_err(|e| damaged(format!("snapshot {version} leaves.json: {e}")))?;
-    let timestamp_bytes =
-        std::fs::read(dir.join("timestamp.json")).map_err(|e| damaged(format!("snapshot {version} timestamp: {e}")))?;
-    let (timestamp, _) =
-        parse_unverified::<Timestamp>(&timestamp_bytes).map_err(|e| damaged(format!("snapshot {version}: {e}")))?;
+    let leaves_bytes = std::fs::read(dir.join("leaves.json"))
+        .map_err(|source| damaged(Damage::Unreadable { version, file: "leaves.json", source }))?;
+    let leaves: LeafList =
+        serde_json::from_slice(&leaves_bytes).map_err(|source| damaged(Damage::LeafList { version, source }))?;
+    let timestamp_bytes = std::fs::read(dir.join("timestamp.json"))
+        .map_err(|source| damaged(Damage::Unreadable { version, file: "timestamp.json", source }))?;
+    let (timestamp, _) = parse_unverified::<Timestamp>(&timestamp_bytes)
+        .map_err(|source| damaged(Damage::Timestamp { version, source }))?;
     let tree = MerkleTree::build(leaves.leaves)?;
     if Some(tree.root()) != timestamp.signed.merkle_root {
-        return Err(damaged(format!("snapshot {version}: leaves.json does not match the signed merkle_root")));
+        return Err(damaged(Damage::RootMismatch { version }));
     }
     Ok(Some(Previous { version, timestamp_version: timestamp.signed.version, tree }))
 }

@@ -103,5 +103,5 @@ pub fn read_public_key_file(path: &Path) -> Result<Option<PublicKey>, CeremonyEr
     head.extend(rest);
     PublicKey::from_spki_pem(&String::from_utf8_lossy(&head))
         .map(Some)
-        .map_err(|e| CeremonyError::PublicKeyFile { path: path.into(), reason: e.to_string() })
+        .map_err(|source| CeremonyError::PublicKeyFile { path: path.into(), source })
 }

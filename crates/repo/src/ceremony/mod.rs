@@ -27,6 +27,7 @@ mod tests;
 
 use std::path::PathBuf;
 use tufmirror_core::KeyId;
+use tufmirror_core::audit::AttestationError;
 use tufmirror_core::cjson::CanonicalJsonError;
 use tufmirror_core::metadata::Role;
 use tufmirror_core::verify::VerifyError;
@@ -94,22 +95,24 @@ pub enum CeremonyError {
         key_id: KeyId,
     },
     /// A key that root's `keys` define for a role is not a key tufmirror can verify with (docs/POUF.md 1.2).
-    #[error("the {role} key {key_id} is not usable: {reason}")]
+    #[error("the {role} key {key_id} is not usable: {source}")]
     UnusableKey {
         /// The role.
         role: Role,
         /// The key id.
         key_id: KeyId,
         /// What is wrong with the key object.
-        reason: String,
+        #[source]
+        source: tufmirror_core::key::KeyError,
     },
     /// A public key file given to a ceremony command is not a usable PEM public key.
-    #[error("{path} is not a usable PEM public key: {reason}")]
+    #[error("{path} is not a usable PEM public key: {source}")]
     PublicKeyFile {
         /// The file.
         path: PathBuf,
         /// What is wrong with it.
-        reason: String,
+        #[source]
+        source: tufmirror_core::key::KeyError,
     },
     /// A key to add is already in the role's `keyids`.
     #[error("the {role} role already lists key {key_id}")]
@@ -139,11 +142,28 @@ pub enum CeremonyError {
         /// The key ids it matches, comma-separated.
         matches: String,
     },
-    /// The root's auditor declaration (`x-tufmirror-auditors`, docs/audit.md) is not usable.
+    /// The root's auditor declaration (`x-tufmirror-auditors`, docs/audit.md) breaks a rule of
+    /// tufmirror's: an auditor key that is also a root or online key, a threshold above the
+    /// number of auditor keys, an auditor key declared twice.
     #[error("the auditors (x-tufmirror-auditors) are not usable: {reason}")]
     BadAuditors {
-        /// What is wrong with it.
+        /// Which rule it breaks.
         reason: String,
+    },
+    /// The root's auditor declaration is not one clients can use (docs/audit.md).
+    #[error("the auditors (x-tufmirror-auditors) are not usable: {0}")]
+    AuditorDeclaration(#[source] AttestationError),
+    /// The root's auditor declaration is not of the declaration's shape.
+    #[error("the auditors (x-tufmirror-auditors) are not usable: {0}")]
+    AuditorsNotJson(#[source] serde_json::Error),
+    /// A declared auditor key is not a key tufmirror can verify with.
+    #[error("the auditors (x-tufmirror-auditors) are not usable: key {key_id} is not usable: {source}")]
+    UnusableAuditorKey {
+        /// The auditor key's id.
+        key_id: KeyId,
+        /// What is wrong with the key object.
+        #[source]
+        source: tufmirror_core::key::KeyError,
     },
     /// An online-key rotation was asked for the root role.
     #[error("the {role} role is not an online role: rotate root keys with `tufmirror root edit`")]
@@ -216,14 +236,15 @@ pub enum CeremonyError {
         unsigned: String,
     },
     /// An offered signature does not verify over the proposal's canonical `signed` bytes.
-    #[error("the signature of key {key_id} does not verify over root version {version}: {reason}")]
+    #[error("the signature of key {key_id} does not verify over root version {version}: {source}")]
     BadSignature {
         /// The key id.
         key_id: KeyId,
         /// The proposed root version.
         version: u64,
         /// Why it does not verify.
-        reason: String,
+        #[source]
+        source: tufmirror_core::key::KeyError,
     },
     /// A root key could not sign the proposal.
     #[error("the key {key_id} could not sign")]

@@ -89,7 +89,7 @@ pub fn problems(root: &Root) -> Vec<CeremonyError> {
                 None => out.push(CeremonyError::UndefinedKey { role, key_id: key_id.clone() }),
                 Some(obj) => {
                     if let Err(e) = PublicKey::from_key_object(obj) {
-                        out.push(CeremonyError::UnusableKey { role, key_id: key_id.clone(), reason: e.to_string() });
+                        out.push(CeremonyError::UnusableKey { role, key_id: key_id.clone(), source: e });
                     }
                 }
             }
@@ -113,14 +113,14 @@ fn auditor_problems(root: &Root) -> Vec<CeremonyError> {
     let auditors = match Auditors::of(root) {
         Ok(Some(auditors)) => auditors,
         Ok(None) => return Vec::new(),
-        Err(e) => return vec![bad(e.to_string())],
+        Err(e) => return vec![CeremonyError::AuditorDeclaration(e)],
     };
     let mut out = Vec::new();
     for key_id in &auditors.keyids {
         if let Some(obj) = root.keys.get(key_id)
             && let Err(e) = PublicKey::from_key_object(obj)
         {
-            out.push(bad(format!("key {key_id} is not usable: {e}")));
+            out.push(CeremonyError::UnusableAuditorKey { key_id: key_id.clone(), source: e });
         }
         for role in Role::ALL {
             if root.roles.get(role.name()).is_some_and(|r| r.keyids.contains(key_id)) {
@@ -136,9 +136,7 @@ fn auditor_problems(root: &Root) -> Vec<CeremonyError> {
 fn auditors_as_written(root: &Root) -> Result<Auditors, CeremonyError> {
     match root.unknown.get(AUDITORS_FIELD) {
         None => Ok(Auditors { keyids: Vec::new(), threshold: 1 }),
-        Some(value) => {
-            serde_json::from_value(value.clone()).map_err(|e| CeremonyError::BadAuditors { reason: e.to_string() })
-        }
+        Some(value) => serde_json::from_value(value.clone()).map_err(CeremonyError::AuditorsNotJson),
     }
 }
 

@@ -78,11 +78,7 @@ pub fn add_signature(
     let ids = check_signable(proposal, previous, key, now)?;
     let version = proposal.signed.version;
     let bytes = proposal.signed_bytes().map_err(|source| CeremonyError::Canonical { version, source })?;
-    key.verify(&bytes, sig).map_err(|e| CeremonyError::BadSignature {
-        key_id: key.key_id(),
-        version,
-        reason: e.to_string(),
-    })?;
+    key.verify(&bytes, sig).map_err(|source| CeremonyError::BadSignature { key_id: key.key_id(), version, source })?;
     let replaced = proposal.signatures.iter().any(|s| ids.contains(&s.keyid));
     for id in &ids {
         proposal.add_signature(id.clone(), sig);
