@@ -38,17 +38,17 @@ pub fn bound_root(
     binding: Option<u64>,
     signed_bytes: &[u8],
     signatures: &[Signature],
-) -> Result<Option<u64>, BindingError> {
+) -> Result<Option<u64>, BoundRootError> {
     let bound = binding.unwrap_or(crate::binding::UNBOUND_ROOT);
     let newest = chain.last().map_or(0, |r| r.version);
     if bound > newest {
-        return Err(BindingError::Newer { bound, newest });
+        return Err(BoundRootError::Newer { bound, newest });
     }
     if bound < at_least {
-        return Err(BindingError::Decreasing { bound, at_least, role });
+        return Err(BoundRootError::Decreasing { bound, at_least, role });
     }
     let Some(root) = chain.iter().find(|r| r.version == bound) else {
-        return Err(BindingError::UnknownRoot { bound });
+        return Err(BoundRootError::UnknownRoot { bound });
     };
     let Some(entry) = root.roles.get(role.name()) else { return Ok(None) };
     let keys = usable_keys(&root.keys, &entry.keyids);
@@ -59,7 +59,7 @@ pub fn bound_root(
 /// Why a metadata file's root binding (`x-tufmirror-root-version`, docs/POUF.md 1.9) is wrong:
 /// the `Err` of [`bound_root`]. `bound` is the root version the file is bound to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BindingError {
+pub enum BoundRootError {
     /// Bound to a root newer than the newest root of the chain.
     #[error("it is bound to root {bound}, newer than the newest root {newest}")]
     Newer {
@@ -215,17 +215,17 @@ mod tests {
         let chain: Vec<Root> = (1..=3).map(root).collect();
         let bound = |at_least, binding| bound_root(&chain, at_least, Role::Targets, binding, b"{}", &[]);
         let e = bound(2, Some(1)).expect_err("decreasing");
-        assert_eq!(e, BindingError::Decreasing { bound: 1, at_least: 2, role: Role::Targets });
+        assert_eq!(e, BoundRootError::Decreasing { bound: 1, at_least: 2, role: Role::Targets });
         assert!(e.to_string().contains("bound to root 1, older than root 2"), "{e}");
         let e = bound(2, None).expect_err("no field: root 1");
-        assert_eq!(e, BindingError::Decreasing { bound: 1, at_least: 2, role: Role::Targets });
+        assert_eq!(e, BoundRootError::Decreasing { bound: 1, at_least: 2, role: Role::Targets });
         let e = bound(0, Some(4)).expect_err("future");
-        assert_eq!(e, BindingError::Newer { bound: 4, newest: 3 });
+        assert_eq!(e, BoundRootError::Newer { bound: 4, newest: 3 });
         assert!(e.to_string().contains("bound to root 4, newer than the newest root 3"), "{e}");
         assert_eq!(bound(2, Some(2)), Ok(None), "root 2 lists no targets key: not signed");
         let later: Vec<Root> = (2..=3).map(root).collect();
         let e = bound_root(&later, 0, Role::Targets, Some(1), b"{}", &[]).expect_err("unknown");
-        assert_eq!(e, BindingError::UnknownRoot { bound: 1 });
+        assert_eq!(e, BoundRootError::UnknownRoot { bound: 1 });
         assert!(e.to_string().contains("not in the root chain"), "{e}");
     }
 
