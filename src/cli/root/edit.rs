@@ -43,7 +43,7 @@ fn role_value(s: &str) -> Result<(Role, String), String> {
     if value.is_empty() {
         return Err(format!("{s:?} has nothing after `=`"));
     }
-    Ok((role.parse()?, value.to_owned()))
+    Ok((role.parse::<Role>().map_err(|e| e.to_string())?, value.to_owned()))
 }
 
 fn role_threshold(s: &str) -> Result<(Role, u64), String> {
