@@ -22,12 +22,12 @@ pub struct RegistryConfig {
 }
 
 /// A `config.json` that cargo could not use.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The file is not JSON of this shape (the parser's message).
+    /// The file is not JSON of this shape: the parser's error.
     #[error("config.json is not valid: {0}")]
-    Invalid(String),
+    Invalid(#[source] serde_json::Error),
     /// `dl` is the empty string.
     #[error("config.json has an empty \"dl\"")]
     EmptyDl,
@@ -46,7 +46,7 @@ impl RegistryConfig {
 
     /// Parses and checks `config.json` bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let config: RegistryConfig = serde_json::from_slice(bytes).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: RegistryConfig = serde_json::from_slice(bytes).map_err(ConfigError::Invalid)?;
         if config.dl.trim().is_empty() {
             return Err(ConfigError::EmptyDl);
         }
@@ -97,8 +97,8 @@ mod tests {
 
     #[test]
     fn parse_refuses_garbage_and_keeps_unknown_fields() {
-        assert!(RegistryConfig::parse(b"{").is_err());
-        assert!(RegistryConfig::parse(br#"{"dl": ""}"#).is_err());
+        assert!(matches!(RegistryConfig::parse(b"{"), Err(ConfigError::Invalid(_))));
+        assert!(matches!(RegistryConfig::parse(br#"{"dl": ""}"#), Err(ConfigError::EmptyDl)));
         let c = RegistryConfig::parse(br#"{"dl": "https://x", "future": 1}"#).expect("valid");
         assert_eq!(c.unknown.get("future"), Some(&serde_json::json!(1)));
     }
