@@ -1,7 +1,7 @@
 //! `tufmirror serve [--config FILE]`: the mirror daemon. Without a config it runs the embedded
 //! default: a mirror of crates.io on 127.0.0.1:8080, data in ./tufmirror-data.
 
-use super::daemon::{ConfigArg, open_mirror, signals};
+use super::daemon_access::{ConfigArg, open_mirror, signals};
 use anyhow::Context as _;
 
 #[derive(Debug, clap::Args)]

@@ -1,7 +1,7 @@
 //! The TUF repository as docs/POUF.md 2.1 lays it out. Versioned files are answered only for
 //! versions that are committed, so a file written by a publish that crashed is never served.
 
-use super::index::{config_response, served_response};
+use super::cargo_routes::{config_response, served_response};
 use crate::answers;
 use crate::error::DaemonError;
 use axum::extract::{Path, State};
