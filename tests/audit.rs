@@ -427,8 +427,7 @@ fn verify_and_the_proxy_require_an_attestation_when_asked() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the proxy");
-    let mut line = String::new();
-    BufReader::new(proxy.stdout.take().expect("stdout")).read_line(&mut line).expect("proxy address");
+    let line = common::first_line(&mut proxy, "tufmirror proxy --require-audit");
     let addr: SocketAddr = line.trim().trim_start_matches("listening on ").parse().expect("address");
     let before = http_get(addr, "/index/se/rd/serde", &[]);
     assert_eq!(before.status, 403, "the proxy refuses an unattested snapshot");
@@ -488,8 +487,7 @@ impl Follower {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn tufmirror audit --follow");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read addr");
+        let line = common::first_line(&mut child, "tufmirror audit --follow");
         let addr = line.trim().strip_prefix("listening on ").and_then(|a| a.parse().ok());
         Follower { child, addr: addr.unwrap_or_else(|| panic!("no address in {line:?}")) }
     }

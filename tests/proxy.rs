@@ -175,8 +175,7 @@ fn the_proxy_binary_listens_verifies_and_stops_on_sigterm() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn tufmirror proxy");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
+    let line = common::first_line(&mut child, "tufmirror proxy");
     let addr: SocketAddr = line.trim().strip_prefix("listening on ").and_then(|a| a.parse().ok()).expect("address");
 
     let response = http_get(addr, "/index/3/s/syn", &[]);

@@ -130,6 +130,52 @@ pub fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// How long a test waits for a child it started to print its first line or to exit after a
+/// signal: generous (a loaded two-core machine builds while it tests), and a failure, not a hang.
+pub const CHILD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The first line `child` prints on stdout (its `listening on ADDR`), read in a thread so that a
+/// child that never prints it fails the test after [`CHILD_DEADLINE`] instead of hanging it; the
+/// child is killed then. Takes the child's stdout (the rest of it is drained and dropped).
+pub fn first_line(child: &mut Child, what: &str) -> String {
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("{what}: stdout is not piped"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let read = reader.read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+        // Keep reading so that a chatty child never blocks on a full pipe.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    match rx.recv_timeout(CHILD_DEADLINE) {
+        Ok(Ok(line)) => line,
+        Ok(Err(e)) => panic!("{what}: cannot read its first line: {e}"),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} printed no first line within {CHILD_DEADLINE:?}; killed");
+        }
+    }
+}
+
+/// Waits for `child` to exit, at most [`CHILD_DEADLINE`]; kills it and fails the test after that.
+pub fn wait_with_deadline(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if started.elapsed() > CHILD_DEADLINE => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} did not exit within {CHILD_DEADLINE:?}; killed");
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => panic!("{what}: cannot wait for it: {e}"),
+        }
+    }
+}
+
 /// A `tufmirror serve-static` process on an ephemeral loopback port; killed on drop.
 pub struct Server {
     pub child: Child,
@@ -145,8 +191,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read addr");
+        let line = first_line(&mut child, "tufmirror serve-static");
         let addr = line
             .trim()
             .rsplit(' ')
