@@ -351,6 +351,7 @@ fn a_root_published_while_the_daemon_is_stopped_is_signed_for_at_start() {
     let mut daemon = Daemon::start(&dir, &config);
     assert_eq!(daemon.get("/index/se/rd/serde").status, 200);
     let before = verify_daemon(daemon.addr);
+    let root1 = get_ok(daemon.addr, "/tuf/1.root.json");
     assert!(daemon.stop().success());
 
     let new_key = generate_key_file(&dir.join("new-timestamp.pem"), KeyAlgorithm::Ed25519).expect("new key");
@@ -376,8 +377,14 @@ fn a_root_published_while_the_daemon_is_stopped_is_signed_for_at_start() {
     );
     config.write(&dir, daemon.addr.port());
     daemon.restart();
+    // The root a client was configured with is the same root 1: the restart rotated the
+    // timestamp key through root 2, and kept the others.
+    assert_eq!(get_ok(daemon.addr, "/tuf/1.root.json"), root1, "root 1 is unchanged by the restart");
     let after = verify_daemon(daemon.addr);
     assert_eq!(after.root.version, 2);
+    for role in ["targets", "snapshot"] {
+        assert_eq!(after.root.roles[role].keyids, before.root.roles[role].keyids, "{role} keys kept");
+    }
     assert!(after.version > before.version, "a snapshot signed under root 2");
     assert_eq!(after.files, before.files, "the same index files, re-signed");
     let timestamp = get_ok(daemon.addr, "/tuf/timestamp.json");

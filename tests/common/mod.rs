@@ -176,6 +176,17 @@ pub fn wait_with_deadline(child: &mut Child, what: &str) -> std::process::ExitSt
     }
 }
 
+/// Polls `done` every 20 ms until it holds; fails the test naming `what` if it does not within
+/// [`CHILD_DEADLINE`]. Returns how long it took.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < CHILD_DEADLINE, "{what}: not within {CHILD_DEADLINE:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    started.elapsed()
+}
+
 /// A `tufmirror serve-static` process on an ephemeral loopback port; killed on drop.
 pub struct Server {
     pub child: Child,
