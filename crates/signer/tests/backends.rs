@@ -1,6 +1,7 @@
 //! One suite, every backend: the same checks run against `file:`, `pkcs11:` (SoftHSM2), `exec:`
 //! (an OpenSSL script), `vault:` (`common::vault_server`) and `awskms:` (ministack), each with an
-//! Ed25519 and an ECDSA P-256 key.
+//! Ed25519 and an ECDSA P-256 key. All are real programs except `vault:`'s, an in-test stand-in
+//! for Vault's transit engine: no Vault server can be installed here.
 //!
 //! Each test below prepares one backend's counterpart and describes it in a [`Backend`] fixture:
 //! the URIs of its keys and of the failures it must report. It then runs itself again as a child
