@@ -845,9 +845,8 @@ fn a_refresh_revalidates_with_the_stored_etag_and_keeps_the_file_on_304() {
     assert_eq!(fetched[0].etag.as_deref(), Some(etag.as_str()), "upstream sent its ETag");
     let before = verify_daemon(daemon.addr);
 
-    // SIGHUP: refresh now. It checks every mirrored crate, conditionally.
-    let pid = rustix::process::Pid::from_raw(daemon.child.as_ref().expect("running").id() as i32).expect("pid");
-    rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("SIGHUP");
+    // A refresh now: it checks every mirrored crate, conditionally.
+    daemon.refresh_now();
     common::wait_until("the refresh revalidates the file", || {
         upstream.requests().iter().any(|r| r.path == path && r.status == Some(304))
     });

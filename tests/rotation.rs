@@ -25,7 +25,7 @@ use std::sync::Arc;
 use tufmirror_client::{HttpConfig, HttpFetcher, Updater, UpdaterConfig};
 use tufmirror_core::PublicKey;
 use tufmirror_core::metadata::{Role, Root, Timestamp};
-use tufmirror_core::verify::{RoleVerifier, parse_unverified, verify_root_update};
+use tufmirror_core::verify::{RoleVerifier, VerifyError, parse_unverified, verify_root_update};
 use tufmirror_signer::{FileSigner, KeyAlgorithm, generate_key_file, sign_metadata};
 use tufmirror_testkit::softhsm::SoftHsm;
 use tufmirror_testkit::upstream::FakeUpstream;
@@ -240,7 +240,11 @@ fn clients_follow_rotations_and_refuse_retired_keys() {
     let verdict = RoleVerifier::from_root(&client.root, Role::Timestamp)
         .expect("timestamp role")
         .verify(&signed_bytes, &parsed.signatures);
-    assert!(verdict.is_err(), "our client refuses the retired key {}", old_timestamp.key_id());
+    assert!(
+        matches!(verdict, Err(VerifyError::Threshold { role: Role::Timestamp, valid: 0, threshold: 1 })),
+        "our client refuses the retired key {}: {verdict:?}",
+        old_timestamp.key_id()
+    );
     let hostile = hostile_copy(&daemon, dir, &forged, v2.version, &v2);
     let state_copy = dir.join("python-client-copy");
     common::copy_dir(&pystate, &state_copy);
@@ -277,7 +281,11 @@ fn clients_follow_rotations_and_refuse_retired_keys() {
     assert!(refused.contains("threshold"), "the refusal says which threshold is missing: {refused}");
     assert!(!dir.join("daemon/roots/3.root.json").exists());
     let bad = fs::read(dir.join("p3-bad.json")).expect("p3-bad");
-    assert!(verify_root_update(&client.root, &bad).is_err(), "our client refuses it too");
+    let verdict = verify_root_update(&client.root, &bad);
+    assert!(
+        matches!(verdict, Err(VerifyError::Threshold { role: Role::Root, .. })),
+        "our client refuses it too, for the missing threshold: {verdict:?}"
+    );
 
     ceremony.sign("p3.json", &["d"]);
     ceremony.ok(&["root", "publish", "p3.json", "--config", "daemon/tufmirror.toml"]);

@@ -231,10 +231,18 @@ pub struct HttpResponse {
 /// A minimal HTTP/1.1 GET (no TLS, `Connection: close`): enough for loopback tests without
 /// pulling an HTTP client into the dev-dependencies.
 pub fn http_get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> HttpResponse {
+    http_request(addr, "GET", path, extra)
+}
+
+/// [`http_get`] with another method (and no body: `Content-Length: 0` for a `POST`).
+pub fn http_request(addr: SocketAddr, method: &str, path: &str, extra: &[(&str, &str)]) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in extra {
         request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if method != "GET" && method != "HEAD" {
+        request.push_str("Content-Length: 0\r\n");
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).expect("send");
