@@ -15,7 +15,6 @@ use common::daemon::{Daemon, DaemonConfig};
 use common::http_get;
 use serde_json::Value;
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

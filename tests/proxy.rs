@@ -7,7 +7,6 @@ mod common;
 
 use common::tamper::Tamper;
 use common::{HttpResponse, Published, Server, fixture_index, http_get, publish_ok};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;

@@ -8,7 +8,7 @@ mod common;
 
 use common::daemon::DaemonConfig;
 use common::{Published, bin};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Stdio};
