@@ -115,9 +115,9 @@ impl Daemon {
 
     fn spawn(&mut self) {
         let stderr = match &self.log_file {
-            Some(path) => Stdio::from(
-                std::fs::OpenOptions::new().create(true).append(true).open(path).expect("daemon log file"),
-            ),
+            Some(path) => {
+                Stdio::from(std::fs::OpenOptions::new().create(true).append(true).open(path).expect("daemon log file"))
+            }
             None => Stdio::inherit(),
         };
         let mut child = tufmirror_command(&self.dir, &["serve", "--config", "tufmirror.toml"])

@@ -34,7 +34,30 @@ pub fn fixture_index() -> PathBuf {
 
 /// Runs `tufmirror ARGS`.
 pub fn tufmirror(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).env("RUST_LOG", "warn").output().expect("run tufmirror")
+    output(Command::new(bin()).args(args).env("RUST_LOG", "warn"))
+}
+
+/// `command.output()` (stdin empty), but a command that has not exited after [`CHILD_DEADLINE`]
+/// is killed and fails the test instead of hanging it.
+pub fn output(command: &mut Command) -> Output {
+    let what = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let status = wait_with_deadline(&mut child, &what);
+    Output { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
 }
 
 /// Runs `tufmirror ARGS` and fails the test unless it succeeds.

@@ -275,7 +275,10 @@ impl Pins {
         }
         let online = online_keys(&verify_root_chain(addr));
         if online != self.online {
-            return Err(format!("the online keys changed: {:?} were pinned, the newest root lists {online:?}", self.online));
+            return Err(format!(
+                "the online keys changed: {:?} were pinned, the newest root lists {online:?}",
+                self.online
+            ));
         }
         let verifier = RoleVerifier::from_root(&self.root, Role::Timestamp).map_err(|e| e.to_string())?;
         parse_verified::<Timestamp>(&get_ok(addr, "/tuf/timestamp.json"), &verifier)

@@ -206,7 +206,8 @@ fn malformed_wire_proofs_do_not_parse() {
     assert!(error.contains("exceed 64"), "long: {error}");
     let mut old = v.proofs[0].clone();
     old["leaf_index"] = 0.into();
-    let error = serde_json::from_value::<InclusionProof>(old).expect_err("old (the old format with leaf_index)").to_string();
+    let error =
+        serde_json::from_value::<InclusionProof>(old).expect_err("old (the old format with leaf_index)").to_string();
     assert!(error.contains("unknown field `leaf_index`"), "old: {error}");
 }
 

@@ -18,7 +18,6 @@
 //! ourselves. It reads one `GET` (or `HEAD`) per connection and closes after the answer.
 
 use crate::registry::{CrateFile, index_path};
-use tufmirror_core::Sha256Hash;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -27,6 +26,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
+use tufmirror_core::Sha256Hash;
 
 /// How the fake answers a path instead of serving it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,7 +318,14 @@ fn with_validators(answer: Answer, if_none_match: Option<&str>) -> Answer {
             let etag = FakeUpstream::etag_of(&body);
             let matches = if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
             if matches {
-                Answer::Reply { status: 304, content_type, retry_after, body: Vec::new(), truncate: None, etag: Some(etag) }
+                Answer::Reply {
+                    status: 304,
+                    content_type,
+                    retry_after,
+                    body: Vec::new(),
+                    truncate: None,
+                    etag: Some(etag),
+                }
             } else {
                 Answer::Reply { status: 200, content_type, retry_after, body, truncate, etag: Some(etag) }
             }
