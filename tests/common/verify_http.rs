@@ -243,13 +243,12 @@ pub struct Pins {
     pub root: Root,
 }
 
-const ONLINE_ROLES: [(&str, Role); 3] =
-    [("targets", Role::Targets), ("snapshot", Role::Snapshot), ("timestamp", Role::Timestamp)];
+const ONLINE_ROLES: [&str; 3] = ["targets", "snapshot", "timestamp"];
 
 fn online_keys(root: &Root) -> BTreeMap<&'static str, Vec<String>> {
     ONLINE_ROLES
         .iter()
-        .map(|(name, _)| {
+        .map(|name| {
             let ids = root.roles.get(*name).map(|r| r.keyids.iter().map(ToString::to_string).collect());
             (*name, ids.unwrap_or_default())
         })
