@@ -174,7 +174,7 @@ impl Daemon {
     /// Asks the daemon to refresh now (`POST /admin/sync`, as `tufmirror sync` does when a daemon
     /// runs). Unlike SIGHUP this cannot race the daemon's start: its signal handlers are installed
     /// just after it prints `listening on`, and a SIGHUP before that ends the process.
-    pub fn refresh_now(&self) {
+    pub(crate) fn refresh_now(&self) {
         let token = std::fs::read_to_string(self.data().join("admin.token")).expect("admin token");
         let bearer = format!("Bearer {}", token.trim());
         let response = super::http_request(self.addr, "POST", "/admin/sync", &[("Authorization", &bearer)]);

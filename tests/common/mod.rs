@@ -39,7 +39,7 @@ pub fn tufmirror(args: &[&str]) -> Output {
 
 /// `command.output()` (stdin empty), but a command that has not exited after [`CHILD_DEADLINE`]
 /// is killed and fails the test instead of hanging it.
-pub fn output(command: &mut Command) -> Output {
+pub(crate) fn output(command: &mut Command) -> Output {
     let what = format!("{command:?}");
     let mut child = command
         .stdin(Stdio::null())
@@ -155,12 +155,12 @@ pub fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 /// How long a test waits for a child it started to print its first line or to exit after a
 /// signal: generous (a loaded two-core machine builds while it tests), and a failure, not a hang.
-pub const CHILD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+pub(crate) const CHILD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The first line `child` prints on stdout (its `listening on ADDR`), read in a thread so that a
 /// child that never prints it fails the test after [`CHILD_DEADLINE`] instead of hanging it; the
 /// child is killed then. Takes the child's stdout (the rest of it is drained and dropped).
-pub fn first_line(child: &mut Child, what: &str) -> String {
+pub(crate) fn first_line(child: &mut Child, what: &str) -> String {
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("{what}: stdout is not piped"));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -183,7 +183,7 @@ pub fn first_line(child: &mut Child, what: &str) -> String {
 }
 
 /// Waits for `child` to exit, at most [`CHILD_DEADLINE`]; kills it and fails the test after that.
-pub fn wait_with_deadline(child: &mut Child, what: &str) -> std::process::ExitStatus {
+pub(crate) fn wait_with_deadline(child: &mut Child, what: &str) -> std::process::ExitStatus {
     let started = std::time::Instant::now();
     loop {
         match child.try_wait() {
@@ -201,7 +201,7 @@ pub fn wait_with_deadline(child: &mut Child, what: &str) -> std::process::ExitSt
 
 /// Polls `done` every 20 ms until it holds; fails the test naming `what` if it does not within
 /// [`CHILD_DEADLINE`]. Returns how long it took.
-pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> std::time::Duration {
+pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> std::time::Duration {
     let started = std::time::Instant::now();
     while !done() {
         assert!(started.elapsed() < CHILD_DEADLINE, "{what}: not within {CHILD_DEADLINE:?}");
@@ -258,7 +258,7 @@ pub fn http_get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> HttpRes
 }
 
 /// [`http_get`] with another method (and no body: `Content-Length: 0` for a `POST`).
-pub fn http_request(addr: SocketAddr, method: &str, path: &str, extra: &[(&str, &str)]) -> HttpResponse {
+pub(crate) fn http_request(addr: SocketAddr, method: &str, path: &str, extra: &[(&str, &str)]) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("connect");
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in extra {
@@ -308,7 +308,7 @@ pub fn verify_repository(out: &Path) -> (u64, usize) {
 }
 
 /// [`verify_repository`], returning every verified index file by its index path (`3/s/syn`).
-pub fn verify_repository_files(out: &Path) -> (u64, BTreeMap<String, Vec<u8>>) {
+pub(crate) fn verify_repository_files(out: &Path) -> (u64, BTreeMap<String, Vec<u8>>) {
     let root_bytes = std::fs::read(out.join("tuf/root.json")).expect("root.json");
     let (root, _) = tufmirror_core::verify::parse_unverified::<Root>(&root_bytes).expect("root parses");
     let verifier = |role| RoleVerifier::from_root(&root.signed, role).expect("role");

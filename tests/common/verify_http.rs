@@ -235,7 +235,7 @@ pub fn verify_absent(addr: SocketAddr, verified: &VerifiedSnapshot, path: &str) 
 /// regenerated keys would verify there; a real client configured with the old root refuses it. The
 /// restart tests check [`Pins::assert_kept`] after each restart for that reason.
 #[derive(Debug, Clone)]
-pub struct Pins {
+pub(crate) struct Pins {
     pub root1: Vec<u8>,
     /// Role name (`targets`, `snapshot`, `timestamp`) to its key ids in the newest root.
     pub online: BTreeMap<&'static str, Vec<String>>,
@@ -257,13 +257,13 @@ fn online_keys(root: &Root) -> BTreeMap<&'static str, Vec<String>> {
 
 impl Pins {
     /// Pins what `addr` serves now (its root chain verified first).
-    pub fn observe(addr: SocketAddr) -> Pins {
+    pub(crate) fn observe(addr: SocketAddr) -> Pins {
         let root = verify_root_chain(addr);
         Pins { root1: get_ok(addr, "/tuf/1.root.json"), online: online_keys(&root), root }
     }
 
     /// Whether `addr` still serves the pinned root 1 and online keys; the reason when not.
-    pub fn check(&self, addr: SocketAddr) -> Result<(), String> {
+    pub(crate) fn check(&self, addr: SocketAddr) -> Result<(), String> {
         let root1 = get_ok(addr, "/tuf/1.root.json");
         if root1 != self.root1 {
             return Err(format!(
@@ -286,7 +286,7 @@ impl Pins {
     }
 
     /// Panics (naming `context` and the reason) unless `addr` serves the pinned root 1 and keys.
-    pub fn assert_kept(&self, addr: SocketAddr, context: &str) {
+    pub(crate) fn assert_kept(&self, addr: SocketAddr, context: &str) {
         if let Err(reason) = self.check(addr) {
             panic!("{context}: {reason}");
         }
