@@ -365,8 +365,9 @@ macro_rules! checks {
 }
 
 // The attacks that only a long-running client can see (it must remember what it verified):
-// the library and the proxy. (`tufmirror verify` is one process per run; the metadata side of
-// the same attack, a removal record without the targets key's signature, is `unsigned_removal`.)
+// the library and the proxy. (`tufmirror verify` is one process per run. A removal record signed
+// by a key root does not list, the metadata side of the same attack, is
+// `targets_with_a_removal_record_signed_by_an_unlisted_key`.)
 attacks! {
     [library => check_library, proxy => check_proxy]
     /// j. A crate made to vanish by the online keys alone: a new snapshot without it, no removal
@@ -520,9 +521,11 @@ attacks! {
         absent_in_control: false,
         expect: &["timestamp.json", "bound to root 2", "verified with the trusted root 1"],
     };
-    /// j. The removal record of snapshot 2 in targets signed by a key that root does not list.
-    unsigned_removal => Case {
-        attack: Attack::UnsignedRemoval { path: SYN.into() },
+    /// j. Targets carrying a removal record, signed by a key that root does not list. What this
+    /// checks is the refusal of those targets for their signature (before any record is read);
+    /// that a removal record alone cannot hide a crate is `removed_without_record`.
+    targets_with_a_removal_record_signed_by_an_unlisted_key => Case {
+        attack: Attack::RemovalSignedByUnlistedKey { path: SYN.into() },
         path: SERDE,
         prime: Prime::No,
         absent_in_control: false,

@@ -15,7 +15,6 @@ use common::daemon::{Daemon, DaemonConfig};
 use common::http_get;
 use serde_json::Value;
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -216,7 +215,11 @@ fn an_older_tree_under_a_new_timestamp_is_named_and_not_attested() {
     let root = newest_root(&m.out);
     let two = std::fs::read(m.out.join("audit/2.json")).expect("2.json");
     let rolled_back = read_timestamp(&m.out.join("tuf/timestamp.json"));
-    assert!(check_attestations(&root, &rolled_back, &[&two]).is_err());
+    let refused = check_attestations(&root, &rolled_back, &[&two]);
+    assert!(
+        matches!(&refused, Err(AttestationError::NotCovered { reason }) if reason.contains("the timestamp names snapshot 1")),
+        "snapshot 2's attestation does not cover a timestamp naming snapshot 1: {refused:?}"
+    );
 
     // Timestamp version 4 names snapshot 2 with a root that is not snapshot 2's.
     m.next_timestamp(2, |t| t.merkle_root = Some(Sha256Hash([0; 32])));
@@ -374,7 +377,10 @@ fn a_client_that_requires_an_audit_waits_for_the_attestation() {
     m.add_line(SERDE, &index_line("serde", "9.0.0", 'a', false));
     m.publish();
     let (root, ts) = refresh(&rt, &m, &client);
-    assert!(require(&root, &ts).is_err(), "snapshot 2 is not attested yet");
+    match require(&root, &ts) {
+        Err(RequireAuditError::NotAudited { snapshot: 2, source: AttestationError::NoAttestation { .. } }) => {}
+        other => panic!("snapshot 2 is not attested yet: {other:?}"),
+    }
     auditor.passes(2);
     require(&root, &ts).expect("snapshot 2 attested");
 
@@ -427,8 +433,7 @@ fn verify_and_the_proxy_require_an_attestation_when_asked() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the proxy");
-    let mut line = String::new();
-    BufReader::new(proxy.stdout.take().expect("stdout")).read_line(&mut line).expect("proxy address");
+    let line = common::first_line(&mut proxy, "tufmirror proxy --require-audit");
     let addr: SocketAddr = line.trim().trim_start_matches("listening on ").parse().expect("address");
     let before = http_get(addr, "/index/se/rd/serde", &[]);
     assert_eq!(before.status, 403, "the proxy refuses an unattested snapshot");
@@ -488,8 +493,7 @@ impl Follower {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn tufmirror audit --follow");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read addr");
+        let line = common::first_line(&mut child, "tufmirror audit --follow");
         let addr = line.trim().strip_prefix("listening on ").and_then(|a| a.parse().ok());
         Follower { child, addr: addr.unwrap_or_else(|| panic!("no address in {line:?}")) }
     }
@@ -501,13 +505,10 @@ impl Follower {
     }
 
     /// Waits until the auditor has audited and attested snapshot `n`; returns how long it took.
+    /// The deadline is a guard against a hang, not a performance bound (benches/audit.rs measures
+    /// what an audit costs).
     fn wait_for(&self, n: u64) -> Duration {
-        let started = Instant::now();
-        while self.metric("tufmirror_audit_attested_snapshot") < n {
-            assert!(started.elapsed() < Duration::from_secs(30), "snapshot {n} not attested within 30 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        started.elapsed()
+        common::wait_until(&format!("snapshot {n} attested"), || self.metric("tufmirror_audit_attested_snapshot") >= n)
     }
 }
 
@@ -519,7 +520,7 @@ impl Drop for Follower {
 }
 
 #[test]
-fn the_service_audits_each_snapshot_within_seconds_and_survives_being_killed() {
+fn the_service_audits_each_snapshot_and_survives_being_killed() {
     let m = Mirror::new();
     let state = m.tmp.path().join("follow-state");
     let mut follower = Follower::start(&m, &state);
@@ -528,7 +529,7 @@ fn the_service_audits_each_snapshot_within_seconds_and_survives_being_killed() {
         m.add_line(SERDE, &index_line("serde", &format!("9.0.{i}"), 'a', false));
         let n = m.publish();
         let took = follower.wait_for(n);
-        assert!(took < Duration::from_secs(10), "snapshot {n} audited in {took:?}");
+        eprintln!("snapshot {n} attested {took:?} after it was published (polling every 200 ms)");
     }
     assert_eq!(follower.metric("tufmirror_audit_audited_snapshot"), 4);
     assert_eq!(follower.metric("tufmirror_audit_open_findings"), 0);
@@ -547,7 +548,7 @@ fn the_service_audits_each_snapshot_within_seconds_and_survives_being_killed() {
     // SIGTERM is a clean stop.
     let pid = rustix::process::Pid::from_raw(follower.child.id() as i32).expect("pid");
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
-    let status = follower.child.wait().expect("wait");
+    let status = common::wait_with_deadline(&mut follower.child, "tufmirror audit --follow (after SIGTERM)");
     assert!(status.success(), "a clean stop: {status}");
 }
 

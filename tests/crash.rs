@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,8 +27,10 @@ fn sigkill_during_publish_always_leaves_a_verifying_repository() {
     let started = Instant::now();
     publish_ok(&a, &keys, &out);
     let full = started.elapsed();
-    let (first, size) = verify_repository(&out);
-    assert_eq!((first, size), (1, files.len()));
+    let old: BTreeMap<String, Vec<u8>> = files.iter().cloned().collect();
+    let new: BTreeMap<String, Vec<u8>> = changed.iter().cloned().collect();
+    let (first, served) = verify_repository_files(&out);
+    assert_eq!((first, &served), (1, &old));
 
     let mut seen_new = false;
     // Eight rounds, and more (with later kills) until one got to publish: on a loaded machine a
@@ -54,13 +57,21 @@ fn sigkill_during_publish_always_leaves_a_verifying_repository() {
         std::thread::sleep(full.mul_f64(scale) + Duration::from_millis(5));
         let _ = child.kill();
         let _ = child.wait();
-        let (version, checked) = verify_repository(&out);
-        assert!(checked == files.len() || checked == changed.len(), "round {round}: {checked} files");
+        // Whole, not mixed: every file is the old input's or every file is the new one's (the
+        // two inputs differ in which files exist and in every seventh file's bytes).
+        let (version, served) = verify_repository_files(&out);
+        assert!(
+            served == old || served == new,
+            "round {round}: snapshot {version} serves {} files, neither input whole ({} and {} files)",
+            served.len(),
+            old.len(),
+            new.len()
+        );
         seen_new |= version > first;
     }
     // Publishing still works after all those kills.
     publish_ok(&b, &keys, &out);
-    let (_, checked) = verify_repository(&out);
-    assert_eq!(checked, changed.len());
+    let (_, served) = verify_repository_files(&out);
+    assert!(served == new, "the last publish serves the new input exactly");
     assert!(seen_new || full < Duration::from_millis(50), "no round got to publish; the kills all came too early");
 }

@@ -7,7 +7,7 @@ mod common;
 use common::HttpResponse;
 use common::daemon::{Daemon, DaemonConfig, tufmirror_command};
 use common::refresh::{refresh_past, served_snapshot};
-use common::verify_http::{VerifiedSnapshot, get_ok, proof_header, verify_absent, verify_daemon};
+use common::verify_http::{Pins, VerifiedSnapshot, get_ok, proof_header, verify_absent, verify_daemon};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -349,10 +349,12 @@ fn denied_crates_are_never_fetched() {
     let mut daemon = Daemon::start(dir.path(), &config);
     assert_eq!(index(&daemon, "ev/il/evil-later").status, 200);
     assert_eq!(daemon.get("/crates/evil-later/1.0.0/download").status, 200);
+    let pins = Pins::observe(daemon.addr);
     daemon.kill();
 
     config.mirror_extra = "deny = [\"evil*\"]".to_owned();
     let daemon = Daemon::start(dir.path(), &config);
+    pins.assert_kept(daemon.addr, "restarted with a deny rule");
     assert_eq!(index(&daemon, "fi/ne/fine-crate").status, 200);
     let denied = index(&daemon, "ev/il/evil-crate");
     assert_eq!(denied.status, 404);
@@ -758,12 +760,14 @@ fn sigterm_stops_the_daemon_gracefully() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(upstream.hits("ha/ng/hang-crate") > 0, "the request reached upstream");
+    let pins = Pins::observe(daemon.addr);
     let (status, took) = stop_within(&mut daemon, Duration::from_secs(5));
     assert!(status.success(), "exit status {status:?} after {took:?}");
     let answered = waiting.join().expect("client");
     assert!(answered >= 500, "the waiting request got {answered}");
 
     daemon.restart();
+    pins.assert_kept(daemon.addr, "restarted after SIGTERM");
     let after = verify_daemon(daemon.addr);
     assert_eq!(after.files, verified.files);
 }
@@ -811,12 +815,79 @@ fn a_hanging_upstream_path_does_not_hold_other_on_demand_requests() {
     let addr = daemon.addr;
     let slow_path = format!("/index/{}", index_path("slowpoke"));
     let slow = std::thread::spawn(move || common::http_get(addr, &slow_path, &[]).status);
-    while upstream.hits(&index_path("slowpoke")) == 0 {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::wait_until("the slow crate's request reaches upstream", || upstream.hits(&index_path("slowpoke")) > 0);
     // The hanging check holds its batch for (retries + 1) upstream timeouts; another crate's
     // batch is answered meanwhile.
     assert_eq!(index(&daemon, &index_path("quick")).status, 200);
     assert!(!slow.is_finished(), "the quick crate was answered while the slow one still waited");
     assert_eq!(slow.join().expect("slow request"), 502, "the hanging crate fails cleanly");
+}
+
+/// Against an upstream that sends `ETag`s (index.crates.io does), the daemon stores the `ETag` of
+/// what it fetched, revalidates with `If-None-Match` on its next refresh, takes the `304` as
+/// "unchanged", and keeps serving the same file under a snapshot that verifies. The fake
+/// upstream's request log is the proof that the conditional request was sent and answered `304`.
+#[test]
+fn a_refresh_revalidates_with_the_stored_etag_and_keeps_the_file_on_304() {
+    let rt = runtime();
+    let upstream = rt.block_on(FakeUpstream::start()).expect("upstream");
+    upstream.set_etags(true);
+    let krate = make_crate("etag-crate", "1.0.0", &[], "pub fn e() {}");
+    upstream.publish(&krate, false);
+    let path = index_path("etag-crate");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut daemon = Daemon::start(dir.path(), &DaemonConfig::new(&upstream.url()));
+    let first = index(&daemon, &path);
+    assert_eq!(first.status, 200);
+    let etag = FakeUpstream::etag_of(&first.body);
+    let fetched: Vec<_> = upstream.requests().into_iter().filter(|r| r.path == path).collect();
+    assert_eq!(fetched.len(), 1, "{fetched:?}");
+    assert_eq!((fetched[0].if_none_match.as_deref(), fetched[0].status), (None, Some(200)));
+    assert_eq!(fetched[0].etag.as_deref(), Some(etag.as_str()), "upstream sent its ETag");
+    let before = verify_daemon(daemon.addr);
+
+    // A refresh now: it checks every mirrored crate, conditionally.
+    daemon.refresh_now();
+    common::wait_until("the refresh asks upstream for the file again", || {
+        upstream.requests().iter().filter(|r| r.path == path && r.status.is_some()).count() >= 2
+    });
+    let revalidations: Vec<_> =
+        upstream.requests().into_iter().filter(|r| r.path == path && r.status.is_some()).skip(1).collect();
+    for r in &revalidations {
+        assert_eq!(r.if_none_match.as_deref(), Some(etag.as_str()), "the stored ETag is sent: {r:?}");
+        assert_eq!(r.status, Some(304), "{r:?}");
+    }
+
+    let after = verify_daemon(daemon.addr);
+    assert_eq!(after.files, before.files, "a 304 keeps the file");
+    assert_eq!(after.files[&path], first.body);
+    assert_eq!(index(&daemon, &path).body, first.body);
+    assert!(metric(&daemon, "tufmirror_upstream_checks_total{result=\"unchanged\"}") >= 1.0);
+    assert!(daemon.stop().success());
+}
+
+/// The restart tests' pins catch a daemon that came back with other keys: here its data folder
+/// is lost between two starts, so the second start generates a new root 1 and new online keys,
+/// all of which verify on their own (trust on first use) but not against what a client pinned.
+#[test]
+fn pins_refuse_a_restart_that_regenerated_the_keys() {
+    let rt = runtime();
+    let upstream = rt.block_on(FakeUpstream::start()).expect("upstream");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = DaemonConfig::new(&upstream.url());
+    let mut daemon = Daemon::start(dir.path(), &config);
+    let pins = Pins::observe(daemon.addr);
+    assert_eq!(pins.check(daemon.addr), Ok(()), "a daemon keeps its own pins");
+    assert!(daemon.stop().success());
+
+    daemon.restart();
+    pins.assert_kept(daemon.addr, "a plain restart");
+    daemon.kill();
+
+    std::fs::remove_dir_all(daemon.data()).expect("remove the data folder");
+    daemon.restart();
+    verify_daemon(daemon.addr);
+    let refused = pins.check(daemon.addr).expect_err("new keys must break the pins");
+    assert!(refused.starts_with("1.root.json changed"), "{refused}");
 }

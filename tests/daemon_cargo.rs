@@ -250,7 +250,9 @@ fn synthetic_registry_builds_updates_and_refuses_an_altered_crate() {
 
     // Nothing was cached: the next attempt goes to upstream again and fails the same way.
     let build = project.cargo_env(&["build"], &no_retry);
-    assert!(!build.status.success(), "cargo build must fail on the altered crate:\n{}", stderr(&build));
+    let err = stderr(&build);
+    assert!(!build.status.success(), "cargo build must fail on the altered crate:\n{err}");
+    assert!(err.contains("tm-leaf") && err.contains("502"), "for the same reason, the daemon's 502:\n{err}");
     assert!(upstream.hits(download) > hits, "a second attempt reaches upstream again (nothing cached)");
     let hits = upstream.hits(download);
     let direct = daemon.get("/crates/tm-leaf/1.2.0/download");

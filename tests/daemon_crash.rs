@@ -1,11 +1,13 @@
 //! A sync killed with SIGKILL at any moment (the `tufmirror sync` process, or the daemon in the
 //! middle of its own refresh) never leaves the data folder in a state that serves anything but a
-//! complete, verifying snapshot, and the next sync completes.
+//! complete, verifying snapshot, and the next sync completes. The daemon comes back with the root
+//! and keys it had: a client that pinned `1.root.json` and the online keys before the first kill
+//! still trusts what it serves after every one.
 
 mod common;
 
 use common::daemon::{Daemon, DaemonConfig, tufmirror_command};
-use common::verify_http::verify_daemon;
+use common::verify_http::{Pins, verify_daemon};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -94,11 +96,15 @@ fn verify_against(
     (verified.version, state)
 }
 
-fn current_snapshot(daemon: &Daemon) -> u64 {
-    let bytes = common::verify_http::get_ok(daemon.addr, "/tuf/timestamp.json");
-    let (ts, _) =
-        tufmirror_core::verify::parse_unverified::<tufmirror_core::Timestamp>(&bytes).expect("timestamp parses");
-    ts.signed.snapshot_version().expect("snapshot version")
+/// The daemon's log, at info for the engine: a refresh logs its end (`refresh finished`).
+const DAEMON_LOG: &str = "warn,tufmirror_mirror=info";
+const REFRESH_FINISHED: &str = "refresh finished";
+
+/// Whether a daemon whose log is `log` was killed inside the refresh it was asked for: it had
+/// asked upstream for something since (`asked`; nothing else in this test makes the daemon ask
+/// upstream), and had not logged the refresh's end.
+fn killed_inside_refresh(log: &str, asked: usize) -> bool {
+    asked > 0 && !log.contains(REFRESH_FINISHED)
 }
 
 #[test]
@@ -121,10 +127,13 @@ fn sigkill_during_a_sync_always_leaves_a_verifying_mirror() {
     let first = sync_to_completion(dir.path());
     let mut daemon = Daemon::start(dir.path(), &config);
     verify_against(&daemon, &files, &files);
+    // What a client configured from this mirror trusts from now on.
+    let pins = Pins::observe(daemon.addr);
     daemon.stop();
     eprintln!("first sync of {FILES} files: {first:?}");
 
     let mut mid_sync = 0;
+    let mut daemon_kills_inside_refresh = 0;
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     for round in 0..ROUNDS {
         let before = files.clone();
@@ -149,17 +158,22 @@ fn sigkill_during_a_sync_always_leaves_a_verifying_mirror() {
             std::thread::sleep(extra);
         };
         let was_running = if daemon_mode {
-            // The daemon's own refresh (SIGHUP = refresh now), killed in the middle.
-            let mut daemon = Daemon::start(dir.path(), &config);
-            let snapshot_before = current_snapshot(&daemon);
-            let pid = rustix::process::Pid::from_raw(daemon.child.as_ref().expect("running").id() as i32).expect("pid");
-            rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("SIGHUP");
+            // The daemon's own refresh (asked for as `tufmirror sync` asks a running daemon),
+            // killed in the middle.
+            let log_file = dir.path().join(format!("daemon-round-{round}.log"));
+            let mut logged = config.clone();
+            logged.log_file = Some(log_file.clone());
+            logged.env.push(("RUST_LOG".into(), DAEMON_LOG.into()));
+            let mut daemon = Daemon::start(dir.path(), &logged);
+            let hits_when_asked = upstream.total_hits();
+            daemon.refresh_now();
             wait_for_kill_point(&mut || false);
-            let published = current_snapshot(&daemon) > snapshot_before;
-            let asked = upstream.total_hits() > hits_before;
             daemon.kill();
-            // Mid-sync: it had started asking upstream and not yet published the round.
-            asked && !published
+            // Read after the kill: everything the daemon logged before it died is in the file.
+            let log = std::fs::read_to_string(&log_file).expect("daemon log");
+            let inside = killed_inside_refresh(&log, upstream.total_hits() - hits_when_asked);
+            daemon_kills_inside_refresh += usize::from(inside);
+            inside
         } else {
             let mut child = sync_command(dir.path()).spawn().expect("spawn sync");
             wait_for_kill_point(&mut || child.try_wait().ok().flatten().is_some());
@@ -175,6 +189,7 @@ fn sigkill_during_a_sync_always_leaves_a_verifying_mirror() {
         let mut daemon = Daemon::start(dir.path(), &config);
         let start_took = started.elapsed();
         started = Instant::now();
+        pins.assert_kept(daemon.addr, &format!("round {round}: after the kill the daemon serves what a client pinned"));
         let (served, state) = verify_against(&daemon, &before, &files);
         mid_sync += usize::from(was_running);
         *outcomes.entry(state).or_insert(0) += 1;
@@ -182,7 +197,12 @@ fn sigkill_during_a_sync_always_leaves_a_verifying_mirror() {
             "round {round}: {} killed after {delay:?} (kill point {requests} requests + {extra:?}; {changed} files changed upstream, {asked} upstream requests, \
              {}); snapshot {served} verifies, {state} files; started in {start_took:?}, verified in {:?}",
             if daemon_mode { "daemon refresh" } else { "tufmirror sync" },
-            if was_running { "mid-sync" } else { "not mid-sync" },
+            match (daemon_mode, was_running) {
+                (true, true) => "inside the refresh (upstream asked, its end not logged)",
+                (true, false) => "not inside a refresh",
+                (false, true) => "mid-sync",
+                (false, false) => "not mid-sync",
+            },
             started.elapsed(),
         );
         let status = daemon.stop();
@@ -194,12 +214,19 @@ fn sigkill_during_a_sync_always_leaves_a_verifying_mirror() {
         eprintln!("round {round}: the next sync completed in {took:?}");
     }
     eprintln!(
-        "{mid_sync} of {ROUNDS} kills landed mid-sync; served after the kill: {outcomes:?}; total {:?}",
+        "{mid_sync} of {ROUNDS} kills landed mid-sync ({daemon_kills_inside_refresh} of them inside a daemon refresh); \
+         served after the kill: {outcomes:?}; total {:?}",
         test_started.elapsed()
     );
     let mut daemon = Daemon::start(dir.path(), &config);
+    pins.assert_kept(daemon.addr, "at the end");
     let verified = verify_daemon(daemon.addr);
     assert!(verified.files == files, "after a complete sync the mirror has exactly upstream's files");
     assert!(daemon.stop().success());
     assert!(mid_sync * 2 >= ROUNDS as usize, "most kills must land in the middle of a sync: {mid_sync}/{ROUNDS}");
+    assert!(
+        daemon_kills_inside_refresh >= 1,
+        "no daemon round killed the daemon inside a refresh (each log has `{REFRESH_FINISHED}`, or \
+         upstream was never asked): the daemon half of this test checked nothing"
+    );
 }

@@ -7,7 +7,6 @@ mod common;
 
 use common::tamper::Tamper;
 use common::{HttpResponse, Published, Server, fixture_index, http_get, publish_ok};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
@@ -175,8 +174,7 @@ fn the_proxy_binary_listens_verifies_and_stops_on_sigterm() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn tufmirror proxy");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
+    let line = common::first_line(&mut child, "tufmirror proxy");
     let addr: SocketAddr = line.trim().strip_prefix("listening on ").and_then(|a| a.parse().ok()).expect("address");
 
     let response = http_get(addr, "/index/3/s/syn", &[]);

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use tufmirror_client::{HttpConfig, HttpFetcher, Updater, UpdaterConfig};
 use tufmirror_core::PublicKey;
 use tufmirror_core::metadata::{Role, Root, Timestamp};
-use tufmirror_core::verify::{RoleVerifier, parse_unverified, verify_root_update};
+use tufmirror_core::verify::{RoleVerifier, VerifyError, parse_unverified, verify_root_update};
 use tufmirror_signer::{FileSigner, KeyAlgorithm, generate_key_file, sign_metadata};
 use tufmirror_testkit::softhsm::SoftHsm;
 use tufmirror_testkit::upstream::FakeUpstream;
@@ -240,7 +240,11 @@ fn clients_follow_rotations_and_refuse_retired_keys() {
     let verdict = RoleVerifier::from_root(&client.root, Role::Timestamp)
         .expect("timestamp role")
         .verify(&signed_bytes, &parsed.signatures);
-    assert!(verdict.is_err(), "our client refuses the retired key {}", old_timestamp.key_id());
+    assert!(
+        matches!(verdict, Err(VerifyError::Threshold { role: Role::Timestamp, valid: 0, threshold: 1 })),
+        "our client refuses the retired key {}: {verdict:?}",
+        old_timestamp.key_id()
+    );
     let hostile = hostile_copy(&daemon, dir, &forged, v2.version, &v2);
     let state_copy = dir.join("python-client-copy");
     common::copy_dir(&pystate, &state_copy);
@@ -277,7 +281,11 @@ fn clients_follow_rotations_and_refuse_retired_keys() {
     assert!(refused.contains("threshold"), "the refusal says which threshold is missing: {refused}");
     assert!(!dir.join("daemon/roots/3.root.json").exists());
     let bad = fs::read(dir.join("p3-bad.json")).expect("p3-bad");
-    assert!(verify_root_update(&client.root, &bad).is_err(), "our client refuses it too");
+    let verdict = verify_root_update(&client.root, &bad);
+    assert!(
+        matches!(verdict, Err(VerifyError::Threshold { role: Role::Root, .. })),
+        "our client refuses it too, for the missing threshold: {verdict:?}"
+    );
 
     ceremony.sign("p3.json", &["d"]);
     ceremony.ok(&["root", "publish", "p3.json", "--config", "daemon/tufmirror.toml"]);
@@ -351,6 +359,7 @@ fn a_root_published_while_the_daemon_is_stopped_is_signed_for_at_start() {
     let mut daemon = Daemon::start(&dir, &config);
     assert_eq!(daemon.get("/index/se/rd/serde").status, 200);
     let before = verify_daemon(daemon.addr);
+    let root1 = get_ok(daemon.addr, "/tuf/1.root.json");
     assert!(daemon.stop().success());
 
     let new_key = generate_key_file(&dir.join("new-timestamp.pem"), KeyAlgorithm::Ed25519).expect("new key");
@@ -376,8 +385,14 @@ fn a_root_published_while_the_daemon_is_stopped_is_signed_for_at_start() {
     );
     config.write(&dir, daemon.addr.port());
     daemon.restart();
+    // The root a client was configured with is the same root 1: the restart rotated the
+    // timestamp key through root 2, and kept the others.
+    assert_eq!(get_ok(daemon.addr, "/tuf/1.root.json"), root1, "root 1 is unchanged by the restart");
     let after = verify_daemon(daemon.addr);
     assert_eq!(after.root.version, 2);
+    for role in ["targets", "snapshot"] {
+        assert_eq!(after.root.roles[role].keyids, before.root.roles[role].keyids, "{role} keys kept");
+    }
     assert!(after.version > before.version, "a snapshot signed under root 2");
     assert_eq!(after.files, before.files, "the same index files, re-signed");
     let timestamp = get_ok(daemon.addr, "/tuf/timestamp.json");

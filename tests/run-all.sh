@@ -8,8 +8,27 @@
 # tuf-client` (tests/conformance/run.sh: faketime and the suite's own venv, about 15 s). The
 # end-to-end tests use the real binary (CARGO_BIN_EXE_tufmirror), real HTTP on loopback and
 # python-tuf as an independent TUF client.
+#
+# The test run and the conformance suite each run under a time limit (coreutils `timeout`), so that
+# a test that hangs fails the run, saying so, instead of holding it forever: TUFMIRROR_TEST_TIMEOUT
+# (default 40m, generous on 2 cores) for `cargo test` after the build, which is not limited, and
+# TUFMIRROR_CONFORMANCE_TIMEOUT (default 10m) for the conformance suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Runs COMMAND under LIMIT; when the limit fires (status 124, or 137 when TERM was not enough and
+# KILL followed a minute later) it says so, and the status is the run's.
+run_limited() {
+    local limit=$1
+    shift
+    local status=0
+    timeout --kill-after=60s "$limit" "$@" || status=$?
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        echo "    FAILED: \`$*\` did not finish within $limit and was stopped (a hang?);" \
+            "tests/run-all.sh's limit, see its header" >&2
+    fi
+    return "$status"
+}
 
 echo "==> SoftHSM2, OpenSC and OpenSSL (PKCS#11 and exec: signer tests)"
 if ! dpkg -s softhsm2 opensc openssl >/dev/null 2>&1; then
@@ -25,8 +44,9 @@ export TUFMIRROR_PYTHON
 "$TUFMIRROR_PYTHON" -c 'import tuf.api.metadata, ministack, botocore'
 echo "    using $TUFMIRROR_PYTHON"
 
-echo "==> cargo test"
-cargo test --locked --workspace
+echo "==> cargo test (building, then running under a ${TUFMIRROR_TEST_TIMEOUT:-40m} limit)"
+cargo test --locked --workspace --no-run
+run_limited "${TUFMIRROR_TEST_TIMEOUT:-40m}" cargo test --locked --workspace
 
 echo "==> TUF conformance suite (docs/conformance.md)"
 # The suite comes from, in order: TUF_CONFORMANCE_DIR; an earlier copy under target/; the read-only
@@ -45,7 +65,7 @@ if [ -z "${TUF_CONFORMANCE_DIR:-}" ] && [ ! -f "$suite_copy/tuf_conformance/conf
 fi
 if [ -n "${TUF_CONFORMANCE_DIR:-}" ] || [ -f "$suite_copy/tuf_conformance/conftest.py" ] \
     || timeout 20 git ls-remote https://github.com/theupdateframework/tuf-conformance HEAD >/dev/null 2>&1; then
-    bash tests/conformance/run.sh
+    run_limited "${TUFMIRROR_CONFORMANCE_TIMEOUT:-10m}" bash tests/conformance/run.sh
 elif [ "${CI:-}" = "true" ]; then
     echo "    FAILED: tuf-conformance is not on this machine (no ../shared/tuf-conformance, no TUF_CONFORMANCE_DIR)" >&2
     exit 1

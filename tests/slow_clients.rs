@@ -8,7 +8,7 @@ mod common;
 
 use common::daemon::DaemonConfig;
 use common::{Published, bin};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -50,8 +50,7 @@ fn start_limited(dir: &Path, args: &[&str]) -> Limited {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn a server under ulimit");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
+    let line = common::first_line(&mut child, "tufmirror (under ulimit)");
     let addr = line
         .trim()
         .strip_prefix("listening on ")

@@ -1,18 +1,18 @@
 //! The subcommands.
 
-mod audit;
-mod daemon;
-mod keys;
-mod proxy;
-mod publish;
-mod quarantine;
+mod audit_cmd;
+mod daemon_access;
+mod keys_cmd;
+mod proxy_cmd;
+mod publish_cmd;
+mod quarantine_cmd;
 mod root;
 mod serve;
 mod serve_static;
-mod setup;
-mod sync;
+mod setup_cmd;
+mod sync_cmd;
 mod tuf_client;
-mod verify;
+mod verify_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -31,14 +31,14 @@ pub(crate) enum Command {
     /// Run the mirror daemon: sync from upstream, publish signed snapshots, serve cargo.
     Serve(serve::Args),
     /// Refresh everything once, publish, and exit (cron, air-gapped transfer).
-    Sync(sync::Args),
+    Sync(sync_cmd::Args),
     /// List, accept or reject upstream files held back because they rewrite signed history.
-    Quarantine(quarantine::Args),
+    Quarantine(quarantine_cmd::Args),
     /// Validate a sparse-index directory and publish it as the next signed snapshot.
-    Publish(publish::Args),
+    Publish(publish_cmd::Args),
     /// Manage role keys.
     #[command(subcommand)]
-    Keys(keys::Command),
+    Keys(keys_cmd::Command),
     /// Root ceremonies: propose, edit, sign (offline, t-of-n) and publish root versions.
     #[command(subcommand)]
     Root(root::Command),
@@ -47,29 +47,29 @@ pub(crate) enum Command {
     /// A plain TUF client: the TUF conformance suite's client interface (CLIENT-CLI.md).
     TufClient(tuf_client::Args),
     /// Check every tree the mirror signed against the one before; attest what passes.
-    Audit(audit::Args),
+    Audit(audit_cmd::Args),
     /// Verify a mirror as a TAP-16 client: metadata, config.json, and index files by proof.
-    Verify(verify::Args),
+    Verify(verify_cmd::Args),
     /// A local proxy for cargo that passes on only index files whose proofs verify.
-    Proxy(proxy::Args),
+    Proxy(proxy_cmd::Args),
     /// Point cargo at the verifying proxy: trusted root, cargo config, optional systemd unit.
-    Setup(setup::Args),
+    Setup(setup_cmd::Args),
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Sync(args) => sync::run(args),
-        Command::Quarantine(args) => quarantine::run(args),
-        Command::Publish(args) => publish::run(args),
-        Command::Keys(cmd) => keys::run(cmd),
+        Command::Sync(args) => sync_cmd::run(args),
+        Command::Quarantine(args) => quarantine_cmd::run(args),
+        Command::Publish(args) => publish_cmd::run(args),
+        Command::Keys(cmd) => keys_cmd::run(cmd),
         Command::Root(cmd) => root::run(cmd),
         Command::ServeStatic(args) => serve_static::run(args),
         Command::TufClient(args) => tuf_client::run(args),
-        Command::Audit(args) => audit::run(args),
-        Command::Verify(args) => verify::run(args),
-        Command::Proxy(args) => proxy::run(args),
-        Command::Setup(args) => setup::run(args),
+        Command::Audit(args) => audit_cmd::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
+        Command::Proxy(args) => proxy_cmd::run(args),
+        Command::Setup(args) => setup_cmd::run(args),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `tufmirror serve [--config FILE]`: the mirror daemon. Without a config it runs the embedded
 //! default: a mirror of crates.io on 127.0.0.1:8080, data in ./tufmirror-data.
 
-use super::daemon::{ConfigArg, open_mirror, signals};
+use super::daemon_access::{ConfigArg, Signals, open_mirror};
 use anyhow::Context as _;
 
 #[derive(Debug, clap::Args)]
@@ -20,10 +20,12 @@ pub(super) fn run(args: Args) -> anyhow::Result<()> {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        // Before `listening on`: see `Signals`.
+        let signals = Signals::install()?;
         // The first line of stdout is the address, so that scripts can start on port 0.
         println!("listening on {addr}");
         tracing::info!(%addr, "cargo: [source.crates-io] replace-with, registry = \"sparse+{public_url}/index/\"");
-        tokio::spawn(signals(mirror.clone()));
+        tokio::spawn(signals.run(mirror.clone()));
         let clock = tokio::spawn(mirror.maintenance().clone().run());
         let app = tufmirror_server::daemon::app(mirror.clone());
         let stop = shutdown.clone();

@@ -24,7 +24,7 @@ pub(crate) struct Mirror {
 
 /// `tufmirror ARGS` (run in `dir`), which must succeed.
 fn ok_in(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin()).args(args).current_dir(dir).env("RUST_LOG", "warn").output().expect("run");
+    let out = super::output(Command::new(bin()).args(args).current_dir(dir).env("RUST_LOG", "warn"));
     assert!(out.status.success(), "tufmirror {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -222,7 +222,7 @@ impl Mirror {
 pub(crate) fn audit(mirror: &str, state: &Path, root: &Path, extra: &[&str]) -> (i32, Value, Output) {
     let mut args = vec!["audit", "--mirror", mirror, "--state", utf8(state), "--root", utf8(root), "--json"];
     args.extend_from_slice(extra);
-    let out = Command::new(bin()).args(&args).env("RUST_LOG", "warn").output().expect("run tufmirror audit");
+    let out = super::output(Command::new(bin()).args(&args).env("RUST_LOG", "warn"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = stdout.lines().last().and_then(|l| serde_json::from_str(l).ok()).unwrap_or(Value::Null);
     (out.status.code().unwrap_or(-1), report, out)

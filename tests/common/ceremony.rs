@@ -13,13 +13,13 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    Command::new(super::bin())
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("TUFMIRROR_CONFIG")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .output()
-        .expect("run tufmirror")
+    super::output(
+        Command::new(super::bin())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env_remove("TUFMIRROR_CONFIG")
+            .env("NO_PROXY", "127.0.0.1,localhost"),
+    )
 }
 
 fn describe(args: &[&OsStr], out: &Output) -> String {

@@ -1,8 +1,7 @@
 //! Running `tufmirror serve` in tests: a config file in a temporary folder, a free loopback port,
 //! and the process killed (SIGKILL) on drop or on demand.
 
-use super::{HttpResponse, bin, http_get};
-use std::io::{BufRead, BufReader};
+use super::{HttpResponse, bin, first_line, http_get, wait_with_deadline};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +19,9 @@ pub(crate) struct DaemonConfig {
     pub keys: Option<String>,
     /// Added to the daemon's environment (PINs, `SOFTHSM2_CONF`).
     pub env: Vec<(String, String)>,
+    /// Not part of the config file: where the daemon's stderr (its log) is appended instead of the
+    /// test's own stderr, for tests that read what the daemon logged.
+    pub log_file: Option<PathBuf>,
 }
 
 /// A running daemon.
@@ -30,6 +32,7 @@ pub(crate) struct Daemon {
     /// The folder holding `tufmirror.toml` and `data/`.
     pub dir: PathBuf,
     env: Vec<(String, String)>,
+    log_file: Option<PathBuf>,
 }
 
 /// `tufmirror ARGS` run in `dir`, with no proxy from the environment (tests touch only loopback).
@@ -104,21 +107,27 @@ impl Daemon {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             dir: dir.to_owned(),
             env: config.env.clone(),
+            log_file: config.log_file.clone(),
         };
         daemon.spawn();
         daemon
     }
 
     fn spawn(&mut self) {
+        let stderr = match &self.log_file {
+            Some(path) => {
+                Stdio::from(std::fs::OpenOptions::new().create(true).append(true).open(path).expect("daemon log file"))
+            }
+            None => Stdio::inherit(),
+        };
         let mut child = tufmirror_command(&self.dir, &["serve", "--config", "tufmirror.toml"])
             .env("RUST_LOG", std::env::var("TUFMIRROR_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn tufmirror serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read addr");
+        let line = first_line(&mut child, "tufmirror serve");
         assert!(line.starts_with("listening on"), "daemon did not start: {line:?}");
         self.child = Some(child);
     }
@@ -131,12 +140,13 @@ impl Daemon {
         }
     }
 
-    /// SIGTERM and wait: the graceful path.
+    /// SIGTERM and wait: the graceful path. A daemon that has not exited after
+    /// [`CHILD_DEADLINE`](super::CHILD_DEADLINE) is killed and the test fails.
     pub(crate) fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
-        child.wait().expect("wait")
+        wait_with_deadline(&mut child, "tufmirror serve (after SIGTERM)")
     }
 
     /// Starts the same daemon again (same folder, config and port).
@@ -159,6 +169,16 @@ impl Daemon {
 
     pub(crate) fn data(&self) -> PathBuf {
         self.dir.join("data")
+    }
+
+    /// Asks the daemon to refresh now (`POST /admin/sync`, as `tufmirror sync` does when a daemon
+    /// runs). Unlike SIGHUP this cannot race the daemon's start: its signal handlers are installed
+    /// just after it prints `listening on`, and a SIGHUP before that ends the process.
+    pub(crate) fn refresh_now(&self) {
+        let token = std::fs::read_to_string(self.data().join("admin.token")).expect("admin token");
+        let bearer = format!("Bearer {}", token.trim());
+        let response = super::http_request(self.addr, "POST", "/admin/sync", &[("Authorization", &bearer)]);
+        assert_eq!(response.status, 202, "POST /admin/sync: {}", String::from_utf8_lossy(&response.body));
     }
 }
 

@@ -545,7 +545,7 @@ pub(crate) enum Attack {
     EndlessLeafList { path: String },
     /// j. The current targets metadata with a removal record for `path`, signed by a key that root
     /// does not list; snapshot and timestamp re-signed to match by the real keys.
-    UnsignedRemoval { path: String },
+    RemovalSignedByUnlistedKey { path: String },
     /// j. What the holder of the online snapshot and timestamp keys can do without the targets
     /// key: a new snapshot (N + 1) whose tree lacks `path`, signed by the real snapshot and
     /// timestamp keys, `path` answered `404` with its valid non-inclusion proof, and no removal
@@ -681,7 +681,7 @@ impl Attack {
                 }
                 hidden(&index(path), Some(repo.proof_header(repo.current(), other_absent)))
             }
-            Attack::UnsignedRemoval { path } => unsigned_removal(repo, path, honest),
+            Attack::RemovalSignedByUnlistedKey { path } => removal_signed_by_unlisted_key(repo, path, honest),
             Attack::RemovedWithoutRecord { path } => removed_without_record(repo, path, honest),
         }
     }
@@ -708,7 +708,7 @@ pub(crate) fn hidden(url: &str, proof: Option<String>) -> Rules {
 /// Attack j: targets N with a removal record for `path` (kept at version N), signed by an
 /// unlisted key (or, for the control, by the targets key); snapshot N re-signed by the snapshot
 /// key to pin those bytes; the timestamp (version + 1) by the timestamp key to pin the snapshot.
-fn unsigned_removal(repo: &Repo, path: &str, honest: bool) -> Rules {
+fn removal_signed_by_unlisted_key(repo: &Repo, path: &str, honest: bool) -> Rules {
     let n = repo.current();
     let mut snapshot = repo.metadata::<Snapshot>(&format!("tuf/{n}.snapshot.json")).signed;
     let targets_version = snapshot.targets_version().expect("targets version");

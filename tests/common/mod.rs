@@ -35,7 +35,30 @@ pub(crate) fn fixture_index() -> PathBuf {
 
 /// Runs `tufmirror ARGS`.
 pub(crate) fn tufmirror(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).env("RUST_LOG", "warn").output().expect("run tufmirror")
+    output(Command::new(bin()).args(args).env("RUST_LOG", "warn"))
+}
+
+/// `command.output()` (stdin empty), but a command that has not exited after [`CHILD_DEADLINE`]
+/// is killed and fails the test instead of hanging it.
+pub(crate) fn output(command: &mut Command) -> Output {
+    let what = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let status = wait_with_deadline(&mut child, &what);
+    Output { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
 }
 
 /// Runs `tufmirror ARGS` and fails the test unless it succeeds.
@@ -131,6 +154,63 @@ pub(crate) fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// How long a test waits for a child it started to print its first line or to exit after a
+/// signal: generous (a loaded two-core machine builds while it tests), and a failure, not a hang.
+pub(crate) const CHILD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The first line `child` prints on stdout (its `listening on ADDR`), read in a thread so that a
+/// child that never prints it fails the test after [`CHILD_DEADLINE`] instead of hanging it; the
+/// child is killed then. Takes the child's stdout (the rest of it is drained and dropped).
+pub(crate) fn first_line(child: &mut Child, what: &str) -> String {
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("{what}: stdout is not piped"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let read = reader.read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+        // Keep reading so that a chatty child never blocks on a full pipe.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    match rx.recv_timeout(CHILD_DEADLINE) {
+        Ok(Ok(line)) => line,
+        Ok(Err(e)) => panic!("{what}: cannot read its first line: {e}"),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} printed no first line within {CHILD_DEADLINE:?}; killed");
+        }
+    }
+}
+
+/// Waits for `child` to exit, at most [`CHILD_DEADLINE`]; kills it and fails the test after that.
+pub(crate) fn wait_with_deadline(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if started.elapsed() > CHILD_DEADLINE => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} did not exit within {CHILD_DEADLINE:?}; killed");
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => panic!("{what}: cannot wait for it: {e}"),
+        }
+    }
+}
+
+/// Polls `done` every 20 ms until it holds; fails the test naming `what` if it does not within
+/// [`CHILD_DEADLINE`]. Returns how long it took.
+pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < CHILD_DEADLINE, "{what}: not within {CHILD_DEADLINE:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    started.elapsed()
+}
+
 /// A `tufmirror serve-static` process on an ephemeral loopback port; killed on drop.
 pub(crate) struct Server {
     pub child: Child,
@@ -146,8 +226,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read addr");
+        let line = first_line(&mut child, "tufmirror serve-static");
         let addr = line
             .trim()
             .rsplit(' ')
@@ -176,10 +255,18 @@ pub(crate) struct HttpResponse {
 /// A minimal HTTP/1.1 GET (no TLS, `Connection: close`): enough for loopback tests without
 /// pulling an HTTP client into the dev-dependencies.
 pub(crate) fn http_get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> HttpResponse {
+    http_request(addr, "GET", path, extra)
+}
+
+/// [`http_get`] with another method (and no body: `Content-Length: 0` for a `POST`).
+pub(crate) fn http_request(addr: SocketAddr, method: &str, path: &str, extra: &[(&str, &str)]) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in extra {
         request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if method != "GET" && method != "HEAD" {
+        request.push_str("Content-Length: 0\r\n");
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).expect("send");
@@ -217,6 +304,12 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 /// then every index file against its proof and the signed Merkle root. Returns (snapshot version,
 /// number of files checked).
 pub(crate) fn verify_repository(out: &Path) -> (u64, usize) {
+    let (version, files) = verify_repository_files(out);
+    (version, files.len())
+}
+
+/// [`verify_repository`], returning every verified index file by its index path (`3/s/syn`).
+pub(crate) fn verify_repository_files(out: &Path) -> (u64, BTreeMap<String, Vec<u8>>) {
     let root_bytes = std::fs::read(out.join("tuf/root.json")).expect("root.json");
     let (root, _) = tufmirror_core::verify::parse_unverified::<Root>(&root_bytes).expect("root parses");
     let verifier = |role| RoleVerifier::from_root(&root.signed, role).expect("role");
@@ -242,7 +335,7 @@ pub(crate) fn verify_repository(out: &Path) -> (u64, usize) {
     let root_hash = timestamp.signed.merkle_root.expect("merkle_root");
     let size = timestamp.signed.merkle_tree_size.expect("tree size");
     let snap_dir = out.join(format!("snapshots/{n}"));
-    let mut checked = 0;
+    let mut checked = BTreeMap::new();
     for file in walk_files(&snap_dir.join("index")) {
         let rel = file.strip_prefix(snap_dir.join("index")).expect("prefix").to_str().expect("utf-8").to_owned();
         if rel.ends_with("config.json") {
@@ -253,9 +346,9 @@ pub(crate) fn verify_repository(out: &Path) -> (u64, usize) {
                 .expect("proof parses");
         let bytes = std::fs::read(&file).expect("file");
         proof.verify_file(&rel, &bytes, &root_hash, size, n).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        checked += 1;
+        checked.insert(rel, bytes);
     }
-    assert_eq!(checked as u64, size, "every leaf has a file and a proof");
+    assert_eq!(checked.len() as u64, size, "every leaf has a file and a proof");
     (n, checked)
 }
 

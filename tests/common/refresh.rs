@@ -1,8 +1,8 @@
-//! Making a running daemon look at upstream again without waiting for its clock: `tufmirror sync`
-//! run beside the daemon hands the refresh to it (`POST /admin/sync`), and the test waits, with a
-//! deadline, until the refresh has published.
+//! Making a running daemon look at upstream again without waiting for its clock: the test asks
+//! for a refresh (`POST /admin/sync`, [`Daemon::refresh_now`]) and waits, with a deadline, until
+//! the refresh has published.
 
-use super::daemon::{Daemon, tufmirror_command};
+use super::daemon::Daemon;
 use std::time::{Duration, Instant};
 use tufmirror_core::metadata::Timestamp;
 use tufmirror_core::verify::parse_unverified;
@@ -18,10 +18,7 @@ pub(crate) fn served_snapshot(daemon: &Daemon) -> u64 {
 /// Asks the daemon for a full refresh and waits until it serves a snapshot newer than `after`
 /// (at most 30 s; then it fails). Returns that snapshot's version.
 pub(crate) fn refresh_past(daemon: &Daemon, after: u64) -> u64 {
-    let output = tufmirror_command(&daemon.dir, &["sync", "--config", "tufmirror.toml"]).output().expect("run sync");
-    assert!(output.status.success(), "tufmirror sync: {}", String::from_utf8_lossy(&output.stderr));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("asked to refresh"), "the daemon owns the folder: {stdout}");
+    daemon.refresh_now();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let served = served_snapshot(daemon);

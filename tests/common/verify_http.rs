@@ -225,3 +225,70 @@ pub(crate) fn verify_absent(addr: SocketAddr, verified: &VerifiedSnapshot, path:
         .verify(path, &verified.merkle_root, verified.tree_size, verified.version)
         .unwrap_or_else(|e| panic!("non-inclusion proof of {path}: {e}"));
 }
+
+/// What a client pins from a daemon before the daemon is killed or stopped: `1.root.json` byte for
+/// byte (the root a client was configured with), and the online keys: the key ids of targets,
+/// snapshot and timestamp in the newest root, which sign everything served between ceremonies.
+///
+/// A restart must come back with both. [`verify_daemon`] trusts whatever `1.root.json` the daemon
+/// serves (it is a first use each time), so a daemon that came back with a fresh data folder and
+/// regenerated keys would verify there; a real client configured with the old root refuses it. The
+/// restart tests check [`Pins::assert_kept`] after each restart for that reason.
+#[derive(Debug, Clone)]
+pub(crate) struct Pins {
+    pub root1: Vec<u8>,
+    /// Role name (`targets`, `snapshot`, `timestamp`) to its key ids in the newest root.
+    pub online: BTreeMap<&'static str, Vec<String>>,
+    /// The newest root when pinned: the served timestamp must verify under it.
+    pub root: Root,
+}
+
+const ONLINE_ROLES: [&str; 3] = ["targets", "snapshot", "timestamp"];
+
+fn online_keys(root: &Root) -> BTreeMap<&'static str, Vec<String>> {
+    ONLINE_ROLES
+        .iter()
+        .map(|name| {
+            let ids = root.roles.get(*name).map(|r| r.keyids.iter().map(ToString::to_string).collect());
+            (*name, ids.unwrap_or_default())
+        })
+        .collect()
+}
+
+impl Pins {
+    /// Pins what `addr` serves now (its root chain verified first).
+    pub(crate) fn observe(addr: SocketAddr) -> Pins {
+        let root = verify_root_chain(addr);
+        Pins { root1: get_ok(addr, "/tuf/1.root.json"), online: online_keys(&root), root }
+    }
+
+    /// Whether `addr` still serves the pinned root 1 and online keys; the reason when not.
+    pub(crate) fn check(&self, addr: SocketAddr) -> Result<(), String> {
+        let root1 = get_ok(addr, "/tuf/1.root.json");
+        if root1 != self.root1 {
+            return Err(format!(
+                "1.root.json changed: sha256 {} was pinned, {} is served",
+                sha256_hex(&self.root1),
+                sha256_hex(&root1)
+            ));
+        }
+        let online = online_keys(&verify_root_chain(addr));
+        if online != self.online {
+            return Err(format!(
+                "the online keys changed: {:?} were pinned, the newest root lists {online:?}",
+                self.online
+            ));
+        }
+        let verifier = RoleVerifier::from_root(&self.root, Role::Timestamp).map_err(|e| e.to_string())?;
+        parse_verified::<Timestamp>(&get_ok(addr, "/tuf/timestamp.json"), &verifier)
+            .map_err(|e| format!("timestamp.json does not verify under the pinned timestamp key: {e}"))?;
+        Ok(())
+    }
+
+    /// Panics (naming `context` and the reason) unless `addr` serves the pinned root 1 and keys.
+    pub(crate) fn assert_kept(&self, addr: SocketAddr, context: &str) {
+        if let Err(reason) = self.check(addr) {
+            panic!("{context}: {reason}");
+        }
+    }
+}

@@ -9,7 +9,7 @@
 //! rest of that rule (other fields unchanged, no new version of equal precedence, no foreign
 //! registry) needs the previous lines, which the auditor's state does not keep.
 
-use crate::state::FileRecord;
+use crate::state_folder::FileRecord;
 use std::collections::BTreeMap;
 use tufmirror_core::Sha256Hash;
 use tufmirror_core::audit::{Finding, crate_of};

@@ -1,6 +1,6 @@
 //! Why an audit could not be done (as opposed to findings, which are what a done audit says).
 
-use crate::state::StateError;
+use crate::state_folder::StateError;
 use std::path::PathBuf;
 use tufmirror_client::FetchError;
 use tufmirror_signer::SignerError;

@@ -21,12 +21,12 @@
 pub mod attest;
 pub mod content;
 mod error;
-pub mod metrics;
+pub mod follow;
+pub mod follow_metrics;
 pub mod report;
 mod run;
-pub mod service;
 pub mod source;
-pub mod state;
+pub mod state_folder;
 
 pub use attest::{Attestor, RequireAuditError, fetch_attestations, require_audit};
 pub use error::AuditError;

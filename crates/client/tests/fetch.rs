@@ -57,7 +57,8 @@ fn answer(mut stream: TcpStream, reply: Reply) -> u64 {
         }
         Reply::Announce => {
             let _ = stream.write_all(head(200, "Content-Length: 10000000\r\n").as_bytes());
-            std::thread::sleep(Duration::from_millis(500));
+            // Longer than the client's read timeout (300 ms).
+            std::thread::sleep(Duration::from_millis(1000));
             0
         }
         Reply::Stall => {
@@ -91,11 +92,13 @@ async fn statuses_and_bodies() {
     assert!(matches!(fetch(Reply::Body(200, b"hello"), 4).await.0, Err(FetchError::TooLarge { limit: 4 })));
 }
 
+/// The server announces 10 MB and sends no byte of it, then holds the connection longer than the
+/// read timeout: a client that read before judging the length would end with `Timeout`, so
+/// `TooLarge` is the proof that it judged the announced length first.
 #[tokio::test]
 async fn an_announced_length_over_the_limit_is_refused_before_reading() {
-    let started = std::time::Instant::now();
-    assert!(matches!(fetch(Reply::Announce, 16_384).await.0, Err(FetchError::TooLarge { limit: 16_384 })));
-    assert!(started.elapsed() < Duration::from_millis(400), "did not wait for the body");
+    let result = fetch(Reply::Announce, 16_384).await.0;
+    assert!(matches!(result, Err(FetchError::TooLarge { limit: 16_384 })), "{result:?}");
 }
 
 // Multi-threaded: the test blocks on the server's report while the client's connection task must
@@ -110,9 +113,11 @@ async fn an_endless_body_is_cut_off_at_the_limit() {
     assert!(written < 64 << 20, "server wrote {written} bytes");
 }
 
+/// The server sends a head announcing 10 bytes, then nothing for 3 s before it closes: only the
+/// 300 ms read timeout ends the fetch with `Timeout` (waiting it out would end with the closed
+/// connection's error instead).
 #[tokio::test]
 async fn a_stalled_response_times_out() {
-    let started = std::time::Instant::now();
-    assert!(matches!(fetch(Reply::Stall, 100).await.0, Err(FetchError::Timeout)));
-    assert!(started.elapsed() < Duration::from_secs(2));
+    let result = fetch(Reply::Stall, 100).await.0;
+    assert!(matches!(result, Err(FetchError::Timeout)), "{result:?}");
 }

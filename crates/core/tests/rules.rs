@@ -83,7 +83,11 @@ fn thresholds_count_distinct_listed_keys() {
     };
     assert_eq!(check(&[&a, &b]), Ok(()));
     assert_eq!(check(&[&a]), Err(VerifyError::Threshold { role: Role::Root, valid: 1, threshold: 2 }));
-    assert!(check(&[&a, &outsider]).is_err(), "a key that root does not list does not count");
+    assert_eq!(
+        check(&[&a, &outsider]),
+        Err(VerifyError::Threshold { role: Role::Root, valid: 1, threshold: 2 }),
+        "a key that root does not list does not count"
+    );
 
     // The same key twice counts once.
     let mut signed = Signed::unsigned(r.clone());
@@ -110,7 +114,10 @@ fn any_changed_signed_byte_breaks_the_signature() {
     assert!(matches!(verify::parse_verified::<Timestamp>(tampered.as_bytes(), &v), Err(VerifyError::Threshold { .. })));
     // An added unknown field is signed too.
     let tampered = text.replace("\"_type\":\"timestamp\"", "\"_type\":\"timestamp\",\"x\":1");
-    assert!(verify::parse_verified::<Timestamp>(tampered.as_bytes(), &v).is_err());
+    assert!(matches!(
+        verify::parse_verified::<Timestamp>(tampered.as_bytes(), &v),
+        Err(VerifyError::Threshold { valid: 0, .. })
+    ));
     // A root presented as a timestamp is refused by type.
     let root_bytes = sign(r.clone(), &[&key(1)]);
     assert!(matches!(verify::parse_verified::<Timestamp>(&root_bytes, &v), Err(VerifyError::WrongType { .. })));
@@ -139,7 +146,10 @@ fn root_rotation_needs_old_and_new_thresholds_and_the_next_version() {
         Err(VerifyError::Threshold { valid: 1, .. })
     ));
     // Signed only by new keys: refused by v1's threshold.
-    assert!(verify::verify_root_update(&v1, &sign(root(2, &[&d], 1), &[&d])).is_err());
+    assert!(matches!(
+        verify::verify_root_update(&v1, &sign(root(2, &[&d], 1), &[&d])),
+        Err(VerifyError::Threshold { role: Role::Root, valid: 0, threshold: 2 })
+    ));
     // Skipping a version is refused.
     assert!(matches!(
         verify::verify_root_update(&v1, &sign(root(3, &[&a, &b, &c], 2), &[&a, &b])),

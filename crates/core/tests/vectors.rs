@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use tufmirror_core::Sha256Hash;
+use tufmirror_core::key::KeyError;
 use tufmirror_core::merkle::{
     Direction, InclusionProof, Leaf, MerkleTree, NonInclusionProof, PathProof, ProofError, bucket_of, top_directions,
 };
@@ -112,7 +113,8 @@ fn mutated_inclusion_proofs_are_rejected() {
     assert_eq!(moved.verify(&root, size, 5), Err(ProofError::RootMismatch));
     let mut foreign = good.clone();
     foreign.leaf_contents = other_leaf.clone();
-    assert!(foreign.verify(&root, size, 5).is_err(), "another leaf on this leaf's path");
+    let refused = foreign.verify(&root, size, 5);
+    assert!(matches!(refused, Err(ProofError::PathShape { .. })), "another leaf on this leaf's path: {refused:?}");
 
     // Longer than 64 levels (built in memory: the wire form refuses it before verification).
     let mut long = good.clone();
@@ -179,13 +181,16 @@ fn malformed_wire_proofs_do_not_parse() {
     let hash = gap["merkle_path"]["0"].clone();
     gap["merkle_path"].as_object_mut().expect("map").remove("0");
     gap["merkle_path"]["30"] = hash;
-    assert!(serde_json::from_value::<InclusionProof>(gap).is_err());
+    let error = serde_json::from_value::<InclusionProof>(gap).expect_err("gap").to_string();
+    assert!(error.contains("merkle_path keys must be"), "gap: {error}");
     let mut bad_dir = v.proofs[0].clone();
     bad_dir["path_directions"]["0"] = "left".into();
-    assert!(serde_json::from_value::<InclusionProof>(bad_dir).is_err());
+    let error = serde_json::from_value::<InclusionProof>(bad_dir).expect_err("bad_dir").to_string();
+    assert!(error.contains("unknown variant `left`"), "bad_dir: {error}");
     let mut extra = v.proofs[0].clone();
     extra["surprise"] = 1.into();
-    assert!(serde_json::from_value::<InclusionProof>(extra).is_err());
+    let error = serde_json::from_value::<InclusionProof>(extra).expect_err("extra").to_string();
+    assert!(error.contains("unknown field `surprise`"), "extra: {error}");
     let text = serde_json::to_string(&v.proofs[0]).expect("json");
     let first = v.proofs[0]["merkle_path"]["0"].as_str().expect("hex");
     let repeated = text.replacen("\"merkle_path\":{", &format!("\"merkle_path\":{{\"0\":\"{first}\","), 1);
@@ -197,10 +202,13 @@ fn malformed_wire_proofs_do_not_parse() {
         long["merkle_path"][i.to_string()] = first.into();
         long["path_directions"][i.to_string()] = "R".into();
     }
-    assert!(serde_json::from_value::<InclusionProof>(long).is_err(), "65 levels");
+    let error = serde_json::from_value::<InclusionProof>(long).expect_err("long (65 levels)").to_string();
+    assert!(error.contains("exceed 64"), "long: {error}");
     let mut old = v.proofs[0].clone();
     old["leaf_index"] = 0.into();
-    assert!(serde_json::from_value::<InclusionProof>(old).is_err(), "the old format with leaf_index");
+    let error =
+        serde_json::from_value::<InclusionProof>(old).expect_err("old (the old format with leaf_index)").to_string();
+    assert!(error.contains("unknown field `leaf_index`"), "old: {error}");
 }
 
 #[derive(Deserialize)]
@@ -252,7 +260,8 @@ fn key_ids_and_signatures_of_securesystemslib_keys_verify() {
         let msg = b64(&case.message_base64);
         let sig = hex::decode(&case.sig).expect("hex");
         key.verify(&msg, &sig).unwrap_or_else(|e| panic!("{}: {e}", case.key.scheme));
-        assert!(key.verify(b"other", &sig).is_err());
+        let other = key.verify(b"other", &sig);
+        assert!(matches!(other, Err(KeyError::BadSignature { .. })), "{}: {other:?}", case.key.scheme);
         // Our own key object for the same key has the same id (PEM written identically).
         assert_eq!(key.to_key_object().key_id().0, case.keyid, "re-encoded key id of {}", case.key.scheme);
     }

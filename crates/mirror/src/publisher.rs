@@ -10,8 +10,8 @@
 
 use crate::changes::Changes;
 use crate::clock::Clock;
+use crate::daemon_keys::DaemonKeys;
 use crate::datadir::DataDir;
-use crate::keys::DaemonKeys;
 use crate::metrics::Metrics;
 use crate::published::{DamagedSnapshot, Published};
 use std::collections::BTreeMap;

@@ -15,7 +15,7 @@
 //! newest root's keys did not sign.
 
 use crate::config::{Config, ConfigError};
-use crate::keys::{DaemonKeys, StartupKeyError, signers_for};
+use crate::daemon_keys::{DaemonKeys, StartupKeyError, signers_for};
 use crate::publisher::{PublishError, Publisher};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -34,6 +34,16 @@ use tufmirror_mirror::rotation::RootUpdateError;
 
 const INTERNAL: &str = "internal error\n";
 
+/// The cause of a fault of ours, whatever its type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl DaemonError {
+    /// A fault of ours: `what` failed, because of `source`.
+    pub fn internal(what: impl Into<String>, source: impl Into<BoxError>) -> DaemonError {
+        DaemonError::Internal { what: what.into(), source: source.into() }
+    }
+}
+
 /// Why the daemon does not answer a request (see the module's policy).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -75,8 +85,14 @@ pub enum DaemonError {
     #[error(transparent)]
     Root(#[from] RootUpdateError),
     /// Something of ours is broken (a committed file unreadable, metrics not encodable): 500.
-    #[error("{0}")]
-    Internal(String),
+    #[error("{what}")]
+    Internal {
+        /// What could not be done.
+        what: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl DaemonError {
@@ -99,7 +115,7 @@ impl DaemonError {
             DaemonError::Quarantine(_) => StatusCode::INTERNAL_SERVER_ERROR,
             DaemonError::Root(e) if e.is_refusal() => StatusCode::CONFLICT,
             DaemonError::Root(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            DaemonError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            DaemonError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -149,8 +165,20 @@ pub enum StaticError {
     NotAnIndexPath,
     /// The repository contradicts itself (a `current` that names no version, a leaf list that does
     /// not parse, a file its tree lists that cannot be read): 500.
-    #[error("repository damaged: {0}")]
-    Damaged(String),
+    #[error("repository damaged: {what}")]
+    Damaged {
+        /// What is damaged.
+        what: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// `current` names no snapshot version: 500.
+    #[error("repository damaged: current points at {target}")]
+    BadCurrent {
+        /// Where it points.
+        target: String,
+    },
 }
 
 impl StaticError {
@@ -160,7 +188,7 @@ impl StaticError {
             StaticError::NothingPublished => StatusCode::SERVICE_UNAVAILABLE,
             StaticError::File { source, .. } => file_status(source),
             StaticError::NotAnIndexPath => StatusCode::NOT_FOUND,
-            StaticError::Damaged(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            StaticError::Damaged { .. } | StaticError::BadCurrent { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -230,7 +258,10 @@ mod tests {
                 (503, Some("1"), "the mirror is not asking upstream about this crate right now; retry later\n"),
             ),
             (DaemonError::Busy { retry_after: Duration::from_millis(2500) }, (503, Some("3"), "")),
-            (DaemonError::Internal("/data/state.db: no such file".into()), (500, None, INTERNAL)),
+            (
+                DaemonError::internal("reading /data/state.db", std::io::Error::from(std::io::ErrorKind::NotFound)),
+                (500, None, INTERNAL),
+            ),
             (
                 DaemonError::Quarantine(QuarantineError::NotQuarantined("1/a".into())),
                 (404, None, "1/a is not in quarantine\n"),
@@ -268,7 +299,7 @@ mod tests {
             (StaticError::File { path: "tuf/x".into(), source: io() }, (404, "")),
             (StaticError::File { path: "tuf/x".into(), source: FileError::BadPath }, (404, "")),
             (StaticError::NotAnIndexPath, (404, "not an index path\n")),
-            (StaticError::Damaged("current points at x".into()), (500, INTERNAL)),
+            (StaticError::BadCurrent { target: "x".into() }, (500, INTERNAL)),
         ] {
             let (status, _, body) = answer(e).await;
             assert_eq!((status.as_u16(), body.as_str()), want);

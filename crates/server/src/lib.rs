@@ -15,8 +15,8 @@ mod answers;
 pub mod daemon;
 pub mod error;
 pub mod files;
-mod index;
 pub mod listen;
+mod static_index;
 
 use axum::Router;
 use axum::extract::Path;
@@ -25,13 +25,13 @@ use files::Links;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use index::RepoState;
 pub use listen::{ServeOptions, serve, serve_with};
+pub use static_index::RepoState;
 
 /// The router over the repository at `dir`.
 pub fn app(dir: PathBuf) -> Router {
     let state = Arc::new(RepoState::new(dir.clone()));
-    let mut router = Router::new().route("/index/{*path}", get(index::get_index)).with_state(state);
+    let mut router = Router::new().route("/index/{*path}", get(static_index::get_index)).with_state(state);
     // `audit/`: attestations an auditor writes beside the repository (docs/audit.md). Links are
     // followed only while they stay inside the repository (`current`, `index` and
     // `tuf/timestamp.json` are links).

@@ -1,4 +1,5 @@
-//! `vault:` against a small Vault-transit-compatible server on loopback (`common::vault_server`):
+//! `vault:` against a small Vault-transit-compatible server on loopback (`common::vault_server`, an
+//! in-test stand-in: no Vault server can be installed here):
 //! what is particular to Vault (requests, namespaces, pinned key versions, token files, redirects,
 //! TLS). Signing, verification by tufmirror-core and python-tuf, a wrong token, a missing key and
 //! an unreachable server are checked for every backend alike in `backends.rs`.

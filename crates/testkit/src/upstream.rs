@@ -1,9 +1,16 @@
 //! A fake upstream sparse index on loopback, with fault injection.
 //!
 //! It stands in for index.crates.io and static.crates.io in tests of the mirror: it serves index
-//! files as `text/plain` with **no `ETag` and no `Last-Modified`** (what the upstream these machines
-//! see does), `config.json`, and `.crate` downloads, and it can be told to fail any one path in the
-//! ways a real network fails: an error status, a `Retry-After`, a body cut short, no answer at all.
+//! files as `text/plain`, `config.json`, and `.crate` downloads, and it can be told to fail any one
+//! path in the ways a real network fails: an error status, a `Retry-After`, a body cut short, no
+//! answer at all.
+//!
+//! Validators come in two kinds of upstream, and the mirror must handle both. By default it sends
+//! **no `ETag` and no `Last-Modified`**: what the upstream these machines see does, so the mirror
+//! tells a change by the content hash. [`FakeUpstream::set_etags`] makes it answer as
+//! index.crates.io does: a strong `ETag` on every `200`, and `304 Not Modified` (no body) to an
+//! `If-None-Match` that names the current one, so the mirror's conditional fetch runs end to end.
+//! [`FakeUpstream::requests`] is the log of what was asked and answered, to prove it did.
 //!
 //! It is a raw HTTP/1.1 responder on a tokio `TcpListener` rather than an axum app because a
 //! truncated body must be exactly that on the wire (a `Content-Length` larger than what is sent,
@@ -19,6 +26,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
+use tufmirror_core::Sha256Hash;
 
 /// How the fake answers a path instead of serving it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +53,23 @@ struct State {
     total_hits: usize,
     /// Added before every answer: a slow upstream.
     delay: Duration,
+    /// Send `ETag`s and answer a matching `If-None-Match` with `304`.
+    etags: bool,
+    requests: Vec<Request>,
+}
+
+/// One request as the fake received and answered it (see [`FakeUpstream::requests`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// Without the leading `/` and the query.
+    pub path: String,
+    /// The `If-None-Match` header, exactly as sent.
+    pub if_none_match: Option<String>,
+    /// The status answered (`None`: not answered, a [`Fault::Hang`]).
+    pub status: Option<u16>,
+    /// The `ETag` sent with the answer.
+    pub etag: Option<String>,
 }
 
 /// A fake upstream index serving on `127.0.0.1`. Dropping it stops the server and closes every
@@ -143,6 +168,25 @@ impl FakeUpstream {
         self.lock().delay = delay;
     }
 
+    /// With `true`, answers as index.crates.io does: every `200` carries a strong `ETag` (the
+    /// SHA-256 of the body, quoted), and a request whose `If-None-Match` names the current `ETag`
+    /// (or is `*`) gets `304 Not Modified` with no body. With `false` (the default) no validators
+    /// are sent and `If-None-Match` is ignored.
+    pub fn set_etags(&self, on: bool) {
+        self.lock().etags = on;
+    }
+
+    /// The `ETag` the fake sends for `bytes` when [`set_etags`](Self::set_etags) is on.
+    pub fn etag_of(bytes: &[u8]) -> String {
+        format!("\"{}\"", Sha256Hash::of(bytes).to_hex())
+    }
+
+    /// Every request received so far, in order of answer (answered ones) and arrival (hung ones
+    /// are listed with no status when they arrive).
+    pub fn requests(&self) -> Vec<Request> {
+        self.lock().requests.clone()
+    }
+
     /// Requests received for `path` so far, answered or not.
     pub fn hits(&self, path: &str) -> usize {
         self.lock().hits.get(&key(path)).copied().unwrap_or(0)
@@ -196,6 +240,7 @@ enum Answer {
         body: Vec<u8>,
         /// `Some(n)`: send only the first `n` bytes of `body`.
         truncate: Option<usize>,
+        etag: Option<String>,
     },
     Hang,
 }
@@ -206,25 +251,41 @@ impl Answer {
     }
 
     fn text(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
-        Answer::Reply { status, content_type, retry_after: None, body, truncate: None }
+        Answer::Reply { status, content_type, retry_after: None, body, truncate: None, etag: None }
     }
 }
 
 async fn handle(mut stream: TcpStream, addr: SocketAddr, state: Arc<Mutex<State>>) {
     let Some(head) = read_head(&mut stream).await else { return };
-    let mut parts = head.split(' ');
+    let mut lines = head.split("\r\n");
+    let mut parts = lines.next().unwrap_or("").split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("").trim_start_matches('/');
+    let if_none_match = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("if-none-match"))
+        .map(|(_, value)| value.trim().to_owned());
     let delay = count(&mut state.lock().unwrap_or_else(PoisonError::into_inner), path);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let answer = if method != "GET" && method != "HEAD" {
-        Answer::plain(405, "method not allowed\n")
-    } else {
-        answer(&mut state.lock().unwrap_or_else(PoisonError::into_inner), addr, path)
+    let answer = {
+        let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+        let answer = if method != "GET" && method != "HEAD" {
+            Answer::plain(405, "method not allowed\n")
+        } else {
+            let answer = answer(&mut state, addr, path);
+            if state.etags { with_validators(answer, if_none_match.as_deref()) } else { answer }
+        };
+        let (status, etag) = match &answer {
+            Answer::Reply { status, etag, .. } => (Some(*status), etag.clone()),
+            Answer::Hang => (None, None),
+        };
+        let request = Request { method: method.to_owned(), path: path.to_owned(), if_none_match, status, etag };
+        state.requests.push(request);
+        answer
     };
-    let Answer::Reply { status, content_type, retry_after, body, truncate } = answer else {
+    let Answer::Reply { status, content_type, retry_after, body, truncate, etag } = answer else {
         // Hang: hold the connection open until the server is dropped.
         return std::future::pending().await;
     };
@@ -236,6 +297,9 @@ async fn handle(mut stream: TcpStream, addr: SocketAddr, state: Arc<Mutex<State>
     if let Some(seconds) = retry_after {
         out.push_str(&format!("Retry-After: {seconds}\r\n"));
     }
+    if let Some(etag) = etag {
+        out.push_str(&format!("ETag: {etag}\r\n"));
+    }
     out.push_str("\r\n");
     let mut out = out.into_bytes();
     if method == "GET" {
@@ -246,7 +310,32 @@ async fn handle(mut stream: TcpStream, addr: SocketAddr, state: Arc<Mutex<State>
     let _ = stream.shutdown().await;
 }
 
-/// The request line of one request, after reading its whole head (`None`: closed or garbage).
+/// A `200` gets its strong `ETag`; when `if_none_match` names it (or is `*`; a list is split at
+/// commas, as RFC 9110 allows), the answer is `304` with the `ETag` and no body instead.
+fn with_validators(answer: Answer, if_none_match: Option<&str>) -> Answer {
+    match answer {
+        Answer::Reply { status: 200, content_type, retry_after, body, truncate, .. } => {
+            let etag = FakeUpstream::etag_of(&body);
+            let matches = if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+            if matches {
+                Answer::Reply {
+                    status: 304,
+                    content_type,
+                    retry_after,
+                    body: Vec::new(),
+                    truncate: None,
+                    etag: Some(etag),
+                }
+            } else {
+                Answer::Reply { status: 200, content_type, retry_after, body, truncate, etag: Some(etag) }
+            }
+        }
+        other => other,
+    }
+}
+
+/// The head of one request (request line and header lines, `\r\n`-separated), after reading it
+/// whole (`None`: closed or garbage).
 async fn read_head(stream: &mut TcpStream) -> Option<String> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
@@ -260,8 +349,8 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let line = buf.split(|&b| b == b'\r').next()?;
-    String::from_utf8(line.to_vec()).ok()
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    String::from_utf8(buf[..end].to_vec()).ok()
 }
 
 /// Counts a request as it arrives; returns the delay to wait before answering it.
@@ -282,10 +371,11 @@ fn answer(state: &mut State, addr: SocketAddr, path: &str) -> Answer {
             retry_after: Some(seconds),
             body: format!("injected fault: retry after {seconds}s\n").into_bytes(),
             truncate: None,
+            etag: None,
         },
         Some(Fault::Truncate(n)) => match serve_path(state, addr, path) {
-            Answer::Reply { status, content_type, retry_after, body, .. } => {
-                Answer::Reply { status, content_type, retry_after, body, truncate: Some(n) }
+            Answer::Reply { status, content_type, retry_after, body, etag, .. } => {
+                Answer::Reply { status, content_type, retry_after, body, truncate: Some(n), etag }
             }
             Answer::Hang => Answer::Hang,
         },
@@ -316,6 +406,7 @@ fn serve_path(state: &State, addr: SocketAddr, path: &str) -> Answer {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        304 => "Not Modified",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",

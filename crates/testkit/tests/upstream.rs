@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::time::Duration;
 use tufmirror_testkit::registry::{Dep, index_path, make_crate};
-use tufmirror_testkit::upstream::{FakeUpstream, Fault};
+use tufmirror_testkit::upstream::{FakeUpstream, Fault, Request};
 
 fn entries(bytes: &[u8]) -> Vec<(String, u32, u64, Vec<u8>)> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
@@ -178,7 +178,9 @@ async fn dropping_stops_the_server() {
     let url = up.url();
     up.set_fault("1/a", Fault::Hang);
     let pending = tokio::spawn(client().get(format!("{url}1/a")).send());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while up.hits("1/a") == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the request did not arrive within 30 s");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     drop(up);
@@ -187,4 +189,57 @@ async fn dropping_stops_the_server() {
     assert!(result.expect("task").is_err());
     tokio::task::yield_now().await;
     assert!(client().get(format!("{url}1/a")).send().await.is_err(), "nothing listens any more");
+}
+
+/// With `set_etags(true)` the fake answers as index.crates.io does: an `ETag` on each `200`, `304`
+/// and no body to a matching `If-None-Match`, a full `200` to a stale one; and its request log says
+/// what was sent and answered. Without it (the default) no validator is sent and `If-None-Match`
+/// is ignored.
+#[tokio::test]
+async fn etags_and_conditional_requests_as_crates_io_answers_them() {
+    let up = FakeUpstream::start().await.expect("start");
+    let url = format!("{}3/s/syn", up.url());
+    let v1 = b"{\"name\": \"syn\"}\n".to_vec();
+    up.set_file("3/s/syn", v1.clone());
+    let conditional = |etag: &str| client().get(&url).header("if-none-match", etag.to_owned()).send();
+
+    // Off: no validator, and a matching If-None-Match still gets the whole file.
+    let plain = conditional(&FakeUpstream::etag_of(&v1)).await.expect("response");
+    assert_eq!(plain.status(), 200);
+    assert!(plain.headers().get("etag").is_none());
+
+    up.set_etags(true);
+    let first = client().get(&url).send().await.expect("response");
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().expect("ASCII").to_owned();
+    assert_eq!(etag, FakeUpstream::etag_of(&v1));
+    assert_eq!(first.bytes().await.expect("body"), v1);
+
+    let revalidated = conditional(&etag).await.expect("response");
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(revalidated.headers()["etag"], etag.as_str());
+    assert!(revalidated.bytes().await.expect("body").is_empty(), "a 304 has no body");
+    assert_eq!(conditional(&format!("\"other\", {etag}")).await.expect("response").status(), 304, "a list");
+
+    let v2 = [v1.as_slice(), b"{\"name\": \"syn\", \"vers\": \"2.0.0\"}\n"].concat();
+    up.set_file("3/s/syn", v2.clone());
+    let changed = conditional(&etag).await.expect("response");
+    assert_eq!(changed.status(), 200, "a stale ETag gets the new file");
+    assert_eq!(changed.headers()["etag"], FakeUpstream::etag_of(&v2).as_str());
+    assert_eq!(changed.bytes().await.expect("body"), v2);
+
+    let log: Vec<Request> = up.requests();
+    let seen: Vec<(Option<&str>, Option<u16>)> = log.iter().map(|r| (r.if_none_match.as_deref(), r.status)).collect();
+    let other = format!("\"other\", {etag}");
+    assert_eq!(
+        seen,
+        [
+            (Some(etag.as_str()), Some(200)),
+            (None, Some(200)),
+            (Some(etag.as_str()), Some(304)),
+            (Some(other.as_str()), Some(304)),
+            (Some(etag.as_str()), Some(200)),
+        ]
+    );
+    assert!(log.iter().all(|r| r.method == "GET" && r.path == "3/s/syn"));
 }

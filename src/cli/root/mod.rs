@@ -6,8 +6,8 @@
 mod edit;
 mod init;
 mod print;
-mod publish;
-mod sign;
+mod publish_cmd;
+mod sign_cmd;
 mod status;
 
 use anyhow::Context as _;
@@ -28,20 +28,20 @@ pub(crate) enum Command {
     /// Any change drops the signatures collected so far: the signed content changed.
     Edit(edit::Args),
     /// Sign a proposal with one root key (of the proposal, or of the root it follows).
-    Sign(sign::Args),
+    Sign(sign_cmd::Args),
     /// Show what a proposal says and which root keys have signed it (every signature is checked).
     Status(status::Args),
     /// Publish a fully signed proposal as the next N.root.json (or hand it to the running daemon).
-    Publish(publish::Args),
+    Publish(publish_cmd::Args),
 }
 
 pub(super) fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Init(args) => init::run(args),
         Command::Edit(args) => edit::run(args),
-        Command::Sign(args) => sign::run(args),
+        Command::Sign(args) => sign_cmd::run(args),
         Command::Status(args) => status::run(args),
-        Command::Publish(args) => publish::run(args),
+        Command::Publish(args) => publish_cmd::run(args),
     }
 }
 

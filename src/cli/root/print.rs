@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use tufmirror_core::metadata::{Role, Root};
-use tufmirror_mirror::keys::OnlineKeyReport;
+use tufmirror_mirror::daemon_keys::OnlineKeyReport;
 use tufmirror_repo::ceremony::{RootSignatures, Status};
 
 /// Says whether the configured online keys match `root` (on stdout), or warns (on stderr) about

@@ -3,15 +3,15 @@
 //! before checking the timestamp itself, commits what it checked chunk by chunk, fetches the bytes
 //! it still owes from the mirror's current snapshot, and attests when nothing is wrong.
 
-mod check;
-mod fetch;
+mod prefetch;
+mod replay;
 
 use crate::attest::Attestor;
 use crate::report::{Attested, Position, Report};
 use crate::source::{ROOT_LIMIT, Source, TIMESTAMP_LIMIT};
-use crate::state::{Batch, FileRecord, Progress, State, pending_after};
+use crate::state_folder::{Batch, FileRecord, Progress, State, pending_after};
 use crate::{AuditError, content};
-use check::{Checker, Stats};
+use replay::{Checker, Stats};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -194,8 +194,8 @@ impl Auditor {
 
         let last_history = Self::walk(&self.source, self.jobs, &mut checker, mirror_at).await?;
         if checker.stopped.is_none() && checker.progress.timestamp_version == mirror_at.timestamp {
-            let history = last_history.as_deref().and_then(check::signed_part);
-            if history.is_some() && history != check::signed_part(&current_bytes) {
+            let history = last_history.as_deref().and_then(replay::signed_part);
+            if history.is_some() && history != replay::signed_part(&current_bytes) {
                 checker.keep_one(Finding::ConflictingTimestamps {
                     timestamp_version: mirror_at.timestamp,
                     snapshot: mirror_at.snapshot,
@@ -283,13 +283,13 @@ impl Auditor {
         checker: &mut Checker<'_>,
         mirror_at: Position,
     ) -> Result<Option<Vec<u8>>, AuditError> {
-        let mut prefetched: VecDeque<fetch::SnapshotFiles> = VecDeque::new();
-        let mut contents = fetch::Contents::new();
+        let mut prefetched: VecDeque<prefetch::SnapshotFiles> = VecDeque::new();
+        let mut contents = prefetch::Contents::new();
         let mut last_bytes = None;
         let mut v = checker.progress.timestamp_version + 1;
         'chunks: while v <= mirror_at.timestamp {
             let end = mirror_at.timestamp.min(v + TIMESTAMP_CHUNK - 1);
-            let timestamps = fetch::timestamps(source, v..=end, jobs).await?;
+            let timestamps = prefetch::timestamps(source, v..=end, jobs).await?;
             // How far this chunk's timestamps reach (unverified: only to size the prefetch).
             let horizon = timestamps
                 .iter()
@@ -305,8 +305,8 @@ impl Auditor {
                         if prefetched.is_empty() {
                             let from = checker.progress.snapshot_version + 1;
                             let to = horizon.max(need).min(from + SNAPSHOT_CHUNK - 1);
-                            let files = fetch::snapshots(source, from..=to, jobs).await?;
-                            contents = fetch::contents(source, &files, mirror_at.snapshot, jobs).await?;
+                            let files = prefetch::snapshots(source, from..=to, jobs).await?;
+                            contents = prefetch::contents(source, &files, mirror_at.snapshot, jobs).await?;
                             prefetched = files.into();
                         }
                         let Some(files) = prefetched.pop_front() else { break 'chunks };

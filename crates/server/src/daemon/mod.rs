@@ -3,7 +3,7 @@
 //! token-protected `/admin/` routes. Handlers only translate: the mirror decides.
 
 mod admin;
-mod index;
+mod cargo_routes;
 mod ops;
 mod repo;
 
@@ -30,8 +30,8 @@ pub fn app(mirror: Arc<Mirror>) -> Router {
         .route("/root", post(admin::root))
         .route_layer(middleware::from_fn_with_state(mirror.clone(), admin::require_token));
     Router::new()
-        .route("/index/{*path}", get(index::index))
-        .route("/crates/{name}/{vers}/download", get(index::download))
+        .route("/index/{*path}", get(cargo_routes::index))
+        .route("/crates/{name}/{vers}/download", get(cargo_routes::download))
         .route("/tuf/{file}", get(repo::tuf))
         .route("/history/{file}", get(repo::history))
         .route("/snapshots/{version}/leaves.json", get(repo::leaves))

@@ -26,6 +26,6 @@ pub(super) async fn metrics(State(mirror): State<Arc<Mirror>>) -> Result<Respons
     mirror.update_clock_gauges();
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, mirror.metrics_registry())
-        .map_err(|e| DaemonError::Internal(format!("encoding metrics: {e}")))?;
+        .map_err(|e| DaemonError::internal("encoding metrics", e))?;
     Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())
 }

@@ -1,7 +1,7 @@
 //! The TUF repository as docs/POUF.md 2.1 lays it out. Versioned files are answered only for
 //! versions that are committed, so a file written by a publish that crashed is never served.
 
-use super::index::{config_response, served_response};
+use super::cargo_routes::{config_response, served_response};
 use crate::answers;
 use crate::error::DaemonError;
 use axum::extract::{Path, State};
@@ -27,7 +27,7 @@ fn versioned(file: &str) -> Option<(u64, &str)> {
 async fn read(path: std::path::PathBuf) -> Result<Response, DaemonError> {
     match tokio::fs::read(&path).await {
         Ok(bytes) => Ok(json(bytes, true)),
-        Err(e) => Err(DaemonError::Internal(format!("committed metadata is missing: {}: {e}", path.display()))),
+        Err(e) => Err(DaemonError::internal(format!("committed metadata is missing: {}", path.display()), e)),
     }
 }
 
@@ -92,7 +92,7 @@ pub(super) async fn leaves(
         .storage()
         .blobs
         .get(&published.record.leaves)
-        .map_err(|e| DaemonError::Internal(format!("leaf list of snapshot {version} unreadable: {e}")))?;
+        .map_err(|e| DaemonError::internal(format!("leaf list of snapshot {version} unreadable"), e))?;
     Ok(with_retention(json(bytes, true), until))
 }
 
@@ -109,9 +109,10 @@ pub(super) async fn snapshot_index(
     }
     let response = match published.tree.prove(&path, version) {
         PathProof::Included(proof) => {
-            let bytes = mirror.storage().blobs.get(&proof.leaf_contents.sha256).map_err(|e| {
-                DaemonError::Internal(format!("index file {path} of snapshot {version} unreadable: {e}"))
-            })?;
+            let bytes =
+                mirror.storage().blobs.get(&proof.leaf_contents.sha256).map_err(|e| {
+                    DaemonError::internal(format!("index file {path} of snapshot {version} unreadable"), e)
+                })?;
             served_response(&headers, &tufmirror_mirror::cache::ServedFile::new(&proof, bytes, 0))
         }
         PathProof::Absent(_) => answers::proven_absent(None),

@@ -1,7 +1,7 @@
 //! Helpers shared by the signer's integration tests: the counterparts each backend talks to
-//! (SoftHSM2 tokens, a Vault-transit-compatible server, ministack's AWS KMS), running this test
-//! binary again as a child with another environment, and the TUF metadata checks (tufmirror-core
-//! and python-tuf) that every backend's signatures must pass.
+//! (SoftHSM2 tokens, a Vault-transit-compatible stand-in written here, ministack's AWS KMS), running
+//! this test binary again as a child with another environment, and the TUF metadata checks
+//! (tufmirror-core and python-tuf) that every backend's signatures must pass.
 //!
 //! Missing tools (SoftHSM2, OpenSC, OpenSSL, the Python venv) fail the tests with a message that
 //! says how to install them, as everywhere in tufmirror: a check that is silently skipped is a

@@ -1,6 +1,10 @@
 //! A small Vault-transit-compatible server on loopback: real Ed25519 and P-256 keys with versions,
 //! a token check, and switches that make it misbehave (the `vault:` tests and the shared backend
 //! suite talk to it).
+//!
+//! It is a stand-in written from Vault's transit API documentation, not Vault: no Vault server can
+//! be installed where tufmirror is tested, so `vault:` has never talked to a real one. What Vault
+//! does that this does not (policies, leases, its exact error bodies) is untested.
 
 use axum::Router;
 use axum::body::Bytes;

@@ -7,7 +7,7 @@
 //! (`| jq`) keep working unchanged, and only a person at a terminal sees the new form. The JSON is
 //! the same either way: a list of `{path, sha256, reason, detected_at, rejected}`.
 
-use super::daemon::{ConfigArg, admin_request, open_mirror};
+use super::daemon_access::{ConfigArg, admin_request, open_mirror};
 use serde_json::Value;
 use std::io::IsTerminal as _;
 use tufmirror_mirror::OpenError;

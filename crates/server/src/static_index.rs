@@ -1,7 +1,7 @@
 //! `GET /index/<path>`.
 
 use crate::answers;
-use crate::error::StaticError;
+use crate::error::{BoxError, StaticError};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,7 @@ impl RepoState {
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.parse().ok())
-            .ok_or_else(|| StaticError::Damaged(format!("current points at {}", target.display())))
+            .ok_or_else(|| StaticError::BadCurrent { target: target.display().to_string() })
     }
 
     async fn tree(&self, version: u64) -> Result<Arc<MerkleTree>, StaticError> {
@@ -39,14 +39,16 @@ impl RepoState {
             return Ok(tree.clone());
         }
         let path = self.dir.join("snapshots").join(version.to_string()).join("leaves.json");
-        let tree = tokio::task::spawn_blocking(move || -> Result<MerkleTree, String> {
-            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let list: LeafList = serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-            MerkleTree::build(list.leaves).map_err(|e| e.to_string())
+        let what = path.display().to_string();
+        let damaged = |source: BoxError| StaticError::Damaged { what: what.clone(), source };
+        let tree = tokio::task::spawn_blocking(move || -> Result<MerkleTree, BoxError> {
+            let bytes = std::fs::read(&path)?;
+            let list: LeafList = serde_json::from_slice(&bytes)?;
+            Ok(MerkleTree::build(list.leaves)?)
         })
         .await
-        .map_err(|e| StaticError::Damaged(e.to_string()))?
-        .map_err(StaticError::Damaged)?;
+        .map_err(|e| damaged(e.into()))?
+        .map_err(damaged)?;
         let tree = Arc::new(tree);
         if let Ok(mut guard) = self.tree.write() {
             *guard = Some((version, tree.clone()));
@@ -84,7 +86,8 @@ pub(crate) async fn get_index(
                 None
             } else {
                 // The tree lists the file, so failing to read it is damage, not a 404.
-                let bytes = file(&path).await.map_err(|e| StaticError::Damaged(tufmirror_core::error_chain(&e)))?;
+                let bytes =
+                    file(&path).await.map_err(|e| StaticError::Damaged { what: path.clone(), source: e.into() })?;
                 Some(bytes.into())
             };
             let proof = wire::encode_proof(&proof.to_canonical_json());

@@ -163,7 +163,7 @@ async fn follow(args: &Args, auditor: Auditor) -> anyhow::Result<()> {
         None => None,
     };
     let json = args.json;
-    tufmirror_audit::service::follow(auditor, args.interval, listener, super::shutdown_signal(), |outcome| {
+    tufmirror_audit::follow::follow(auditor, args.interval, listener, super::shutdown_signal(), |outcome| {
         match outcome {
             // Quiet runs (nothing new, nothing wrong) are only logged.
             Ok(report) if report.snapshots_checked + report.timestamps_checked == 0 && report.exit_code() == 0 => {
@@ -183,7 +183,8 @@ async fn follow(args: &Args, auditor: Auditor) -> anyhow::Result<()> {
 
 fn findings(args: &Args) -> anyhow::Result<()> {
     let dir = args.state.as_ref().context("--state is required")?;
-    let state = tufmirror_audit::state::State::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let state =
+        tufmirror_audit::state_folder::State::open(dir).with_context(|| format!("opening {}", dir.display()))?;
     let listed = if args.acknowledge {
         state.acknowledge_all()?
     } else {

@@ -49,7 +49,12 @@ pub(super) fn run(args: Args) -> anyhow::Result<()> {
             DataDirOwner::Daemon => {
                 println!("a running daemon owns {}: handing it root version {version}", data.root.display());
                 let answer = super::super::runtime()?
-                    .block_on(super::super::daemon::admin_request(config, reqwest::Method::POST, "root", Some(bytes)))
+                    .block_on(super::super::daemon_access::admin_request(
+                        config,
+                        reqwest::Method::POST,
+                        "root",
+                        Some(bytes),
+                    ))
                     .with_context(|| {
                         format!("the running daemon did not take root version {version}; nothing was written")
                     })?;
@@ -68,7 +73,7 @@ pub(super) fn run(args: Args) -> anyhow::Result<()> {
     );
     match &config {
         Some(config) => {
-            let report = super::super::runtime()?.block_on(tufmirror_mirror::keys::check_online_keys(
+            let report = super::super::runtime()?.block_on(tufmirror_mirror::daemon_keys::check_online_keys(
                 &config.keys,
                 &config.base_dir,
                 root,

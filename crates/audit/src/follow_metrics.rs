@@ -75,7 +75,7 @@ impl Metrics {
 
     /// Starts the gauges from what the state says (a service that restarts reports where the
     /// audit stands before its first run ends).
-    pub fn start_from(&self, progress: &crate::state::Progress) {
+    pub fn start_from(&self, progress: &crate::state_folder::Progress) {
         let gauge = |g: &Gauge, v: u64| g.set(i64::try_from(v).unwrap_or(i64::MAX));
         gauge(&self.audited_snapshot, progress.snapshot_version);
         gauge(&self.audited_timestamp, progress.timestamp_version);

@@ -4,7 +4,7 @@
 //! (so clients can be pointed at the auditor itself).
 
 use crate::AuditError;
-use crate::metrics::Metrics;
+use crate::follow_metrics::Metrics;
 use crate::report::Report;
 use crate::run::Auditor;
 use axum::Router;

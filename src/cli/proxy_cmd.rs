@@ -13,16 +13,16 @@ use std::sync::Arc;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
-    mirror: super::verify::MirrorArgs,
+    mirror: super::verify_cmd::MirrorArgs,
     /// Address to listen on; cargo uses `sparse+http://ADDR/index/`.
     #[arg(long, default_value = tufmirror_proxy::setup::DEFAULT_LISTEN)]
     listen: SocketAddr,
     #[command(flatten)]
-    audit: super::verify::AuditArgs,
+    audit: super::verify_cmd::AuditArgs,
 }
 
 pub(super) fn run(args: Args) -> anyhow::Result<()> {
-    let client = Arc::new(super::verify::open_client(&args.mirror, "proxy", &args.audit)?);
+    let client = Arc::new(super::verify_cmd::open_client(&args.mirror, "proxy", &args.audit)?);
     super::runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

@@ -47,7 +47,7 @@ pub enum OpenError {
     #[error("another tufmirror process is using the data folder {path}")]
     Locked { path: String },
     #[error(transparent)]
-    Keys(#[from] crate::keys::StartupKeyError),
+    Keys(#[from] crate::daemon_keys::StartupKeyError),
     #[error("state database")]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -122,7 +122,7 @@ impl Mirror {
         let lock = lock(&dir)?;
         // Before anything else: a blank token would open /admin/ (see `admin_token`).
         let admin_token = admin_token(&dir)?;
-        let keys = crate::keys::load(&config.keys, &config.base_dir, &config.origin, &dir).await?;
+        let keys = crate::daemon_keys::load(&config.keys, &config.base_dir, &config.origin, &dir).await?;
         let storage = Arc::new(Storage::open(dir.clone())?);
         let metrics = Arc::new(Metrics::default());
         let metrics_registry = metrics.registry();

@@ -16,7 +16,7 @@ use tufmirror_proxy::setup::{Change, FileChange, ServicePlan, SetupPlan, service
 pub(crate) struct Args {
     /// The mirror, the root (copied into the configuration folder) and the proxy's state folder.
     #[command(flatten)]
-    mirror: super::verify::MirrorArgs,
+    mirror: super::verify_cmd::MirrorArgs,
     /// Where the proxy listens.
     #[arg(long, default_value = tufmirror_proxy::setup::DEFAULT_LISTEN)]
     listen: SocketAddr,

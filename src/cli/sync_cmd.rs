@@ -2,7 +2,7 @@
 //! before it is carried into an air-gapped network). When a daemon owns the data folder, it is
 //! asked to refresh instead.
 
-use super::daemon::{ConfigArg, admin_request, open_mirror};
+use super::daemon_access::{ConfigArg, admin_request, open_mirror};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal as _;
 use tufmirror_mirror::OpenError;

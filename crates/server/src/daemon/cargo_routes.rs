@@ -40,9 +40,7 @@ fn index_answer(headers: &HeaderMap, answer: IndexAnswer) -> Result<Response, Da
             CheckError::NotAsked { retry_after } => Err(DaemonError::Busy { retry_after }),
             _ => Err(DaemonError::Upstream(error)),
         },
-        IndexAnswer::Damaged(error) => {
-            Err(DaemonError::Internal(format!("cannot serve an index file: {}", tufmirror_mirror::error_chain(&error))))
-        }
+        IndexAnswer::Damaged(error) => Err(DaemonError::internal("cannot serve an index file", error)),
     }
 }
 

@@ -29,27 +29,43 @@ pub(super) async fn open_mirror(
     Ok(Mirror::open(config, shutdown).await?)
 }
 
-/// SIGINT/SIGTERM stop the daemon (the sync included); SIGHUP starts a refresh now.
-pub(super) async fn signals(mirror: Arc<Mirror>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => {
-                tracing::info!("SIGHUP: refreshing now");
-                mirror.maintenance().sync_now();
+/// The daemon's signal handlers: SIGINT/SIGTERM stop it (the sync included); SIGHUP starts a
+/// refresh now. Installed before the daemon says it listens: a SIGHUP that arrives before its
+/// handler exists ends the process (the default action), so a script that signals as soon as
+/// it reads `listening on` must find the handler there.
+pub(super) struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (within the runtime).
+    pub(super) fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let context = "cannot install signal handlers";
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context(context)?,
+            int: signal(SignalKind::interrupt()).context(context)?,
+            hup: signal(SignalKind::hangup()).context(context)?,
+        })
+    }
+
+    /// Acts on signals until SIGINT or SIGTERM, then shuts the mirror down.
+    pub(super) async fn run(mut self, mirror: Arc<Mirror>) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => break,
+                _ = self.int.recv() => break,
+                _ = self.hup.recv() => {
+                    tracing::info!("SIGHUP: refreshing now");
+                    mirror.maintenance().sync_now();
+                }
             }
         }
+        tracing::info!("shutting down: finishing open requests, stopping the sync");
+        mirror.shutdown().cancel();
     }
-    tracing::info!("shutting down: finishing open requests, stopping the sync");
-    mirror.shutdown().cancel();
 }
 
 /// Sends an `/admin/` request (with `body`, if any) to the daemon that owns `config`'s data folder.

@@ -2,10 +2,10 @@
 //! rules are `tufmirror_core::audit`'s and `crate::content`'s; this is the bookkeeping around them
 //! (which root signs what, what the state learns, which findings are kept).
 
-use super::fetch::{Contents, SnapshotFiles, diff_path, snapshot_path, targets_path, timestamp_path};
+use super::prefetch::{Contents, SnapshotFiles, diff_path, snapshot_path, targets_path, timestamp_path};
 use crate::AuditError;
 use crate::content::{self, Content};
-use crate::state::{Batch, FileRecord, Progress, SnapshotInfo, State, StoredFinding};
+use crate::state_folder::{Batch, FileRecord, Progress, SnapshotInfo, State, StoredFinding};
 use serde_json::Value;
 use tufmirror_core::Sha256Hash;
 use tufmirror_core::audit::rules::{PreviousTimestamp, bound_root, check_removals, check_timestamp};
