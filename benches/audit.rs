@@ -24,7 +24,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tufmirror_audit::{Auditor, AuditorConfig, Report};
 use tufmirror_client::{FetchError, Fetcher};
-use tufmirror_core::audit::LeafTree;
+use tufmirror_core::audit_rules::LeafTree;
 use tufmirror_core::diff::SnapshotDiff;
 use tufmirror_core::merkle::Leaf;
 use tufmirror_core::metadata::{MetaFile, Metadata, RoleKeys, SPEC_VERSION, Signed, TargetFile};

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tufmirror_audit::{RequireAuditError, require_audit};
 use tufmirror_client::{HttpConfig, HttpFetcher, Updater, UpdaterConfig};
 use tufmirror_core::Sha256Hash;
-use tufmirror_core::audit::{AttestationError, check_attestations};
+use tufmirror_core::audit_rules::{AttestationError, check_attestations};
 use tufmirror_core::metadata::{Root, Timestamp};
 use tufmirror_core::verify::parse_unverified;
 

@@ -12,7 +12,7 @@ use common::{Published, Server, fixture_index, http_get, publish_ok};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tufmirror_client::mirror::{RefreshError, Refusal, etag_of, one_line};
+use tufmirror_client::mirror_client::{RefreshError, Refusal, etag_of, one_line};
 use tufmirror_client::{HttpAnswer, IndexFile, MirrorClient, MirrorConfig, MirrorError};
 use tufmirror_core::Sha256Hash;
 use tufmirror_core::diff::LeafList;

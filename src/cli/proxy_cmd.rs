@@ -34,7 +34,7 @@ pub(super) fn run(args: Args) -> anyhow::Result<()> {
         let warm = client.clone();
         tokio::spawn(async move {
             if let Err(e) = warm.refresh().await {
-                tracing::warn!(error = %tufmirror_client::mirror::one_line(&e), "first refresh failed");
+                tracing::warn!(error = %tufmirror_client::mirror_client::one_line(&e), "first refresh failed");
             }
         });
         let app = tufmirror_proxy::app(client);

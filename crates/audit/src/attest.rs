@@ -1,5 +1,5 @@
 //! Attestations: signing them (the auditor) and finding and checking them (clients that require
-//! an audit). The format and the rule are `tufmirror_core::audit::attestation`'s; where they live
+//! an audit). The format and the rule are `tufmirror_core::audit_rules::attestation`'s; where they live
 //! is docs/audit.md's "Publication": `audit/N.json` (N the snapshot) and `audit/latest.json`
 //! under a base URL, by default the mirror's own.
 
@@ -7,7 +7,7 @@ use crate::AuditError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tufmirror_client::{FetchError, Fetcher};
-use tufmirror_core::audit::{Attestation, AttestationError, Attested, SignedAttestation, check_attestations};
+use tufmirror_core::audit_rules::{Attestation, AttestationError, Attested, SignedAttestation, check_attestations};
 use tufmirror_core::metadata::{Root, Signature, Timestamp};
 use tufmirror_durable::{IfExists, write_durably};
 use tufmirror_signer::{Signer, SignerError};
@@ -89,7 +89,7 @@ pub async fn fetch_attestations(
 
 /// `--require-audit`: the client's verified `root` and `timestamp` are accepted only if the
 /// auditors root declares attested the timestamp's snapshot (see
-/// `tufmirror_core::audit::check_attestations`), from attestations found under `audit_urls`
+/// `tufmirror_core::audit_rules::check_attestations`), from attestations found under `audit_urls`
 /// (by default the mirror's `audit/`).
 pub async fn require_audit(
     fetcher: &dyn Fetcher,

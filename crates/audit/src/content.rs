@@ -12,7 +12,7 @@
 use crate::state_folder::FileRecord;
 use std::collections::BTreeMap;
 use tufmirror_core::Sha256Hash;
-use tufmirror_core::audit::{Finding, crate_of};
+use tufmirror_core::audit_rules::{Finding, crate_of};
 use tufmirror_index::{crate_of_path, validate_index_file};
 
 /// What the auditor learned of one index file's bytes.

@@ -7,7 +7,7 @@
 //! signed `merkle_root` from the published diffs and checks that history only moves forward: no
 //! published version disappears or changes its `cksum`, no file leaves without a removal record
 //! signed by the targets role, snapshots only rise, and each timestamp signs the root its
-//! snapshot recomputes to. The rules are pure and live in `tufmirror_core::audit`; this crate is
+//! snapshot recomputes to. The rules are pure and live in `tufmirror_core::audit_rules`; this crate is
 //! the I/O around them:
 //!
 //! - [`Auditor`] (`run`): one run: root chain, timestamps, snapshots, index contents, commit,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use std::fmt;
-use tufmirror_core::audit::Finding;
+use tufmirror_core::audit_rules::Finding;
 
 /// A position in the mirror's history.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

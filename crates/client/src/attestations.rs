@@ -1,6 +1,6 @@
 //! Finding auditors' attestations (docs/audit.md, "Publication"): `N.json` for snapshot N under
 //! each audit URL, by default the mirror's own `audit/`. Checking them is the core's rule
-//! (`tufmirror_core::audit::check_attestations`); this module only fetches.
+//! (`tufmirror_core::audit_rules::check_attestations`); this module only fetches.
 
 use crate::{FetchError, Fetcher};
 

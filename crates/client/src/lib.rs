@@ -16,20 +16,20 @@
 //!
 //! On top of the updater, [`MirrorClient`] is the TAP-16 client of a tufmirror mirror: it checks
 //! every index file, 304 and 404 against the Merkle root that the verified timestamp signs
-//! (see [`mirror`]). [`dirs`] has the per-user folders the command-line tools default to.
+//! (see [`mirror_client`]). [`dirs`] has the per-user folders the command-line tools default to.
 
 pub mod attestations;
 mod config;
 pub mod dirs;
 mod error;
 mod fetch;
-pub mod mirror;
+pub mod mirror_client;
 mod store;
 mod updater;
 
 pub use config::UpdaterConfig;
 pub use error::ClientError;
 pub use fetch::{FetchError, Fetcher, HttpAnswer, HttpConfig, HttpFetcher, IndexFetcher, PROOF_HEADER};
-pub use mirror::{IndexFile, MirrorClient, MirrorConfig, MirrorError, SnapshotReport, TrustedView};
+pub use mirror_client::{IndexFile, MirrorClient, MirrorConfig, MirrorError, SnapshotReport, TrustedView};
 pub use store::{MetadataDir, encode_name};
 pub use updater::{TargetInfo, Updater};

@@ -6,7 +6,7 @@
 
 #![warn(missing_docs)]
 
-pub mod audit;
+pub mod audit_rules;
 pub mod binding;
 pub mod cjson;
 pub mod delegation;

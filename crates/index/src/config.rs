@@ -24,7 +24,7 @@ pub struct RegistryConfig {
 /// A `config.json` that cargo could not use.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum RegistryConfigError {
     /// The file is not JSON of this shape: the parser's error.
     #[error("config.json is not valid: {0}")]
     Invalid(#[source] serde_json::Error),
@@ -45,10 +45,10 @@ impl RegistryConfig {
     }
 
     /// Parses and checks `config.json` bytes.
-    pub fn parse(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let config: RegistryConfig = serde_json::from_slice(bytes).map_err(ConfigError::Invalid)?;
+    pub fn parse(bytes: &[u8]) -> Result<Self, RegistryConfigError> {
+        let config: RegistryConfig = serde_json::from_slice(bytes).map_err(RegistryConfigError::Invalid)?;
         if config.dl.trim().is_empty() {
-            return Err(ConfigError::EmptyDl);
+            return Err(RegistryConfigError::EmptyDl);
         }
         Ok(config)
     }
@@ -97,8 +97,8 @@ mod tests {
 
     #[test]
     fn parse_refuses_garbage_and_keeps_unknown_fields() {
-        assert!(matches!(RegistryConfig::parse(b"{"), Err(ConfigError::Invalid(_))));
-        assert!(matches!(RegistryConfig::parse(br#"{"dl": ""}"#), Err(ConfigError::EmptyDl)));
+        assert!(matches!(RegistryConfig::parse(b"{"), Err(RegistryConfigError::Invalid(_))));
+        assert!(matches!(RegistryConfig::parse(br#"{"dl": ""}"#), Err(RegistryConfigError::EmptyDl)));
         let c = RegistryConfig::parse(br#"{"dl": "https://x", "future": 1}"#).expect("valid");
         assert_eq!(c.unknown.get("future"), Some(&serde_json::json!(1)));
     }

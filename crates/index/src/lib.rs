@@ -11,7 +11,7 @@ mod history;
 mod line;
 mod path;
 
-pub use config::{ConfigError, RegistryConfig};
+pub use config::{RegistryConfig, RegistryConfigError};
 pub use history::{History, HistoryRule, HistoryViolation, MAY_APPEAR};
 pub use line::{IndexFileError, IndexLine, LineError, validate_index_file};
 pub use path::{CrateName, NameError, PathError, crate_of_path, index_path};

@@ -13,7 +13,7 @@ use tufmirror_core::KeyId;
 use tufmirror_core::metadata::{Role, Root};
 use tufmirror_repo::ceremony::OnlineKeyMismatch;
 use tufmirror_repo::durable::{IfExists, write_durably};
-use tufmirror_repo::keys::{self, KeyError, RoleSigners, RootFile};
+use tufmirror_repo::keys::{self, OnlineKeyError, RoleSigners, RootFile};
 use tufmirror_signer::{SignerError, open_signer};
 
 /// The keys the daemon signs with and the root chain it serves.
@@ -38,13 +38,13 @@ impl DaemonKeys {
 #[non_exhaustive]
 pub enum StartupKeyError {
     #[error(transparent)]
-    Key(#[from] KeyError),
+    Key(#[from] OnlineKeyError),
     #[error("`{key}` in {origin}")]
     Configured {
         key: &'static str,
         origin: String,
         #[source]
-        source: Box<KeyError>,
+        source: Box<OnlineKeyError>,
     },
     #[error("{path} holds root version {version} with other bytes than {root_dir}: a published root never changes")]
     RootChanged { path: String, version: u64, root_dir: String },
@@ -79,7 +79,7 @@ pub async fn load(
         );
     }
     let offered = keys::verify_root_chain(None, keys::read_root_files(root_dir)?)?;
-    let latest = offered.last().cloned().ok_or_else(|| KeyError::NoRoot { dir: root_dir.clone() })?;
+    let latest = offered.last().cloned().ok_or_else(|| OnlineKeyError::NoRoot { dir: root_dir.clone() })?;
     let signers = signers_for(config, base, origin, &latest.root.signed).await?;
     publish_roots(&offered, dir, root_dir)?;
     info!(
@@ -99,13 +99,13 @@ pub async fn signers_for(
     root: &Root,
 ) -> Result<RoleSigners, StartupKeyError> {
     if root.expires <= OffsetDateTime::now_utc() {
-        return Err(KeyError::RootExpired {
+        return Err(OnlineKeyError::RootExpired {
             version: root.version,
             expires: tufmirror_core::time::format(root.expires),
         }
         .into());
     }
-    let configured = |key: &'static str, source: KeyError| StartupKeyError::Configured {
+    let configured = |key: &'static str, source: OnlineKeyError| StartupKeyError::Configured {
         key,
         origin: origin.to_owned(),
         source: Box::new(source),
@@ -114,17 +114,18 @@ pub async fn signers_for(
     for (role, key, uris) in config.online_roles() {
         let mut opened = Vec::new();
         for uri in uris {
-            let signer =
-                open_signer(uri, base).await.map_err(|source| configured(key, KeyError::Signer { role, source }))?;
+            let signer = open_signer(uri, base)
+                .await
+                .map_err(|source| configured(key, OnlineKeyError::Signer { role, source }))?;
             opened.push(signer);
         }
         signers.insert(role, opened);
     }
     keys::check_signers(root, &signers).map_err(|e| {
         let key = match &e {
-            KeyError::NotListed { role, .. }
-            | KeyError::RootKeyOnline { role, .. }
-            | KeyError::BelowThreshold { role, .. } => {
+            OnlineKeyError::NotListed { role, .. }
+            | OnlineKeyError::RootKeyOnline { role, .. }
+            | OnlineKeyError::BelowThreshold { role, .. } => {
                 config.online_roles().into_iter().find(|(r, _, _)| r == role).map_or("keys", |(_, key, _)| key)
             }
             _ => "keys",
@@ -153,7 +154,7 @@ pub struct OnlineKeyReport {
     /// Every configured URI, in configuration order.
     pub configured: Vec<ConfiguredKey>,
     /// The start-up check of the keys that could be opened.
-    pub check: Result<(), KeyError>,
+    pub check: Result<(), OnlineKeyError>,
     /// The roles whose configured keys root does not accept, with why.
     pub mismatches: Vec<OnlineKeyMismatch>,
 }

@@ -67,7 +67,7 @@ pub enum UpstreamFault {
     ConfigJson(#[source] UpstreamError),
     /// Upstream's `config.json` is not one.
     #[error("upstream's config.json is invalid")]
-    BadConfigJson(#[source] tufmirror_index::ConfigError),
+    BadConfigJson(#[source] tufmirror_index::RegistryConfigError),
     /// Upstream has no `config.json`.
     #[error("upstream has no config.json")]
     NoConfigJson,

@@ -35,13 +35,13 @@ pub struct DamagedSnapshot {
     pub dir: String,
     /// What is wrong.
     #[source]
-    pub damage: Damage,
+    pub damage: SnapshotDamage,
 }
 
 /// What is wrong with a stored snapshot.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Damage {
+pub enum SnapshotDamage {
     /// A file of it cannot be read.
     #[error("cannot read {path}")]
     Unreadable {
@@ -74,8 +74,8 @@ pub enum Damage {
     NotVouched,
 }
 
-fn expires_of<T: Metadata>(bytes: &[u8]) -> Result<(T, OffsetDateTime), Damage> {
-    let (signed, _) = parse_unverified::<T>(bytes).map_err(Damage::Metadata)?;
+fn expires_of<T: Metadata>(bytes: &[u8]) -> Result<(T, OffsetDateTime), SnapshotDamage> {
+    let (signed, _) = parse_unverified::<T>(bytes).map_err(SnapshotDamage::Metadata)?;
     let expires = signed.signed.expires();
     Ok((signed.signed, expires))
 }
@@ -85,20 +85,20 @@ impl Published {
     /// signed root and that its metadata files are the ones the database names.
     pub fn load(dir: &DataDir, blobs: &BlobStore, record: SnapshotRecord) -> Result<Published, DamagedSnapshot> {
         let version = record.version;
-        let damaged = |damage: Damage| DamagedSnapshot { version, dir: dir.root.display().to_string(), damage };
+        let damaged = |damage: SnapshotDamage| DamagedSnapshot { version, dir: dir.root.display().to_string(), damage };
         let blob = record.leaves;
         let leaves = blobs
             .get(&blob)
-            .map_err(|source| damaged(Damage::Unreadable { path: format!("leaf list {blob}"), source }))?;
+            .map_err(|source| damaged(SnapshotDamage::Unreadable { path: format!("leaf list {blob}"), source }))?;
         let leaves: LeafList =
-            serde_json::from_slice(&leaves).map_err(|source| damaged(Damage::LeafList { blob, source }))?;
-        let tree = MerkleTree::build(leaves.leaves).map_err(|e| damaged(Damage::Leaves(e)))?;
+            serde_json::from_slice(&leaves).map_err(|source| damaged(SnapshotDamage::LeafList { blob, source }))?;
+        let tree = MerkleTree::build(leaves.leaves).map_err(|e| damaged(SnapshotDamage::Leaves(e)))?;
         if tree.root() != record.merkle_root {
-            return Err(damaged(Damage::OtherRoot));
+            return Err(damaged(SnapshotDamage::OtherRoot));
         }
         let read = |path: std::path::PathBuf| {
             std::fs::read(&path)
-                .map_err(|source| damaged(Damage::Unreadable { path: path.display().to_string(), source }))
+                .map_err(|source| damaged(SnapshotDamage::Unreadable { path: path.display().to_string(), source }))
         };
         let snapshot_json = read(dir.tuf(&format!("{version}.snapshot.json")))?;
         let targets_json = read(dir.tuf(&format!("{version}.targets.json")))?;
@@ -107,7 +107,7 @@ impl Published {
         let (_, snapshot_expires) = expires_of::<Snapshot>(&snapshot_json).map_err(&damaged)?;
         let (_, targets_expires) = expires_of::<Targets>(&targets_json).map_err(&damaged)?;
         if timestamp.merkle_root != Some(record.merkle_root) || timestamp.snapshot_version() != Some(version) {
-            return Err(damaged(Damage::NotVouched));
+            return Err(damaged(SnapshotDamage::NotVouched));
         }
         Ok(Published {
             record,

@@ -95,7 +95,7 @@ impl RootRotation {
         let Some(trusted) = current.roots.last() else {
             return Err(RootUpdateError::Keys {
                 version: 0,
-                source: tufmirror_repo::keys::KeyError::NoRoot { dir: self.config.keys.root_dir.clone() }.into(),
+                source: tufmirror_repo::keys::OnlineKeyError::NoRoot { dir: self.config.keys.root_dir.clone() }.into(),
             });
         };
         let trusted = &trusted.root.signed;

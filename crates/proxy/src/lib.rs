@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
 use std::time::Duration;
-use tufmirror_client::mirror::one_line;
+use tufmirror_client::mirror_client::one_line;
 use tufmirror_client::{IndexFile, MirrorClient, MirrorError};
 
 /// The longest one request may take, a refresh of the TUF metadata included; cargo gets 504.

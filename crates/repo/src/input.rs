@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use tufmirror_core::merkle::Leaf;
-use tufmirror_index::{ConfigError, IndexFileError, PathError, RegistryConfig, crate_of_path, validate_index_file};
+use tufmirror_index::{
+    IndexFileError, PathError, RegistryConfig, RegistryConfigError, crate_of_path, validate_index_file,
+};
 
 /// One validated index file.
 #[derive(Debug, Clone)]
@@ -73,7 +75,7 @@ pub enum InputError {
         path: PathBuf,
         /// What is wrong with it.
         #[source]
-        source: ConfigError,
+        source: RegistryConfigError,
     },
     /// A file whose bytes changed between validation and publication.
     #[error("{path} changed while it was being published")]

@@ -26,7 +26,7 @@ pub struct RootFile {
 /// Why the keys could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum KeyError {
+pub enum OnlineKeyError {
     /// A key or root file could not be read.
     #[error("cannot read {path}")]
     Io {
@@ -103,26 +103,26 @@ pub enum KeyError {
 }
 
 /// Opens `ROLE.pem` in `dir` for every online role.
-pub async fn open_online_signers(dir: &Path) -> Result<RoleSigners, KeyError> {
+pub async fn open_online_signers(dir: &Path) -> Result<RoleSigners, OnlineKeyError> {
     let mut signers = RoleSigners::new();
     for role in Role::ONLINE {
         let signer = open_signer(&format!("file:{}.pem", role.name()), dir)
             .await
-            .map_err(|source| KeyError::Signer { role, source })?;
+            .map_err(|source| OnlineKeyError::Signer { role, source })?;
         signers.insert(role, vec![signer]);
     }
     Ok(signers)
 }
 
 /// Reads the contiguous chain `1.root.json`, `2.root.json`, … from `dir` (without verifying).
-pub fn read_root_files(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, KeyError> {
+pub fn read_root_files(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, OnlineKeyError> {
     let mut chain = Vec::new();
     for version in 1.. {
         let path = dir.join(format!("{version}.root.json"));
         match std::fs::read(&path) {
             Ok(bytes) => chain.push((path, bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-            Err(source) => return Err(KeyError::Io { path, source }),
+            Err(source) => return Err(OnlineKeyError::Io { path, source }),
         }
     }
     Ok(chain)
@@ -131,7 +131,10 @@ pub fn read_root_files(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, KeyError> 
 /// Verifies a root chain: the first entry against `trusted` (or, for a chain that starts at
 /// version 1 with nothing trusted yet, against its own root keys), each next one against the one
 /// before it. Returns the verified roots in order.
-pub fn verify_root_chain(trusted: Option<&Root>, chain: Vec<(PathBuf, Vec<u8>)>) -> Result<Vec<RootFile>, KeyError> {
+pub fn verify_root_chain(
+    trusted: Option<&Root>,
+    chain: Vec<(PathBuf, Vec<u8>)>,
+) -> Result<Vec<RootFile>, OnlineKeyError> {
     let mut out: Vec<RootFile> = Vec::new();
     for (path, bytes) in chain {
         let previous = out.last().map(|r| &r.root.signed).or(trusted);
@@ -149,7 +152,7 @@ pub fn verify_root_chain(trusted: Option<&Root>, chain: Vec<(PathBuf, Vec<u8>)>)
                 Ok(root)
             }),
         }
-        .map_err(|source| KeyError::Root { path: path.clone(), source })?;
+        .map_err(|source| OnlineKeyError::Root { path: path.clone(), source })?;
         out.push(RootFile { bytes, root });
     }
     Ok(out)
@@ -166,7 +169,7 @@ pub fn root_key_online(root: &Root, role: Role, key_id: &KeyId) -> bool {
 
 /// The start-up check: every online role can reach its threshold with the configured signers,
 /// each configured key is one that root lists for that role, and no root key is used online.
-pub fn check_signers(root: &Root, signers: &RoleSigners) -> Result<(), KeyError> {
+pub fn check_signers(root: &Root, signers: &RoleSigners) -> Result<(), OnlineKeyError> {
     for role in Role::ONLINE {
         let entry = root.roles.get(role.name());
         let listed = entry.map(|e| e.keyids.clone()).unwrap_or_default();
@@ -174,16 +177,16 @@ pub fn check_signers(root: &Root, signers: &RoleSigners) -> Result<(), KeyError>
         for signer in configured {
             let key_id = signer.key_id();
             if root_key_online(root, role, &key_id) {
-                return Err(KeyError::RootKeyOnline { role, key_id });
+                return Err(OnlineKeyError::RootKeyOnline { role, key_id });
             }
             if !listed.contains(&key_id) {
                 let listed = listed.iter().map(|k| k.short().to_owned()).collect::<Vec<_>>().join(", ");
-                return Err(KeyError::NotListed { role, key_id, root_version: root.version, listed });
+                return Err(OnlineKeyError::NotListed { role, key_id, root_version: root.version, listed });
             }
         }
         let threshold = entry.map_or(1, |e| e.threshold);
         if (configured.len() as u64) < threshold {
-            return Err(KeyError::BelowThreshold { role, threshold, configured: configured.len() });
+            return Err(OnlineKeyError::BelowThreshold { role, threshold, configured: configured.len() });
         }
     }
     Ok(())
@@ -196,31 +199,31 @@ pub async fn generate_development_keys(
     dir: &Path,
     algorithm: tufmirror_signer::KeyAlgorithm,
     root_expires: time::OffsetDateTime,
-) -> Result<BTreeMap<Role, tufmirror_core::PublicKey>, KeyError> {
+) -> Result<BTreeMap<Role, tufmirror_core::PublicKey>, OnlineKeyError> {
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| KeyError::Io { path, source }
+        move |source| OnlineKeyError::Io { path, source }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut keys = BTreeMap::new();
     for role in Role::ALL {
         let path = dir.join(format!("{}.pem", role.name()));
         if path.exists() {
-            return Err(KeyError::Io { path, source: std::io::ErrorKind::AlreadyExists.into() });
+            return Err(OnlineKeyError::Io { path, source: std::io::ErrorKind::AlreadyExists.into() });
         }
         let key = tufmirror_signer::generate_key_file(&path, algorithm)
-            .map_err(|source| KeyError::Signer { role, source })?;
+            .map_err(|source| OnlineKeyError::Signer { role, source })?;
         keys.insert(role, key);
     }
     let root = initial_root(&keys, root_expires);
     let signer = tufmirror_signer::FileSigner::open(&dir.join("root.pem"))
-        .map_err(|source| KeyError::Signer { role: Role::Root, source })?;
+        .map_err(|source| OnlineKeyError::Signer { role: Role::Root, source })?;
     let signed = tufmirror_signer::sign_metadata(root, &[&signer])
         .await
-        .map_err(|source| KeyError::Signer { role: Role::Root, source })?;
+        .map_err(|source| OnlineKeyError::Signer { role: Role::Root, source })?;
     let bytes = signed
         .to_bytes()
-        .map_err(|e| KeyError::Signer { role: Role::Root, source: SignerError::Other(Box::new(e)) })?;
+        .map_err(|e| OnlineKeyError::Signer { role: Role::Root, source: SignerError::Other(Box::new(e)) })?;
     let path = dir.join("1.root.json");
     std::fs::write(&path, bytes).map_err(io(&path))?;
     Ok(keys)

@@ -18,6 +18,6 @@ pub mod layout;
 pub mod publish;
 pub mod sign;
 
-pub use publish::{Damage, PublishError, PublishOptions, PublishReport, publish};
+pub use publish::{PublishOptions, PublishReport, RepositoryDamage, StaticPublishError, publish};
 /// Durable writes and lock files; the implementation is in `tufmirror-durable`.
 pub use tufmirror_durable as durable;

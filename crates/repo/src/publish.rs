@@ -2,7 +2,7 @@
 
 use crate::durable::{IfExists, write_durably};
 use crate::input::{InputError, InputIndex, read_again, read_index_dir};
-use crate::keys::{self, KeyError, RoleSigners, RootFile};
+use crate::keys::{self, OnlineKeyError, RoleSigners, RootFile};
 use crate::layout::{self, Layout};
 use crate::sign::{Expiries, SnapshotPlan, removal_records, sign_snapshot};
 use std::collections::HashSet;
@@ -60,13 +60,13 @@ pub struct PublishReport {
 /// Why nothing was published.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum PublishError {
+pub enum StaticPublishError {
     /// The input directory was refused.
     #[error(transparent)]
     Input(#[from] InputError),
     /// The keys could not be opened or do not fit the root.
     #[error(transparent)]
-    Keys(#[from] KeyError),
+    Keys(#[from] OnlineKeyError),
     /// A key could not sign.
     #[error("signing failed")]
     Sign(#[from] SignerError),
@@ -83,7 +83,7 @@ pub enum PublishError {
         path: PathBuf,
         /// What is wrong.
         #[source]
-        reason: Damage,
+        reason: RepositoryDamage,
     },
     /// A file could not be written.
     #[error("writing {path}")]
@@ -99,8 +99,8 @@ pub enum PublishError {
     Leaves(#[from] LeafError),
 }
 
-fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
-    move |source| PublishError::Write { path: path.to_owned(), source }
+fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> StaticPublishError + '_ {
+    move |source| StaticPublishError::Write { path: path.to_owned(), source }
 }
 
 /// State read from the snapshot that is being served.
@@ -112,7 +112,7 @@ struct Previous {
 
 /// Publishes the next snapshot. Input and keys are checked before anything is written; a failure
 /// after that leaves the served snapshot as it was.
-pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishError> {
+pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, StaticPublishError> {
     let span = info_span!("publish", out = %opts.out_dir.display());
     let _enter = span.enter();
 
@@ -121,7 +121,7 @@ pub async fn publish(opts: &PublishOptions) -> Result<PublishReport, PublishErro
     let signers = keys::open_online_signers(&opts.keys_dir).await?;
     let layout = Layout::new(&opts.out_dir);
     if !layout.is_repository_or_empty().map_err(write_err(&opts.out_dir))? {
-        return Err(PublishError::NotARepository { path: opts.out_dir.clone() });
+        return Err(StaticPublishError::NotARepository { path: opts.out_dir.clone() });
     }
     let (new_roots, latest_root) = root_chain(&layout, &opts.keys_dir)?;
     check_root(&latest_root.root.signed, &signers, opts.now)?;
@@ -213,35 +213,37 @@ fn config_bytes(input: &InputIndex, dl: Option<&str>) -> Vec<u8> {
 }
 
 /// Compact JSON with sorted keys, for the leaf list and the diff.
-fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PublishError> {
-    let other = |e: serde_json::Error| PublishError::Sign(SignerError::Other(Box::new(e)));
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StaticPublishError> {
+    let other = |e: serde_json::Error| StaticPublishError::Sign(SignerError::Other(Box::new(e)));
     serde_json::to_vec(&serde_json::to_value(value).map_err(other)?).map_err(other)
 }
 
 /// The root chain: versions in the key directory that the output does not have yet (verified
 /// from the newest published root, or from version 1), and the newest root of all.
-fn root_chain(layout: &Layout, keys_dir: &Path) -> Result<(Vec<RootFile>, RootFile), PublishError> {
+fn root_chain(layout: &Layout, keys_dir: &Path) -> Result<(Vec<RootFile>, RootFile), StaticPublishError> {
     let published = keys::verify_root_chain(None, keys::read_root_files(&layout.dir.join("tuf"))?)?;
     let offered = keys::read_root_files(keys_dir)?;
     let newer = offered.into_iter().skip(published.len()).collect();
     let new = keys::verify_root_chain(published.last().map(|r| &r.root.signed), newer)?;
     let latest =
-        new.last().or(published.last()).cloned().ok_or_else(|| KeyError::NoRoot { dir: keys_dir.to_owned() })?;
+        new.last().or(published.last()).cloned().ok_or_else(|| OnlineKeyError::NoRoot { dir: keys_dir.to_owned() })?;
     Ok((new, latest))
 }
 
-fn check_root(root: &Root, signers: &RoleSigners, now: OffsetDateTime) -> Result<(), PublishError> {
+fn check_root(root: &Root, signers: &RoleSigners, now: OffsetDateTime) -> Result<(), StaticPublishError> {
     if root.expires <= now {
-        return Err(KeyError::RootExpired { version: root.version, expires: tuf_time::format(root.expires) }.into());
+        return Err(
+            OnlineKeyError::RootExpired { version: root.version, expires: tuf_time::format(root.expires) }.into()
+        );
     }
     keys::check_signers(root, signers)?;
     Ok(())
 }
 
-/// What is wrong with the published repository: the reason of [`PublishError::Damaged`].
+/// What is wrong with the published repository: the reason of [`StaticPublishError::Damaged`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Damage {
+pub enum RepositoryDamage {
     /// The `current` link cannot be read or does not name a snapshot.
     #[error("{0}")]
     Current(#[source] std::io::Error),
@@ -282,23 +284,23 @@ pub enum Damage {
     },
 }
 
-fn read_previous(layout: &Layout) -> Result<Option<Previous>, PublishError> {
-    let damaged = |reason: Damage| PublishError::Damaged { path: layout.dir.clone(), reason };
-    let Some(version) = layout.current_version().map_err(|e| damaged(Damage::Current(e)))? else {
+fn read_previous(layout: &Layout) -> Result<Option<Previous>, StaticPublishError> {
+    let damaged = |reason: RepositoryDamage| StaticPublishError::Damaged { path: layout.dir.clone(), reason };
+    let Some(version) = layout.current_version().map_err(|e| damaged(RepositoryDamage::Current(e)))? else {
         return Ok(None);
     };
     let dir = layout.snapshot(version);
     let leaves_bytes = std::fs::read(dir.join("leaves.json"))
-        .map_err(|source| damaged(Damage::Unreadable { version, file: "leaves.json", source }))?;
-    let leaves: LeafList =
-        serde_json::from_slice(&leaves_bytes).map_err(|source| damaged(Damage::LeafList { version, source }))?;
+        .map_err(|source| damaged(RepositoryDamage::Unreadable { version, file: "leaves.json", source }))?;
+    let leaves: LeafList = serde_json::from_slice(&leaves_bytes)
+        .map_err(|source| damaged(RepositoryDamage::LeafList { version, source }))?;
     let timestamp_bytes = std::fs::read(dir.join("timestamp.json"))
-        .map_err(|source| damaged(Damage::Unreadable { version, file: "timestamp.json", source }))?;
+        .map_err(|source| damaged(RepositoryDamage::Unreadable { version, file: "timestamp.json", source }))?;
     let (timestamp, _) = parse_unverified::<Timestamp>(&timestamp_bytes)
-        .map_err(|source| damaged(Damage::Timestamp { version, source }))?;
+        .map_err(|source| damaged(RepositoryDamage::Timestamp { version, source }))?;
     let tree = MerkleTree::build(leaves.leaves)?;
     if Some(tree.root()) != timestamp.signed.merkle_root {
-        return Err(damaged(Damage::RootMismatch { version }));
+        return Err(damaged(RepositoryDamage::RootMismatch { version }));
     }
     Ok(Some(Previous { version, timestamp_version: timestamp.signed.version, tree }))
 }
@@ -317,7 +319,7 @@ struct SnapshotFiles<'a> {
 
 /// Writes snapshot `version` into its staging folder: index files (hard links to blobs),
 /// `config.json` under both of its names, proofs, the leaf list and the timestamp.
-fn write_snapshot(layout: &Layout, files: SnapshotFiles<'_>) -> Result<(), PublishError> {
+fn write_snapshot(layout: &Layout, files: SnapshotFiles<'_>) -> Result<(), StaticPublishError> {
     let SnapshotFiles { version, input, tree, config, timestamp, durable, static_proofs } = files;
     let staging = layout.staging(version);
     for stale in [staging.clone(), layout.snapshot(version)] {

@@ -2,10 +2,10 @@
 //! semaphore bounding requests in flight, the retry loop around each fetch, and a pause shared by
 //! every index fetch when upstream asks for one (429, or `Retry-After` on a failure).
 
+use crate::answer::{CrateFetch, IndexFetch, Validator};
 use crate::body::read_limited;
 use crate::config::{ProxySetting, UpstreamConfig, redact};
 use crate::error::UpstreamError;
-use crate::fetch::{CrateFetch, IndexFetch, Validator};
 use crate::hosts::{DownloadHosts, GuardedResolver};
 use crate::retry::{backoff, parse_retry_after};
 use reqwest::header::{ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER};

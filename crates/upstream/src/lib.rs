@@ -27,17 +27,17 @@
 
 #![warn(missing_docs)]
 
+mod answer;
 mod body;
 mod client;
 mod config;
 mod error;
-mod fetch;
 mod hosts;
 mod retry;
 
+pub use answer::{CrateFetch, IndexFetch, Validator, same_content};
 pub use client::{Allowance, Spent, UpstreamClient};
 pub use config::{ProxySetting, UpstreamConfig, redact};
 pub use error::UpstreamError;
-pub use fetch::{CrateFetch, IndexFetch, Validator, same_content};
 pub use hosts::{DownloadHosts, InvalidHost, Refused, is_public};
 pub use reqwest::Url;

@@ -62,7 +62,7 @@ pub(super) fn print_roles(root: &Root) {
             println!("    {id} ({scheme})");
         }
     }
-    if let Ok(Some(auditors)) = tufmirror_core::audit::Auditors::of(root) {
+    if let Ok(Some(auditors)) = tufmirror_core::audit_rules::Auditors::of(root) {
         println!(
             "  auditors  threshold {} of {} key(s) (x-tufmirror-auditors):",
             auditors.threshold,

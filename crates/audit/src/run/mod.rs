@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use tufmirror_client::Fetcher;
-use tufmirror_core::audit::{Attestation, Finding, LeafTree};
+use tufmirror_core::audit_rules::{Attestation, Finding, LeafTree};
 use tufmirror_core::metadata::{Role, Root, Timestamp};
 use tufmirror_core::verify::{RoleVerifier, parse_unverified, verify_root_update};
 
@@ -354,7 +354,7 @@ impl Auditor {
                 }
                 content::Content::Invalid(reason) => {
                     checker.keep_one(Finding::InvalidIndexFile {
-                        krate: tufmirror_core::audit::crate_of(&leaf.path),
+                        krate: tufmirror_core::audit_rules::crate_of(&leaf.path),
                         path: leaf.path.clone(),
                         snapshot: n,
                         reason,

@@ -1,5 +1,5 @@
 //! Checking fetched history, one snapshot and one timestamp at a time, into a [`Batch`]: the
-//! rules are `tufmirror_core::audit`'s and `crate::content`'s; this is the bookkeeping around them
+//! rules are `tufmirror_core::audit_rules`'s and `crate::content`'s; this is the bookkeeping around them
 //! (which root signs what, what the state learns, which findings are kept).
 
 use super::prefetch::{Contents, SnapshotFiles, diff_path, snapshot_path, targets_path, timestamp_path};
@@ -8,8 +8,8 @@ use crate::content::{self, Content};
 use crate::state_folder::{Batch, FileRecord, Progress, SnapshotInfo, State, StoredFinding};
 use serde_json::Value;
 use tufmirror_core::Sha256Hash;
-use tufmirror_core::audit::rules::{PreviousTimestamp, bound_root, check_removals, check_timestamp};
-use tufmirror_core::audit::{Finding, LeafTree};
+use tufmirror_core::audit_rules::rules::{PreviousTimestamp, bound_root, check_removals, check_timestamp};
+use tufmirror_core::audit_rules::{Finding, LeafTree};
 use tufmirror_core::binding::RootBound;
 use tufmirror_core::metadata::{MetaFile, Metadata, Role, Root, Signed, Snapshot, Targets, Timestamp};
 use tufmirror_core::verify::parse_unverified;
@@ -212,7 +212,7 @@ impl Checker<'_> {
                 findings.extend(check_removals(n, &diff.removed, t, *has_field, *signed, file));
             }
             None => findings.extend(diff.removed.iter().map(|path| Finding::RemovedWithoutRecord {
-                krate: tufmirror_core::audit::crate_of(path),
+                krate: tufmirror_core::audit_rules::crate_of(path),
                 path: path.clone(),
                 previous_snapshot: previous,
                 snapshot: n,
@@ -236,7 +236,7 @@ impl Checker<'_> {
                 Some(Content::Invalid(reason)) => {
                     // Reported; the record stays what was last verified, and nothing is owed.
                     findings.push(Finding::InvalidIndexFile {
-                        krate: tufmirror_core::audit::crate_of(&leaf.path),
+                        krate: tufmirror_core::audit_rules::crate_of(&leaf.path),
                         path: leaf.path.clone(),
                         snapshot: n,
                         reason: reason.clone(),

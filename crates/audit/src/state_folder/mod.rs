@@ -31,7 +31,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tufmirror_core::audit::Finding;
+use tufmirror_core::audit_rules::Finding;
 use tufmirror_core::merkle::Leaf;
 use tufmirror_core::metadata::Role;
 use tufmirror_core::{Sha256Hash, merkle};
@@ -84,7 +84,7 @@ pub struct Progress {
     pub trusted_timestamp: u64,
     pub trusted_timestamp_snapshot: u64,
     /// Per online role, the newest root version whose keys signed its last metadata: older roots'
-    /// keys no longer count for that role (see `tufmirror_core::audit::rules::signing_root`).
+    /// keys no longer count for that role (see `tufmirror_core::audit_rules::rules::signing_root`).
     pub root_used: BTreeMap<Role, u64>,
     /// The last attestation written: (snapshot, timestamp version).
     pub attested: Option<(u64, u64)>,

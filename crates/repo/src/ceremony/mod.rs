@@ -19,7 +19,7 @@
 //! The first two are pure: the clock is an argument and keys come in as public keys or signers.
 //! Only `files` touches the disk. Every step fails with a [`CeremonyError`] that says why.
 
-mod files;
+mod folder;
 mod proposal;
 mod signatures;
 #[cfg(test)]
@@ -27,7 +27,7 @@ mod tests;
 
 use std::path::PathBuf;
 use tufmirror_core::KeyId;
-use tufmirror_core::audit::AttestationError;
+use tufmirror_core::audit_rules::AttestationError;
 use tufmirror_core::cjson::CanonicalJsonError;
 use tufmirror_core::metadata::Role;
 use tufmirror_core::verify::VerifyError;
@@ -35,7 +35,7 @@ use tufmirror_signer::SignerError;
 
 use crate::keys;
 
-pub use files::{
+pub use folder::{
     GivenKey, given_key, newest_root, read_proposal, read_public_key_file, to_bytes, write_new_root, write_proposal,
 };
 pub(crate) use proposal::unchecked_initial_root;
@@ -287,7 +287,7 @@ pub enum CeremonyError {
     },
     /// The published root chain could not be read or does not verify.
     #[error("the root chain")]
-    Chain(#[from] keys::KeyError),
+    Chain(#[from] keys::OnlineKeyError),
     /// An expiry in days outside 1..=[`MAX_EXPIRY_DAYS`].
     #[error("an expiry of {days} days is outside 1..={MAX_EXPIRY_DAYS}")]
     ExpiryOutOfRange {

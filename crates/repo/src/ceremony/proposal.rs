@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
-use tufmirror_core::audit::{AUDITORS_FIELD, Auditors};
+use tufmirror_core::audit_rules::{AUDITORS_FIELD, Auditors};
 use tufmirror_core::metadata::{Role, RoleKeys, Root, SPEC_VERSION};
 use tufmirror_core::{KeyId, PublicKey};
 

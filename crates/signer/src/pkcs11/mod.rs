@@ -43,7 +43,7 @@
 //! (which is why the PIN stays in memory, zeroized when the signer is dropped), and refuses a key
 //! whose public key changed.
 
-mod key;
+mod key_format;
 mod token;
 mod uri;
 

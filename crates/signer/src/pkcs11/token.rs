@@ -1,7 +1,7 @@
 //! The blocking PKCS#11 side: load the module, find the token, log in, find the key and its public
 //! half, sign. Everything here runs on tokio's blocking pool.
 
-use super::key::{Algorithm, curve, decode_point, from_spki};
+use super::key_format::{Algorithm, curve, decode_point, from_spki};
 use super::uri::{Pin, PinSource, Pkcs11Uri};
 use crate::SignerError;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};

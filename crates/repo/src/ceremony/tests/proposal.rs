@@ -161,7 +161,7 @@ fn expiries_are_between_a_day_and_ten_years() {
 
 #[test]
 fn auditor_keys_are_declared_kept_through_edits_and_never_shared() {
-    use tufmirror_core::audit::Auditors;
+    use tufmirror_core::audit_rules::Auditors;
     let k = keys();
     let root = v1(&k);
     let auditor = k.root[3].public_key().clone();

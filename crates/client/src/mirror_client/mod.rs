@@ -549,7 +549,7 @@ impl MirrorClient {
             .await
             .map_err(|(url, source)| RefreshError::AttestationFetch { url, source })?;
         let found: Vec<&[u8]> = found.iter().map(Vec::as_slice).collect();
-        tufmirror_core::audit::check_attestations(updater.trusted().root(), timestamp, &found)
+        tufmirror_core::audit_rules::check_attestations(updater.trusted().root(), timestamp, &found)
             .map(drop)
             .map_err(|source| RefreshError::NotAudited { snapshot, source })
     }

@@ -275,7 +275,7 @@ pub enum RefreshError {
     NotAudited {
         snapshot: u64,
         #[source]
-        source: tufmirror_core::audit::AttestationError,
+        source: tufmirror_core::audit_rules::AttestationError,
     },
     #[error("fetching the attestation {url}")]
     AttestationFetch {
