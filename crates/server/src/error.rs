@@ -44,6 +44,17 @@ impl DaemonError {
     }
 }
 
+/// A file a front end does not serve, and why: a 404 (a 500 when reading it failed on our side).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct NotServed {
+    /// The path asked for, relative to the served folder.
+    pub path: String,
+    /// Why it is not served.
+    #[source]
+    pub source: FileError,
+}
+
 /// Why the daemon does not answer a request (see the module's policy).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -54,12 +65,8 @@ pub enum DaemonError {
     NotFound,
     /// A static file (an auditor's attestation) that is not served: 404, empty body (500 if
     /// reading it failed on our side).
-    #[error("{path}: {source}")]
-    File {
-        path: String,
-        #[source]
-        source: FileError,
-    },
+    #[error(transparent)]
+    File(#[from] NotServed),
     /// `/index/<path>` where `<path>` is no sparse-index path: 404.
     #[error("not an index path")]
     NotAnIndexPath,
@@ -102,7 +109,7 @@ impl DaemonError {
             DaemonError::NotFound | DaemonError::NotAnIndexPath | DaemonError::NotRetained { .. } => {
                 StatusCode::NOT_FOUND
             }
-            DaemonError::File { source, .. } => file_status(source),
+            DaemonError::File(f) => file_status(&f.source),
             DaemonError::Unauthorized => StatusCode::UNAUTHORIZED,
             DaemonError::Upstream(_) => StatusCode::BAD_GATEWAY,
             DaemonError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -128,7 +135,7 @@ impl IntoResponse for DaemonError {
         let body = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(reason = %line, "request failed");
             if operator { format!("{line}\n") } else { INTERNAL.to_owned() }
-        } else if matches!(self, DaemonError::NotFound | DaemonError::File { .. }) {
+        } else if matches!(self, DaemonError::NotFound | DaemonError::File(_)) {
             tracing::debug!(reason = %line, "not served");
             String::new()
         } else {
@@ -154,12 +161,8 @@ pub enum StaticError {
     NothingPublished,
     /// A file that is not served (missing, a folder, a link out of the tree, a bad path): 404,
     /// empty body (500 if reading it failed on our side).
-    #[error("{path}: {source}")]
-    File {
-        path: String,
-        #[source]
-        source: FileError,
-    },
+    #[error(transparent)]
+    File(#[from] NotServed),
     /// `/index/<path>` where `<path>` is no sparse-index path: 404.
     #[error("not an index path")]
     NotAnIndexPath,
@@ -186,7 +189,7 @@ impl StaticError {
     pub fn status(&self) -> StatusCode {
         match self {
             StaticError::NothingPublished => StatusCode::SERVICE_UNAVAILABLE,
-            StaticError::File { source, .. } => file_status(source),
+            StaticError::File(f) => file_status(&f.source),
             StaticError::NotAnIndexPath => StatusCode::NOT_FOUND,
             StaticError::Damaged { .. } | StaticError::BadCurrent { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -200,7 +203,7 @@ impl IntoResponse for StaticError {
         let body = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(reason = %line, "request failed");
             INTERNAL.to_owned()
-        } else if matches!(self, StaticError::File { .. }) {
+        } else if matches!(self, StaticError::File(_)) {
             tracing::debug!(reason = %line, "not served");
             String::new()
         } else {
@@ -241,9 +244,9 @@ mod tests {
         let io = || FileError::Io(std::io::ErrorKind::NotFound.into());
         for (e, want) in [
             (DaemonError::NotFound, (404, None, "")),
-            (DaemonError::File { path: "audit/x".into(), source: io() }, (404, None, "")),
+            (DaemonError::File(NotServed { path: "audit/x".into(), source: io() }), (404, None, "")),
             (
-                DaemonError::File { path: "audit/x".into(), source: FileError::Task("panic".into()) },
+                DaemonError::File(NotServed { path: "audit/x".into(), source: FileError::Task("panic".into()) }),
                 (500, None, INTERNAL),
             ),
             (DaemonError::NotAnIndexPath, (404, None, "not an index path\n")),
@@ -296,8 +299,8 @@ mod tests {
         let io = || FileError::Io(std::io::ErrorKind::NotFound.into());
         for (e, want) in [
             (StaticError::NothingPublished, (503, "no snapshot published yet\n")),
-            (StaticError::File { path: "tuf/x".into(), source: io() }, (404, "")),
-            (StaticError::File { path: "tuf/x".into(), source: FileError::BadPath }, (404, "")),
+            (StaticError::File(NotServed { path: "tuf/x".into(), source: io() }), (404, "")),
+            (StaticError::File(NotServed { path: "tuf/x".into(), source: FileError::BadPath }), (404, "")),
             (StaticError::NotAnIndexPath, (404, "not an index path\n")),
             (StaticError::BadCurrent { target: "x".into() }, (500, INTERNAL)),
         ] {

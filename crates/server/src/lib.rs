@@ -43,7 +43,7 @@ pub fn app(dir: PathBuf) -> Router {
                 let rel = format!("{sub}/{path}");
                 files::serve_beneath(root, rel.clone(), Links::Inside)
                     .await
-                    .map_err(|source| error::StaticError::File { path: rel, source })
+                    .map_err(|source| error::StaticError::File(error::NotServed { path: rel, source }))
             }),
         );
     }

@@ -1,7 +1,7 @@
 //! `GET /index/<path>`.
 
 use crate::answers;
-use crate::error::{BoxError, StaticError};
+use crate::error::{BoxError, NotServed, StaticError};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -68,7 +68,7 @@ pub(crate) async fn get_index(
         async move {
             crate::files::read_beneath_async(dir, rel.clone(), crate::files::Links::Inside)
                 .await
-                .map_err(|source| StaticError::File { path: rel, source })
+                .map_err(|source| StaticError::File(NotServed { path: rel, source }))
         }
     };
     if path == "config.json" || path.ends_with(".config.json") && !path.contains('/') {

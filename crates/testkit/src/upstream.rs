@@ -178,7 +178,7 @@ impl FakeUpstream {
 
     /// The `ETag` the fake sends for `bytes` when [`set_etags`](Self::set_etags) is on.
     pub fn etag_of(bytes: &[u8]) -> String {
-        format!("\"{}\"", Sha256Hash::of(bytes).to_hex())
+        tufmirror_core::wire::etag_of(&Sha256Hash::of(bytes))
     }
 
     /// Every request received so far, in order of answer (answered ones) and arrival (hung ones

@@ -121,7 +121,7 @@ fn fetch_is_transient(e: &FetchError) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {
-    #[error("the answer carries no TUF-Merkle-Proof header")]
+    #[error("the answer carries no {} header", tufmirror_core::wire::PROOF_HEADER)]
     NoProof,
     #[error("the proof is not a valid proof: {0}")]
     BadProof(#[source] ProofHeaderError),

@@ -3,7 +3,7 @@
 
 use super::cargo_routes::{config_response, served_response};
 use crate::answers;
-use crate::error::DaemonError;
+use crate::error::{DaemonError, NotServed};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -141,5 +141,5 @@ pub(super) async fn audit(
     let rel = format!("audit/{path}");
     crate::files::serve_beneath(mirror.dir().root.clone(), rel.clone(), crate::files::Links::Never)
         .await
-        .map_err(|source| DaemonError::File { path: rel, source })
+        .map_err(|source| DaemonError::File(NotServed { path: rel, source }))
 }
