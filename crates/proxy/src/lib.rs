@@ -10,6 +10,7 @@
 //!
 //! [`setup`] writes what makes cargo use the proxy: the trusted root, cargo's source replacement
 //! and optionally a systemd user unit.
+#![warn(missing_docs)]
 
 pub mod setup;
 

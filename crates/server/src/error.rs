@@ -72,7 +72,10 @@ pub enum DaemonError {
     NotAnIndexPath,
     /// `/snapshots/N/...` for a snapshot no longer (or never) retained: 404.
     #[error("snapshot {version} is not retained (or does not exist)")]
-    NotRetained { version: u64 },
+    NotRetained {
+        /// The snapshot version asked for.
+        version: u64,
+    },
     /// `/admin/` without the admin token: 401.
     #[error("missing or wrong admin token")]
     Unauthorized,
@@ -81,7 +84,10 @@ pub enum DaemonError {
     Upstream(std::sync::Arc<CheckError>),
     /// The mirror lacks the index file and did not ask upstream now: 503 with `Retry-After`.
     #[error("the mirror is not asking upstream about this crate right now; retry later")]
-    Busy { retry_after: Duration },
+    Busy {
+        /// How long to wait (sent in whole seconds, at least 1).
+        retry_after: Duration,
+    },
     /// A `.crate` download failed (see [`DaemonError::status`] for each cause).
     #[error(transparent)]
     Download(#[from] DownloadError),

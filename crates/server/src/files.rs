@@ -28,10 +28,13 @@ pub enum Links {
 /// Why a file is not served; all of them reach the client as the same 404.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
+    /// Not a relative path of normal components.
     #[error("not a plain relative path")]
     BadPath,
+    /// A folder, a FIFO, a device: only regular files are served.
     #[error("not a regular file")]
     NotRegular,
+    /// Opening or reading failed: missing, a link that leaves the tree, no permission.
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// The blocking task that reads the file failed (it panicked, or the runtime is shutting

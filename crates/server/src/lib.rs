@@ -10,6 +10,7 @@
 //!
 //! Requests that cannot be answered become responses in one place per front end, under one
 //! policy ([`error`]); the headers, ETags and proof encoding are `tufmirror_core::wire`'s.
+#![warn(missing_docs)]
 
 mod answers;
 pub mod daemon;

@@ -45,8 +45,11 @@ use tower::ServiceExt as _;
 /// The serving loop's limits (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeOptions {
+    /// How long a client may take to send a request's headers (`server.header_timeout`).
     pub header_timeout: Duration,
+    /// How long a connection may stay idle between requests (`server.idle_timeout`).
     pub idle_timeout: Duration,
+    /// The most connections at once (`server.max_connections`, lowered to fit the file limit).
     pub max_connections: usize,
 }
 

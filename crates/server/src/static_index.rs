@@ -18,6 +18,7 @@ pub struct RepoState {
 }
 
 impl RepoState {
+    /// The state of `serve-static` over the published repository in `dir`.
     pub fn new(dir: std::path::PathBuf) -> Self {
         RepoState { dir, tree: RwLock::new(None) }
     }

@@ -25,8 +25,10 @@ const OTHER_SOURCE_KINDS: [&str; 7] = ["local-registry", "directory", "git", "br
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CargoConfigError {
+    /// The file is not TOML.
     #[error("not valid TOML")]
     Parse(#[from] toml_edit::TomlError),
+    /// A key setup writes under (`source`, `source.crates-io`, ...) holds something else.
     #[error("`{0}` is not a table")]
     NotATable(String),
 }

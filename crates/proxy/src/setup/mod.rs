@@ -28,6 +28,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8877";
 /// What to set up.
 #[derive(Debug, Clone)]
 pub struct SetupPlan {
+    /// The mirror's base URL, as `verify` and `proxy` take it.
     pub mirror_url: String,
     /// The root to trust (bytes of a `N.root.json`).
     pub root: Vec<u8>,
@@ -35,9 +36,11 @@ pub struct SetupPlan {
     pub config_dir: PathBuf,
     /// Where the proxy listens; cargo reads `sparse+http://<listen>/index/`.
     pub listen: SocketAddr,
+    /// `$CARGO_HOME`, whose `config.toml` (or legacy `config`) is edited.
     pub cargo_home: PathBuf,
     /// The proxy's state folder (its trusted metadata), written into the unit.
     pub state_dir: PathBuf,
+    /// The systemd user unit to write, if any.
     pub service: Option<ServicePlan>,
 }
 
@@ -53,28 +56,37 @@ pub struct ServicePlan {
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// Written where there was no file.
     Created,
+    /// Already as setup would write it: not touched.
     Unchanged,
     /// Replaced; the old content is at `backup`.
     Replaced {
+        /// Where the old content was saved.
         backup: PathBuf,
     },
 }
 
+/// One file setup wrote (or left as it was).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileChange {
+    /// The file.
     pub path: PathBuf,
+    /// What happened to it.
     pub change: Change,
 }
 
 /// What [`apply`] did.
 #[derive(Debug, Clone)]
 pub struct SetupReport {
+    /// The trusted root in the mirror's configuration folder.
     pub root: FileChange,
+    /// cargo's configuration file (source replacement to the proxy).
     pub cargo_config: FileChange,
     /// `config.toml` when it exists beside the legacy `config` that was edited: cargo ignores it
     /// (and warns), so the user should merge the two.
     pub ignored_cargo_config: Option<PathBuf>,
+    /// The systemd user unit, when one was planned.
     pub unit: Option<FileChange>,
     /// The arguments of `tufmirror` that run the proxy as set up.
     pub proxy_args: Vec<String>,
@@ -84,18 +96,26 @@ pub struct SetupReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
+    /// The root given is not one a client can start from.
     #[error("the root is not signed by a threshold of its own root keys")]
     Root(#[source] TrustError),
+    /// A file or folder could not be read or written.
     #[error("cannot {action} {}", path.display())]
     Io {
+        /// "read", "write", "create", ...
         action: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: io::Error,
     },
+    /// cargo's configuration file is not one setup can edit.
     #[error("cannot edit {}", path.display())]
     CargoConfig {
+        /// The file.
         path: PathBuf,
+        /// What is wrong with it.
         #[source]
         source: cargo_config::CargoConfigError,
     },
