@@ -14,8 +14,11 @@ use tufmirror_core::merkle::InclusionProof;
 /// One index file as served from one snapshot.
 #[derive(Debug)]
 pub struct ServedFile {
+    /// The snapshot the entry was made from; entries of other snapshots are not served.
     pub snapshot_version: u64,
+    /// SHA-256 of `bytes`, the leaf's hash in the snapshot's Merkle tree.
     pub sha256: Sha256Hash,
+    /// The index file's contents, as sent.
     pub bytes: Bytes,
     /// `"<sha256>"`.
     pub etag: String,
@@ -27,6 +30,7 @@ pub struct ServedFile {
 }
 
 impl ServedFile {
+    /// The entry for `bytes`, the file `proof` proves in its snapshot; `checked_at` in Unix seconds.
     pub fn new(proof: &InclusionProof, bytes: Vec<u8>, checked_at: i64) -> ServedFile {
         ServedFile {
             snapshot_version: proof.snapshot_version,
@@ -51,6 +55,7 @@ pub struct ResponseCache {
 }
 
 impl ResponseCache {
+    /// An empty cache holding at most `limit` bytes (0: nothing is ever kept).
     pub fn new(limit: usize) -> Self {
         ResponseCache { limit, inner: RwLock::new((HashMap::new(), 0)) }
     }
@@ -61,6 +66,8 @@ impl ResponseCache {
         inner.0.get(path).filter(|f| f.snapshot_version == version).cloned()
     }
 
+    /// Keeps `file` for `path`, replacing an older entry. Files costing more than a quarter of the
+    /// limit are not kept; a full cache is emptied first.
     pub fn put(&self, path: &str, file: Arc<ServedFile>) {
         let cost = file.cost();
         if cost > self.limit / 4 {

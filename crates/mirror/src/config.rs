@@ -24,27 +24,51 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The config file could not be read.
     #[error("cannot read {path}")]
     Read {
+        /// The config file.
         path: PathBuf,
+        /// Why reading failed.
         #[source]
         source: std::io::Error,
     },
+    /// The TOML is malformed, has an unknown key, or a value of the wrong type.
     #[error("{origin}: {message}")]
-    Parse { origin: String, message: String },
+    Parse {
+        /// Where the configuration came from (the file, or the embedded default).
+        origin: String,
+        /// The TOML parser's message (it names the line).
+        message: String,
+    },
+    /// A value parsed but is not acceptable (out of range, malformed URL, conflicting keys).
     #[error("{origin}: `{key}` {reason}")]
-    Invalid { origin: String, key: &'static str, reason: String },
+    Invalid {
+        /// Where the value came from: the file, the embedded default, or
+        /// `environment variable NAME`.
+        origin: String,
+        /// The refused key, as written in the file (`mirror.revalidate_after`).
+        key: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
 }
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// `[server]`.
     pub server: ServerConfig,
+    /// `[storage]`.
     pub storage: StorageConfig,
+    /// `[upstream]`.
     pub upstream: UpstreamConfig,
+    /// `[mirror]`.
     pub mirror: MirrorConfig,
+    /// `[keys]`.
     pub keys: KeysConfig,
+    /// `[expiry]`.
     pub expiry: ExpiryConfig,
     /// The folder relative paths (and relative `file:` key URIs) are resolved against: the
     /// config file's folder, or the working directory for the embedded default.
@@ -63,10 +87,13 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
+    /// `server.listen`: the address the HTTP listener binds (index, TUF metadata, `.crate`
+    /// downloads, health and metrics).
     pub listen: SocketAddr,
     /// The URL clients use; `dl` and every absolute URL are built from it, never from request
     /// headers (a Host header is attacker-controlled).
     pub public_url: String,
+    /// `server.request_timeout`: the longest one request may take.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     /// Memory for ready-to-send index responses (file, ETag, encoded proof) of the current
@@ -77,8 +104,10 @@ pub struct ServerConfig {
     /// most connections at once (lowered to fit the file limit).
     #[serde(with = "humantime_serde")]
     pub header_timeout: Duration,
+    /// `server.idle_timeout`: how long a connection with no request in progress stays open.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
+    /// `server.max_connections`: the most connections at once (lowered to fit the file limit).
     pub max_connections: usize,
 }
 
@@ -86,6 +115,8 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
+    /// `storage.data_dir`: the data folder (state database, index files, snapshots, `.crate`
+    /// cache); relative to the config file's folder.
     pub data_dir: PathBuf,
     /// Snapshots kept readable (files addressable by hash) besides the current one.
     pub keep_snapshots: u64,
@@ -106,11 +137,17 @@ pub struct UpstreamConfig {
     /// PEM certificates trusted in addition to the operating system's store (TLS-intercepting
     /// proxies).
     pub extra_ca_file: Option<PathBuf>,
+    /// `upstream.max_concurrency`: requests to upstream in flight at once.
     pub max_concurrency: usize,
+    /// `upstream.timeout`: the longest one upstream request may take.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
+    /// `upstream.retries`: retries after a connection error, 5xx or 429 (with backoff, honouring
+    /// `Retry-After`).
     pub retries: u32,
+    /// `upstream.max_index_file_bytes`: larger index files from upstream are refused.
     pub max_index_file_bytes: u64,
+    /// `upstream.max_crate_bytes`: larger `.crate` files from upstream are refused.
     pub max_crate_bytes: u64,
     /// Hosts `.crate` files may be downloaded from (upstream's `config.json` names the URL).
     /// `None`: the `index_url` host, plus `static.crates.io` for `index.crates.io`, at public
@@ -137,6 +174,7 @@ pub struct MirrorConfig {
     pub list_file: Option<PathBuf>,
     /// Glob patterns; a crate must match one of `allow` and none of `deny` (denied: 404).
     pub allow: Vec<String>,
+    /// `mirror.deny`: see `allow`.
     pub deny: Vec<String>,
     /// Download every mirrored `.crate` ahead of time (air-gapped sites), not only on demand.
     pub prefetch_crates: bool,
@@ -174,8 +212,10 @@ pub struct KeysConfig {
     /// of several signatures.
     #[serde(deserialize_with = "one_or_many")]
     pub targets: Vec<String>,
+    /// `keys.snapshot`: as `targets`.
     #[serde(deserialize_with = "one_or_many")]
     pub snapshot: Vec<String>,
+    /// `keys.timestamp`: as `targets`.
     #[serde(deserialize_with = "one_or_many")]
     pub timestamp: Vec<String>,
     /// Create development keys and root v1 on first start when `root_dir` has no root (with a
@@ -213,8 +253,11 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExpiryConfig {
+    /// `expiry.targets_days`.
     pub targets_days: i64,
+    /// `expiry.snapshot_days`.
     pub snapshot_days: i64,
+    /// `expiry.timestamp_days`.
     pub timestamp_days: i64,
 }
 

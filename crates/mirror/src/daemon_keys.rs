@@ -19,7 +19,9 @@ use tufmirror_signer::{SignerError, open_signer};
 /// The keys the daemon signs with and the root chain it serves.
 #[derive(Debug)]
 pub struct DaemonKeys {
+    /// Each online role's opened signers, checked against the newest root.
     pub signers: RoleSigners,
+    /// The root chain, `1.root.json` first; never empty.
     pub roots: Vec<RootFile>,
 }
 
@@ -37,22 +39,47 @@ impl DaemonKeys {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartupKeyError {
+    /// The root chain cannot be read, or the newest root has expired.
     #[error(transparent)]
     Key(#[from] OnlineKeyError),
+    /// A configured online key cannot be opened, or root does not accept it for its role.
     #[error("`{key}` in {origin}")]
     Configured {
+        /// The configuration key of the role (`keys.timestamp`, ...), or `keys` when no role is
+        /// to blame.
         key: &'static str,
+        /// Where the configuration came from (the file, or the embedded default).
         origin: String,
+        /// What is wrong with the key.
         #[source]
         source: Box<OnlineKeyError>,
     },
+    /// `tuf/` serves a root version whose bytes differ from the same version in `keys.root_dir`.
     #[error("{path} holds root version {version} with other bytes than {root_dir}: a published root never changes")]
-    RootChanged { path: String, version: u64, root_dir: String },
+    RootChanged {
+        /// The served root file, `DATA_DIR/tuf/N.root.json`.
+        path: String,
+        /// The root version that differs.
+        version: u64,
+        /// `keys.root_dir`.
+        root_dir: String,
+    },
+    /// `tuf/` serves more root versions than `keys.root_dir` holds.
     #[error("the served root chain has {served} versions but {root_dir} only {offered}: restore the missing roots")]
-    RootsMissing { served: usize, offered: usize, root_dir: String },
+    RootsMissing {
+        /// Root versions in `DATA_DIR/tuf/`.
+        served: usize,
+        /// Root versions in `keys.root_dir`.
+        offered: usize,
+        /// `keys.root_dir`.
+        root_dir: String,
+    },
+    /// Copying a root version into `tuf/` failed.
     #[error("writing {path}")]
     Write {
+        /// The root file being written, `DATA_DIR/tuf/N.root.json`.
         path: String,
+        /// Why writing failed.
         #[source]
         source: std::io::Error,
     },
@@ -138,9 +165,11 @@ pub async fn signers_for(
 /// One configured online key URI and what opening it gave.
 #[derive(Debug)]
 pub struct ConfiguredKey {
+    /// The online role the key is configured for.
     pub role: Role,
     /// The configuration key: `keys.timestamp`, ...
     pub config_key: &'static str,
+    /// The key URI as configured (see `tufmirror-signer`).
     pub uri: String,
     /// The key's id, or why it could not be opened.
     pub opened: Result<KeyId, SignerError>,

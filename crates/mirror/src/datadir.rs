@@ -16,38 +16,47 @@ use std::path::PathBuf;
 /// The daemon's data folder.
 #[derive(Debug, Clone)]
 pub struct DataDir {
+    /// The folder itself (`storage.data_dir`).
     pub root: PathBuf,
 }
 
 impl DataDir {
+    /// The data folder at `root`; nothing is created or checked.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         DataDir { root: root.into() }
     }
 
+    /// `state.redb`, the state database.
     pub fn state_db(&self) -> PathBuf {
         self.root.join("state.redb")
     }
 
+    /// `blobs/`: index files and leaf lists, by content.
     pub fn blobs(&self) -> PathBuf {
         self.root.join("blobs")
     }
 
+    /// `crates/`: `.crate` files, by content.
     pub fn crates(&self) -> PathBuf {
         self.root.join("crates")
     }
 
+    /// `tuf/<file>`: served TUF metadata.
     pub fn tuf(&self, file: &str) -> PathBuf {
         self.root.join("tuf").join(file)
     }
 
+    /// `history/<file>`: snapshot diffs and past timestamps.
     pub fn history(&self, file: &str) -> PathBuf {
         self.root.join("history").join(file)
     }
 
+    /// `admin.token`: the bearer token of the `/admin/` routes.
     pub fn admin_token(&self) -> PathBuf {
         self.root.join("admin.token")
     }
 
+    /// `.lock`: held by the one process that owns the folder (see [`DataDir::try_lock`]).
     pub fn lock_file(&self) -> PathBuf {
         self.root.join(".lock")
     }

@@ -10,6 +10,7 @@ use tufmirror_index::{
 /// Upstream's answer for a crate's index file.
 #[derive(Debug, Clone, Copy)]
 pub enum Upstream<'a> {
+    /// 200: the file's bytes.
     Bytes(&'a [u8]),
     /// 304 to a conditional request.
     NotModified,
@@ -24,10 +25,20 @@ pub enum Decision {
     Unchanged,
     /// A valid file that keeps history: store it; `new_versions` are the versions it publishes for
     /// the first time.
-    Accept { sha256: Sha256Hash, new_versions: Vec<(String, String)> },
+    Accept {
+        /// SHA-256 of upstream's file.
+        sha256: Sha256Hash,
+        /// `(vers, cksum)` of each version not published before.
+        new_versions: Vec<(String, String)>,
+    },
     /// Valid, but it rewrites what was signed before: keep serving the last good file, hold this
     /// one for an operator.
-    Quarantine { sha256: Sha256Hash, violations: Vec<HistoryViolation> },
+    Quarantine {
+        /// SHA-256 of upstream's file, the one held.
+        sha256: Sha256Hash,
+        /// Each way it rewrites published history.
+        violations: Vec<HistoryViolation>,
+    },
     /// Not a valid index file: keep the last good file, count the error.
     Invalid(IndexFileError),
     /// Upstream has no such crate. For a crate the mirror has, keep it or publish a signed removal,

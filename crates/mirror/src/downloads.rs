@@ -26,24 +26,45 @@ use tufmirror_upstream::{CrateFetch, UpstreamClient, UpstreamError, Url};
 pub enum DownloadError {
     /// Not a version any signed snapshot published (or a denied crate): 404.
     #[error("{name} {vers} is not in the mirror")]
-    NotFound { name: String, vers: String },
+    NotFound {
+        /// The crate's name.
+        name: String,
+        /// The version (`vers` in the index line).
+        vers: String,
+    },
     /// Upstream's file is not the one the index signed: 502, nothing cached. The message (the
     /// 502's body) does not echo the fetched file's hash: that would tell anyone who asks a
     /// digest of whatever the download URL returned. The log has it.
     #[error("upstream's {name}-{vers}.crate does not match the signed cksum {expected}; refused")]
-    Mismatch { name: String, vers: String, expected: String, got: String },
+    Mismatch {
+        /// The crate's name.
+        name: String,
+        /// The version (`vers` in the index line).
+        vers: String,
+        /// The signed `cksum` (hex SHA-256).
+        expected: String,
+        /// SHA-256 of what upstream sent (hex); for the log only.
+        got: String,
+    },
     /// Upstream failed or does not have it: 502.
     #[error("fetching {name}-{vers}.crate from upstream")]
     Upstream {
+        /// The crate's name.
         name: String,
+        /// The version (`vers` in the index line).
         vers: String,
+        /// What went wrong.
         #[source]
         source: UpstreamFault,
     },
+    /// Writing the checked file into the data folder failed: 500.
     #[error("storing {name}-{vers}.crate")]
     Store {
+        /// The crate's name.
         name: String,
+        /// The version (`vers` in the index line).
         vers: String,
+        /// Why writing failed.
         #[source]
         source: std::io::Error,
     },
@@ -55,7 +76,10 @@ pub enum DownloadError {
 pub enum UpstreamFault {
     /// Upstream does not have the file.
     #[error("upstream answered {status}")]
-    Missing { status: u16 },
+    Missing {
+        /// Upstream's HTTP status (404, 410, ...).
+        status: u16,
+    },
     /// The request failed.
     #[error(transparent)]
     Request(#[from] UpstreamError),

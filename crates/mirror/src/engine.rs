@@ -38,24 +38,37 @@ use tufmirror_upstream::{ProxySetting, UpstreamClient, UpstreamError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
+    /// The data folder cannot be created or read.
     #[error("cannot use the data folder {path}")]
     DataDir {
+        /// `storage.data_dir`.
         path: String,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
+    /// Another process (a daemon, `tufmirror sync`) holds the data folder's `.lock`.
     #[error("another tufmirror process is using the data folder {path}")]
-    Locked { path: String },
+    Locked {
+        /// `storage.data_dir`.
+        path: String,
+    },
+    /// The keys or the root chain are not fit to sign with.
     #[error(transparent)]
     Keys(#[from] crate::daemon_keys::StartupKeyError),
+    /// The state database failed while starting.
     #[error("state database")]
     Store(#[from] StoreError),
+    /// The stores in the data folder cannot be opened.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The first snapshot (of an empty mirror) could not be published.
     #[error("publishing the first snapshot")]
     Publish(#[from] PublishError),
+    /// The upstream HTTP client cannot be built (`upstream.extra_ca_file`, TLS setup).
     #[error("the upstream client")]
     Upstream(#[from] UpstreamError),
+    /// A `mirror.allow` or `mirror.deny` pattern is not a glob.
     #[error(transparent)]
     Pattern(#[from] PatternError),
     /// `admin.token` holds no token: it would let a request without any `Authorization` in.
@@ -63,9 +76,14 @@ pub enum OpenError {
         "the admin token {path} is empty: refusing to start, since an empty token would open /admin/ to \
          requests without one; remove the file and a new token is created on the next start"
     )]
-    EmptyAdminToken { path: String },
+    EmptyAdminToken {
+        /// `DATA_DIR/admin.token`.
+        path: String,
+    },
+    /// `upstream.proxy` (the value) does not parse as a URL.
     #[error("`upstream.proxy` {0:?} is not a URL")]
     Proxy(String),
+    /// `upstream.index_url` (the value) does not parse as a URL.
     #[error("`upstream.index_url` {0:?} is not a URL")]
     IndexUrl(String),
 }

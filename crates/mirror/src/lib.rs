@@ -13,6 +13,8 @@
 //!
 //! Errors follow the policy at the top of [`error`].
 
+#![warn(missing_docs)]
+
 pub mod cache;
 pub mod changes;
 pub mod checker;

@@ -27,7 +27,12 @@ pub enum IndexAnswer {
     /// The file, its ETag and its proof in the current snapshot, ready to send.
     Found(Arc<ServedFile>),
     /// No such crate in `published` (which proves it), or not allowed here.
-    Missing { published: Arc<Published>, proof: Box<NonInclusionProof> },
+    Missing {
+        /// The snapshot the proof is made in.
+        published: Arc<Published>,
+        /// Proves the path has no leaf in `published`.
+        proof: Box<NonInclusionProof>,
+    },
     /// Not a sparse-index path at all.
     NotAnIndexPath,
     /// The mirror lacks the crate and could not get it: a 502 (cargo retries 5xx); for

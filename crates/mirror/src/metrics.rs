@@ -7,43 +7,60 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+/// Labels of `tufmirror_http_requests`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
+    /// The route's name (a fixed set, never the request path).
     pub route: &'static str,
+    /// The HTTP status answered.
     pub status: u16,
 }
 
+/// The `result` label of counters by outcome.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
+    /// The outcome (`fetched`, `cached`, `upstream_error`, ...).
     pub result: &'static str,
 }
 
+/// The `reason` label of `tufmirror_on_demand_shed`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabels {
+    /// Why the request was shed.
     pub reason: &'static str,
 }
 
 /// Every metric the daemon exports.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// `tufmirror_http_requests`: HTTP requests by route and status.
     pub requests: Family<RequestLabels, Counter>,
     /// Index file checks against upstream, by what they found.
     pub upstream_checks: Family<ResultLabels, Counter>,
     /// Failed upstream requests (after retries).
     pub upstream_errors: Counter,
+    /// `.crate` downloads by how they were answered.
     pub crate_downloads: Family<ResultLabels, Counter>,
+    /// Upstream files held back for an operator.
     pub quarantined_files: Gauge,
+    /// Index files in the current snapshot.
     pub index_files: Gauge,
+    /// Version of the current snapshot.
     pub snapshot_version: Gauge,
+    /// Snapshots published by this process.
     pub snapshots_published: Counter,
+    /// Seconds since the current snapshot was published.
     pub snapshot_age_seconds: Gauge,
+    /// Seconds until the current timestamp expires.
     pub timestamp_expires_in_seconds: Gauge,
     /// The newest root: its version and the seconds until it expires (a root only a ceremony can
     /// renew: alert weeks ahead).
     pub root_version: Gauge,
+    /// See `root_version`.
     pub root_expires_in_seconds: Gauge,
     /// Seconds since the last complete refresh of every mirrored file (-1 before the first).
     pub sync_lag_seconds: Gauge,
+    /// Batches of on-demand checks started.
     pub on_demand_batches: Counter,
     /// Requests for crates the mirror lacks answered 503 without asking upstream, by why.
     pub on_demand_shed: Family<ReasonLabels, Counter>,
@@ -90,14 +107,17 @@ impl Metrics {
         r
     }
 
+    /// Counts one index file check against upstream with its `result`.
     pub fn count_check(&self, result: &'static str) {
         self.upstream_checks.get_or_create(&ResultLabels { result }).inc();
     }
 
+    /// Counts one request shed with 503, for `reason`.
     pub fn count_shed(&self, reason: &'static str) {
         self.on_demand_shed.get_or_create(&ReasonLabels { reason }).inc();
     }
 
+    /// Counts one `.crate` download answered with `result`.
     pub fn count_download(&self, result: &'static str) {
         self.crate_downloads.get_or_create(&ResultLabels { result }).inc();
     }

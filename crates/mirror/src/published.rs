@@ -14,14 +14,19 @@ use tufmirror_store::{BlobStore, SnapshotRecord};
 /// One signed snapshot.
 #[derive(Debug)]
 pub struct Published {
+    /// The snapshot's row in the state database (version, Merkle root, leaf list, times).
     pub record: SnapshotRecord,
+    /// The Merkle tree over the snapshot's index files (TAP 16).
     pub tree: Arc<MerkleTree>,
     /// `N.snapshot.json` as signed: the timestamp pins these bytes.
     pub snapshot_json: Vec<u8>,
     /// The newest timestamp for this snapshot.
     pub timestamp_json: Vec<u8>,
+    /// `expires` of `timestamp_json`.
     pub timestamp_expires: OffsetDateTime,
+    /// `expires` of `snapshot_json`.
     pub snapshot_expires: OffsetDateTime,
+    /// `expires` of the targets metadata this snapshot names.
     pub targets_expires: OffsetDateTime,
 }
 
@@ -120,6 +125,7 @@ impl Published {
         })
     }
 
+    /// The snapshot's version (`N` in `N.snapshot.json`).
     pub fn version(&self) -> u64 {
         self.record.version
     }

@@ -29,18 +29,25 @@ use tufmirror_store::{Batch, BlobStore, FileRecord, SnapshotRecord, StateDb, Sto
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PublishError {
+    /// The state database or the blob store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An online role's key could not sign.
     #[error("signing failed")]
     Sign(#[from] SignerError),
+    /// Writing signed metadata or history into the data folder failed.
     #[error("writing {path}")]
     Write {
+        /// The file being written.
         path: String,
+        /// Why writing failed.
         #[source]
         source: std::io::Error,
     },
+    /// The index files do not make a valid Merkle tree (unsorted, a path twice, too many).
     #[error("index files")]
     Leaves(#[from] LeafError),
+    /// The previous snapshot's files are missing or disagree with the database.
     #[error(transparent)]
     Damaged(#[from] DamagedSnapshot),
 }

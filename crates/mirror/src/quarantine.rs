@@ -18,10 +18,15 @@ use tufmirror_store::{FileRecord, StoreError};
 /// One quarantined file, as `tufmirror quarantine list` shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct QuarantineEntry {
+    /// The index file's path (`se/rd/serde`).
     pub path: String,
+    /// SHA-256 of upstream's held file, hex.
     pub sha256: String,
+    /// How it rewrites published history.
     pub reason: String,
+    /// When upstream first offered it (Unix seconds).
     pub detected_at: i64,
+    /// The operator rejected it: upstream offering the same bytes again is ignored.
     pub rejected: bool,
 }
 
@@ -29,12 +34,21 @@ pub struct QuarantineEntry {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QuarantineError {
+    /// No file is quarantined for this index path (the path).
     #[error("{0} is not in quarantine")]
     NotQuarantined(String),
+    /// The held file is missing from the blob store or is not a valid index file.
     #[error("the quarantined file for {path} is unreadable: {reason}")]
-    Unreadable { path: String, reason: String },
+    Unreadable {
+        /// The index file's path.
+        path: String,
+        /// What is wrong with the held file.
+        reason: String,
+    },
+    /// The state database failed.
     #[error("state database")]
     Store(#[from] StoreError),
+    /// Publishing the accepted file failed; it stays in quarantine.
     #[error(transparent)]
     Publish(#[from] PublishError),
 }

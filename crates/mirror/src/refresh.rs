@@ -33,20 +33,28 @@ const PUBLISH_EVERY: Duration = Duration::from_secs(30);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SyncError {
+    /// `mirror.list_file` or one of `mirror.lockfiles` cannot be read.
     #[error("cannot read {path}")]
     Read {
+        /// The file.
         path: String,
+        /// Why reading failed.
         #[source]
         source: std::io::Error,
     },
+    /// One of `mirror.lockfiles` does not parse as a `Cargo.lock`.
     #[error("{path} is not a Cargo.lock")]
     Lockfile {
+        /// The file.
         path: String,
+        /// What is wrong with it.
         #[source]
         source: crate::selection::LockfileError,
     },
+    /// The state database failed.
     #[error("state database")]
     Store(#[from] tufmirror_store::StoreError),
+    /// Publishing what was checked failed.
     #[error(transparent)]
     Publish(#[from] PublishError),
 }
@@ -54,12 +62,19 @@ pub enum SyncError {
 /// What a refresh did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
+    /// Index files checked against upstream.
     pub checked: usize,
+    /// Checks that failed (upstream error, invalid file); the last good file stays.
     pub failed: usize,
+    /// Checks upstream answered "no such crate".
     pub not_found: usize,
+    /// The snapshot the refresh ended with.
     pub snapshot_version: u64,
+    /// Index files in that snapshot.
     pub files: usize,
+    /// `.crate` files downloaded ahead of time (`mirror.prefetch_crates`).
     pub crates_fetched: usize,
+    /// `.crate` downloads ahead of time that failed.
     pub crates_failed: usize,
     /// Stopped early by shutdown.
     pub interrupted: bool,
@@ -67,7 +82,9 @@ pub struct SyncReport {
 
 /// Reports progress: a bar on a terminal, log lines otherwise.
 pub trait Progress: Send + Sync {
+    /// The number of steps the work now has (it may grow as dependencies are found).
     fn set_total(&self, total: u64);
+    /// `by` more steps are done; `message` says what is being done.
     fn advance(&self, by: u64, message: &str);
 }
 

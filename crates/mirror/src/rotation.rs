@@ -28,28 +28,46 @@ use tufmirror_repo::keys::RootFile;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RootUpdateError {
+    /// The new root is not a valid successor of the trusted one (TUF root update: signed by a
+    /// threshold of the old and the new root keys, next version).
     #[error("the new root does not verify against root version {trusted}")]
     Verify {
+        /// The version of the newest root the daemon trusts now.
         trusted: u64,
+        /// Why verification failed.
         #[source]
         source: VerifyError,
     },
+    /// The config file, read again for the online keys under the new root, is refused.
     #[error("re-reading the configuration for the new online keys")]
     Config(#[from] ConfigError),
+    /// The configured online keys cannot sign under the new root.
     #[error("the configured online keys cannot sign under root version {version}")]
     Keys {
+        /// The new root's version (0: no root is trusted yet).
         version: u64,
+        /// What is wrong with the keys.
         #[source]
         source: StartupKeyError,
     },
+    /// A file of the same root version with other bytes already exists.
     #[error("{path} already holds another root version {version}: a published root never changes")]
-    Conflict { path: String, version: u64 },
+    Conflict {
+        /// The existing root file.
+        path: String,
+        /// The root version.
+        version: u64,
+    },
+    /// Reading or writing the new root's file failed.
     #[error("writing {path}")]
     Write {
+        /// The root file.
         path: String,
+        /// Why it failed.
         #[source]
         source: std::io::Error,
     },
+    /// Publishing the snapshot signed by the new keys failed.
     #[error("publishing the snapshot signed by the new keys")]
     Publish(#[from] PublishError),
 }
@@ -65,8 +83,11 @@ impl RootUpdateError {
 /// What adopting a root produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdoptedRoot {
+    /// The adopted root's version.
     pub root_version: u64,
+    /// The first snapshot signed under it.
     pub snapshot_version: u64,
+    /// The timestamp that published that snapshot.
     pub timestamp_version: u64,
 }
 

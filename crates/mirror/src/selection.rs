@@ -18,7 +18,9 @@ pub struct Filter {
 #[derive(Debug, thiserror::Error)]
 #[error("pattern {pattern:?} is not a valid glob")]
 pub struct PatternError {
+    /// The pattern as configured.
     pub pattern: String,
+    /// Why `globset` refused it.
     #[source]
     pub source: globset::Error,
 }
@@ -41,6 +43,7 @@ impl Filter {
         Ok(Filter { allow: (!allow.is_empty()).then(|| glob_set(allow)).transpose()?, deny: glob_set(deny)? })
     }
 
+    /// Whether crate `name` matches one of `allow` (case-insensitively) and none of `deny`.
     pub fn allows(&self, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
         self.allow.as_ref().is_none_or(|a| a.is_match(&name)) && !self.deny.is_match(&name)
