@@ -4,7 +4,7 @@
 //! Contract: read-only but for the response cache and the on-demand queue; safe to call from
 //! any number of requests at once. Every answer comes from one published snapshot, with its
 //! proof; a request never waits longer than `server.request_timeout` (less a second) for
-//! upstream, and a file the mirror has is served as it is after at most [`REVALIDATE_WAIT`].
+//! upstream, and a file the mirror has is served as it is after at most `REVALIDATE_WAIT` (10 s).
 //! Retries are the client's: failures are answered with statuses cargo retries (5xx).
 
 use crate::cache::{ResponseCache, ServedFile};

@@ -8,7 +8,7 @@
 //! - at most `mirror.max_new_crate_requests` requests for such names wait at once; more are
 //!   answered 503 at once (cargo retries it), so a flood cannot queue minutes of upstream work
 //!   ahead of a real request, and a request that is admitted waits for a bounded queue;
-//! - each such name costs at most [`REQUESTS_PER_NAME`] upstream requests (retries included)
+//! - each such name costs at most `REQUESTS_PER_NAME` (3) upstream requests (retries included)
 //!   per `revalidate_after`, whether upstream answered 404 or failed; a 404 is then answered from
 //!   memory, a spent budget with a 503;
 //! - while upstream asks for a pause (429, `Retry-After`) no index request is sent: requests that

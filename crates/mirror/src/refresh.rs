@@ -3,7 +3,7 @@
 //! every `refresh_interval`; `tufmirror sync` runs it once.
 //!
 //! Contract: one refresh at a time per mirror (the caller's schedule sees to it); it publishes
-//! at least every [`PUBLISH_EVERY`], so a crash loses at most that much work, and it records
+//! at least every `PUBLISH_EVERY` (30 s), so a crash loses at most that much work, and it records
 //! its end ([`LAST_REFRESH`]) only when it completed. Shutdown stops it between checks and
 //! publishes what was checked. Upstream failures of single crates are counted, not retried
 //! here: the last good file stays served and the next refresh tries again.
