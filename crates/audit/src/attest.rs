@@ -22,14 +22,17 @@ pub struct Attestor {
 }
 
 impl Attestor {
+    /// An attestor that signs with `signer` and writes into the folder `out`.
     pub fn new(signer: Box<dyn Signer>, out: PathBuf) -> Self {
         Attestor { signer, out }
     }
 
+    /// The folder attestations are written to (`tufmirror audit --out`, default `STATE/audit`).
     pub fn out(&self) -> &Path {
         &self.out
     }
 
+    /// The key ID of the signing key, as it appears in `signatures`.
     pub fn key_id(&self) -> tufmirror_core::KeyId {
         self.signer.key_id()
     }
@@ -59,17 +62,25 @@ impl Attestor {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequireAuditError {
+    /// An audit URL could not be fetched (other than a missing attestation, which is skipped).
     #[error("fetching {url}")]
     Fetch {
+        /// The attestation URL.
         url: String,
+        /// What failed.
         #[source]
         source: FetchError,
     },
+    /// The trusted timestamp names no snapshot version, so there is nothing to look up.
     #[error("the timestamp names no snapshot")]
     NoSnapshot,
+    /// No attestation found for the snapshot satisfies the root's
+    /// `x-tufmirror-auditors` (none found, no auditors declared, too few valid signatures).
     #[error("snapshot {snapshot} is not audited")]
     NotAudited {
+        /// The snapshot version that was to be audited.
         snapshot: u64,
+        /// Why the attestations found do not count.
         #[source]
         source: AttestationError,
     },

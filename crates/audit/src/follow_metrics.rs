@@ -11,13 +11,17 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
+/// The `result` label of `tufmirror_audit_runs`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
+    /// `ok`, `findings`, `incomplete` or `error`.
     pub result: &'static str,
 }
 
+/// The `kind` label of `tufmirror_audit_findings`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
+    /// The finding's kind in snake case (`version_removed`, ...).
     pub kind: &'static str,
 }
 
@@ -28,17 +32,25 @@ pub struct Metrics {
     pub runs: Family<ResultLabels, Counter>,
     /// Findings by kind (`version_removed`, `checksum_changed`, ...), as they are found.
     pub findings: Family<KindLabels, Counter>,
+    /// Findings in the state not yet acknowledged: nothing is attested while any are open.
     pub open_findings: Gauge,
+    /// The last snapshot version audited (0: none).
     pub audited_snapshot: Gauge,
+    /// The last timestamp version audited (0: none).
     pub audited_timestamp: Gauge,
     /// The mirror's current timestamp version, and how far the audit is behind it.
     pub mirror_timestamp: Gauge,
+    /// Timestamp versions the mirror signed that are not audited yet.
     pub lag_timestamps: Gauge,
+    /// The snapshot version of the last attestation written (0: none).
     pub attested_snapshot: Gauge,
+    /// Index files whose versions were checked, over all runs.
     pub files_checked: Counter,
+    /// Index files whose bytes the mirror did not serve yet (still owed).
     pub files_owed: Gauge,
     /// Unix time of the last run that completed without error.
     pub last_success_unixtime: Gauge,
+    /// Duration of the last run, in seconds.
     pub last_run_seconds: Gauge<f64, AtomicU64>,
 }
 

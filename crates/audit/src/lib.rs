@@ -18,6 +18,8 @@
 //! - [`attest`]: signing attestations, and [`require_audit`] for clients;
 //! - [`report`], [`metrics`], [`service`]: what a person, a scheduler and Prometheus see.
 
+#![warn(missing_docs)]
+
 pub mod attest;
 pub mod content;
 mod error;

@@ -8,28 +8,37 @@ use tufmirror_core::audit_rules::Finding;
 /// A position in the mirror's history.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Position {
+    /// The snapshot version (0: none).
     pub snapshot: u64,
+    /// The timestamp version (0: none).
     pub timestamp: u64,
 }
 
 /// An attestation the run wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attested {
+    /// The snapshot version attested.
     pub snapshot: u64,
+    /// The timestamp version that named it.
     pub timestamp: u64,
+    /// The attestation file written (`OUT/N.json`).
     pub file: String,
 }
 
 /// The outcome of one run. See docs/audit.md, "Reports".
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The mirror's base URL.
     pub mirror: String,
     /// Where the audit stood before this run, and where it stands now.
     pub from: Position,
+    /// Where the audit stands after this run.
     pub to: Position,
     /// The mirror's current timestamp version and the snapshot it names.
     pub mirror_at: Position,
+    /// Snapshots whose trees were recomputed and checked in this run.
     pub snapshots_checked: u64,
+    /// Timestamp versions checked in this run.
     pub timestamps_checked: u64,
     /// Index files whose versions were compared with what was last verified (or first recorded).
     pub files_checked: u64,
@@ -42,7 +51,9 @@ pub struct Report {
     pub open_findings: u64,
     /// Why the run stopped short of the mirror's current snapshot, if it did.
     pub incomplete: Option<String>,
+    /// The attestation written by this run; `None`: none was (findings open, nothing new, or no key).
     pub attested: Option<Attested>,
+    /// Wall-clock duration of the run, in seconds.
     pub seconds: f64,
 }
 
@@ -54,6 +65,7 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_INCOMPLETE: u8 = 2;
 
 impl Report {
+    /// The exit code for this report: `EXIT_FINDINGS` over `EXIT_INCOMPLETE` over `EXIT_OK`.
     pub fn exit_code(&self) -> u8 {
         if !self.findings.is_empty() || self.open_findings > 0 {
             EXIT_FINDINGS

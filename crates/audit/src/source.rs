@@ -10,6 +10,7 @@ use tufmirror_client::{FetchError, Fetcher};
 
 /// Largest accepted root, timestamp and other metadata files, and diffs.
 pub const ROOT_LIMIT: u64 = 1 << 20;
+/// Largest accepted timestamp metadata.
 pub const TIMESTAMP_LIMIT: u64 = 1 << 20;
 /// Targets metadata carries removal records: a snapshot that removes many files is large.
 pub const METADATA_LIMIT: u64 = 64 << 20;
@@ -30,10 +31,12 @@ impl Source {
         Source { base, fetcher }
     }
 
+    /// The base URL, ending in `/`.
     pub fn base(&self) -> &str {
         &self.base
     }
 
+    /// The URL of `path` (relative, no leading `/`) under the base.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -10,10 +10,13 @@ pub struct UpdaterConfig {
     pub max_root_rotations: u64,
     /// How many delegated roles one target search may visit.
     pub max_delegations: usize,
-    /// Size limits of metadata files whose length no other metadata pins, in bytes.
+    /// Size limits of metadata files whose length no other metadata pins, in bytes: `N.root.json`.
     pub root_max_length: u64,
+    /// The largest `timestamp.json` accepted, in bytes.
     pub timestamp_max_length: u64,
+    /// The largest `snapshot.json` accepted when the timestamp pins no length, in bytes.
     pub snapshot_max_length: u64,
+    /// The largest targets metadata accepted when the snapshot pins no length, in bytes.
     pub targets_max_length: u64,
     /// With consistent snapshots, fetch targets as `DIR/HASH.NAME` (the specification's layout)
     /// rather than `DIR/NAME`.

@@ -13,33 +13,46 @@ pub enum ClientError {
     /// A file could not be fetched (including: it does not exist, it is larger than its limit).
     #[error("cannot fetch {url}")]
     Fetch {
+        /// The URL fetched.
         url: String,
+        /// What failed.
         #[source]
         source: FetchError,
     },
     /// Metadata was fetched (or read from the metadata folder) but is not trustworthy.
     #[error("{file} refused")]
     Refused {
+        /// The metadata file (`timestamp.json`, `2.root.json`, ...).
         file: String,
+        /// Why it is not trusted.
         #[source]
         source: Box<TrustError>,
     },
     /// The metadata folder could not be read or written.
     #[error("cannot {action} {}", path.display())]
     Io {
+        /// What was being done (`read`, `write`, ...).
         action: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// What failed.
         #[source]
         source: std::io::Error,
     },
     /// No trusted root in the metadata folder: the client was never initialised.
     #[error("no trusted root at {}: initialise the client with a root first", path.display())]
-    NoTrustedRoot { path: PathBuf },
+    NoTrustedRoot {
+        /// Where the trusted root was looked for.
+        path: PathBuf,
+    },
     /// A downloaded target does not match its signed description.
     #[error("target {path} from {url} does not match its signed length and hashes")]
     TargetMismatch {
+        /// The target path.
         path: String,
+        /// The URL it was downloaded from.
         url: String,
+        /// Which of length and hashes differ.
         #[source]
         source: DigestMismatch,
     },

@@ -17,12 +17,23 @@ pub enum FetchError {
     /// 404, or 403 (what S3-style stores answer for a missing key): the file does not exist.
     /// The root update loop stops at this; everywhere else it is a failure.
     #[error("not found (HTTP {status})")]
-    NotFound { status: u16 },
+    NotFound {
+        /// 404 or 403.
+        status: u16,
+    },
+    /// A status that is neither a success (2xx) nor 404/403.
     #[error("HTTP status {status}")]
-    Status { status: u16 },
+    Status {
+        /// The HTTP status.
+        status: u16,
+    },
     /// The body (or its announced length) exceeds the limit; nothing beyond it was read.
     #[error("longer than the limit of {limit} bytes")]
-    TooLarge { limit: u64 },
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Connecting, or waiting for the next read, took longer than [`HttpConfig`] allows.
     #[error("timed out")]
     Timeout,
     /// Connection, TLS, protocol or transport-specific failures.
@@ -45,10 +56,13 @@ pub use tufmirror_core::wire::PROOF_HEADER;
 /// One answer to a GET of an index file: what a TAP-16 client needs from it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HttpAnswer {
+    /// The HTTP status.
     pub status: u16,
+    /// The `ETag` header, as sent; `None`: there was none.
     pub etag: Option<String>,
     /// The `TUF-Merkle-Proof` header, as sent.
     pub proof: Option<String>,
+    /// The body (empty for a 304).
     pub body: Vec<u8>,
 }
 
@@ -75,6 +89,7 @@ pub struct HttpConfig {
     /// Time allowed between two reads of a response: a server that stalls is dropped. (A server
     /// that drips bytes slowly is bounded by the size limit of each file instead.)
     pub read_timeout: Duration,
+    /// The `User-Agent` header sent with every request.
     pub user_agent: String,
 }
 
@@ -95,6 +110,8 @@ pub struct HttpFetcher {
 }
 
 impl HttpFetcher {
+    /// A fetcher with `config`'s timeouts and user agent; fails only if the HTTP client cannot be
+    /// built (TLS back end).
     pub fn new(config: &HttpConfig) -> Result<Self, FetchError> {
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)

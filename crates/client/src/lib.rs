@@ -18,6 +18,8 @@
 //! every index file, 304 and 404 against the Merkle root that the verified timestamp signs
 //! (see [`mirror_client`]). [`dirs`] has the per-user folders the command-line tools default to.
 
+#![warn(missing_docs)]
+
 pub mod attestations;
 mod config;
 pub mod dirs;

@@ -31,10 +31,12 @@ pub struct MetadataDir {
 }
 
 impl MetadataDir {
+    /// The metadata folder at `path` (nothing is read or created yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         MetadataDir { path: path.into() }
     }
 
+    /// The folder.
     pub fn path(&self) -> &Path {
         &self.path
     }

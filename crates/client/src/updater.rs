@@ -14,8 +14,11 @@ use tufmirror_durable::{IfExists, write_durably};
 /// role that listed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetInfo {
+    /// The target path, as asked.
     pub path: String,
+    /// Its signed length and hashes.
     pub file: TargetFile,
+    /// The targets role that listed it (`targets` or a delegated role's name).
     pub role: String,
 }
 

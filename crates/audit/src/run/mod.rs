@@ -31,6 +31,8 @@ const SNAPSHOT_CHUNK: u64 = 512;
 pub struct AuditorConfig {
     /// The mirror's base URL (`tuf/`, `history/` and `snapshots/` under it).
     pub mirror: String,
+    /// The state folder (`tufmirror audit --state`): holds what was checked, so that the next run
+    /// reads only what is new.
     pub state_dir: PathBuf,
     /// The root to trust when the state folder is new (the mirror's `1.root.json` to audit all of
     /// history); ignored afterwards: the state holds the verified chain.
@@ -100,10 +102,12 @@ impl Auditor {
         })
     }
 
+    /// The open state folder.
     pub fn state(&self) -> &State {
         &self.state
     }
 
+    /// The attestor; `None`: this auditor attests nothing (no signing key given).
     pub fn attestor(&self) -> Option<&Attestor> {
         self.attestor.as_ref()
     }

@@ -8,7 +8,9 @@ use tufmirror_core::Sha256Hash;
 /// checked, and every version in them with its `cksum`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRecord {
+    /// The snapshot whose bytes of the file were checked.
     pub snapshot: u64,
+    /// Every version in the file (`vers`), with its `cksum`.
     pub versions: BTreeMap<String, Sha256Hash>,
 }
 
@@ -16,10 +18,13 @@ pub struct FileRecord {
 /// re-signed timestamp, or a rollback to it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotInfo {
+    /// The `merkle_root` recomputed for the snapshot.
     pub merkle_root: Sha256Hash,
+    /// The number of leaves in that tree.
     pub tree_size: u64,
     /// SHA-256 and length of `N.snapshot.json` as served: what timestamps pin.
     pub metadata_sha256: Sha256Hash,
+    /// The length in bytes of `N.snapshot.json` as served.
     pub metadata_length: u64,
 }
 
@@ -27,6 +32,7 @@ pub struct SnapshotInfo {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what} record is damaged")]
 pub struct Damaged {
+    /// Which kind of record (`leaf`, `version`, `snapshot`).
     pub what: &'static str,
 }
 
@@ -94,6 +100,7 @@ impl FileRecord {
         out
     }
 
+    /// Reads back what `encode` wrote.
     pub fn decode(bytes: &[u8]) -> Result<Self, Damaged> {
         let mut r = Reader { bytes, what: "version" };
         let snapshot = r.u64()?;
@@ -108,6 +115,7 @@ impl FileRecord {
 }
 
 impl SnapshotInfo {
+    /// The compact form: `merkle_root`, tree size, metadata SHA-256, metadata length (80 bytes).
     pub fn encode(&self) -> [u8; 80] {
         let mut out = [0; 80];
         out[..32].copy_from_slice(&self.merkle_root.0);
@@ -117,6 +125,7 @@ impl SnapshotInfo {
         out
     }
 
+    /// Reads back what `encode` wrote.
     pub fn decode(bytes: &[u8]) -> Result<Self, Damaged> {
         let mut r = Reader { bytes, what: "snapshot" };
         let info = SnapshotInfo {

@@ -49,22 +49,38 @@ const PROGRESS: &str = "progress";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
+    /// The redb database could not be created, read or committed.
     #[error("state database {path}")]
     Db {
+        /// The database file (`state.redb`).
         path: PathBuf,
+        /// What failed.
         #[source]
         source: redb::Error,
     },
+    /// The state folder or its lock file could not be created or opened.
     #[error("state folder {path}")]
     Io {
+        /// The state folder.
         path: PathBuf,
+        /// What failed.
         #[source]
         source: std::io::Error,
     },
+    /// Another process holds the state folder's lock file.
     #[error("another auditor holds {path}")]
-    Locked { path: PathBuf },
+    Locked {
+        /// The lock file (`.lock` in the state folder).
+        path: PathBuf,
+    },
+    /// A value in the database does not decode.
     #[error("state database {path}: {reason}")]
-    Damaged { path: PathBuf, reason: String },
+    Damaged {
+        /// The database file (`state.redb`).
+        path: PathBuf,
+        /// What did not decode.
+        reason: String,
+    },
 }
 
 /// Where the audit stands: everything up to here was checked.
@@ -74,7 +90,9 @@ pub struct Progress {
     pub mirror: String,
     /// The last audited snapshot (0: none) and its recomputed tree.
     pub snapshot_version: u64,
+    /// The `merkle_root` recomputed for that snapshot.
     pub merkle_root: Sha256Hash,
+    /// The number of leaves in that tree.
     pub tree_size: u64,
     /// The targets version that snapshot names.
     pub targets_version: u64,
@@ -82,6 +100,7 @@ pub struct Progress {
     pub timestamp_version: u64,
     /// The newest timestamp that was signed and moved forward: what a rollback is measured against.
     pub trusted_timestamp: u64,
+    /// The snapshot version named by `trusted_timestamp`.
     pub trusted_timestamp_snapshot: u64,
     /// Per online role, the newest root version whose keys signed its last metadata: older roots'
     /// keys no longer count for that role (see `tufmirror_core::audit_rules::rules::signing_root`).
@@ -91,6 +110,7 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// The progress of a state that has checked nothing of `mirror` yet.
     pub fn new(mirror: &str) -> Self {
         Progress {
             mirror: mirror.to_owned(),
@@ -110,9 +130,12 @@ impl Progress {
 /// A finding as kept in the state: open until an operator acknowledges it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredFinding {
+    /// What was found.
     pub finding: Finding,
     /// Unix seconds when the auditor found it.
     pub found_at: i64,
+    /// Whether an operator acknowledged it (`tufmirror audit --acknowledge`); only unacknowledged
+    /// findings stop attestations.
     pub acknowledged: bool,
 }
 
@@ -120,18 +143,24 @@ pub struct StoredFinding {
 /// database for the run that makes them).
 #[derive(Debug, Default)]
 pub struct Batch {
+    /// The new progress; `None`: unchanged.
     pub progress: Option<Progress>,
+    /// Root metadata to add to the chain, as (version, bytes as served).
     pub roots: Vec<(u64, Vec<u8>)>,
     /// `None`: the path left the tree.
     pub leaves: BTreeMap<String, Option<(u64, Sha256Hash)>>,
+    /// Version records to set; `None`: the file left the tree.
     pub records: BTreeMap<String, Option<FileRecord>>,
     /// `Some(since)`: the file's bytes are owed; `None`: no longer.
     pub pending: BTreeMap<String, Option<u64>>,
+    /// What to keep of snapshots checked, by version.
     pub snapshots: BTreeMap<u64, SnapshotInfo>,
+    /// Findings to add.
     pub findings: Vec<StoredFinding>,
 }
 
 impl Batch {
+    /// Whether the batch changes nothing.
     pub fn is_empty(&self) -> bool {
         self.progress.is_none()
             && self.roots.is_empty()
@@ -184,6 +213,7 @@ impl State {
         StateError::Damaged { path: self.path.clone(), reason: reason.to_string() }
     }
 
+    /// Where the audit stands; `None`: nothing checked yet (a new state folder).
     pub fn progress(&self) -> Result<Option<Progress>, StateError> {
         let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
         let table = txn.open_table(META).map_err(|e| self.db_err(e))?;
@@ -215,6 +245,7 @@ impl State {
         Ok(out)
     }
 
+    /// What was last verified of the index file at `path`; `None`: nothing yet.
     pub fn record(&self, path: &str) -> Result<Option<FileRecord>, StateError> {
         let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
         let table = txn.open_table(RECORDS).map_err(|e| self.db_err(e))?;
@@ -234,6 +265,7 @@ impl State {
         Ok(out)
     }
 
+    /// What was kept of snapshot `version`; `None`: it was not checked.
     pub fn snapshot(&self, version: u64) -> Result<Option<SnapshotInfo>, StateError> {
         let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
         let table = txn.open_table(SNAPSHOTS).map_err(|e| self.db_err(e))?;

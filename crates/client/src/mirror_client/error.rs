@@ -26,34 +26,51 @@ pub enum MirrorError {
     /// Not a path where cargo looks for an index file: nothing to ask the mirror.
     #[error("{path:?} is not a sparse-index path")]
     NotAnIndexPath {
+        /// The path asked for.
         path: String,
+        /// Why it is not an index path.
         #[source]
         source: PathError,
     },
     /// The answer does not match what the signed metadata of snapshot `snapshot` says.
     #[error("{path}: refused (trusted snapshot {snapshot})")]
     Refused {
+        /// The index path (`config.json` for the configuration).
         path: String,
+        /// The trusted snapshot version the answer was checked against.
         snapshot: u64,
+        /// Why it was refused.
         #[source]
         reason: Refusal,
     },
     /// The request did not complete (connection, timeout, a body over the size limit).
     #[error("{path}: cannot fetch {url}")]
     Fetch {
+        /// The index path.
         path: String,
+        /// The URL fetched.
         url: String,
+        /// What failed.
         #[source]
         source: FetchError,
     },
     /// The mirror answered with a status that carries no verifiable statement.
     #[error("{path}: the mirror answered HTTP {status} for {url}")]
-    Status { path: String, url: String, status: u16 },
+    Status {
+        /// The index path.
+        path: String,
+        /// The URL fetched.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
     /// The TUF metadata could not be refreshed, and what is trusted does not suffice (none yet,
     /// expired, or older than what the answer needs).
     #[error("{path}: cannot refresh the mirror's TUF metadata")]
     Refresh {
+        /// The index path.
         path: String,
+        /// Why the refresh failed.
         #[source]
         source: Arc<RefreshError>,
     },
@@ -61,8 +78,11 @@ pub enum MirrorError {
     /// refresh failed: nothing can be verified until one succeeds.
     #[error("{path}: the trusted metadata expired at {expires} and cannot be refreshed")]
     Expired {
+        /// The index path.
         path: String,
+        /// When the trusted metadata expired, as TUF writes times (`2026-01-01T00:00:00Z`).
         expires: String,
+        /// Why the refresh failed.
         #[source]
         source: Arc<RefreshError>,
     },
@@ -121,35 +141,88 @@ fn fetch_is_transient(e: &FetchError) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {
+    /// The answer has no `TUF-Merkle-Proof` header.
     #[error("the answer carries no {} header", tufmirror_core::wire::PROOF_HEADER)]
     NoProof,
+    /// The `TUF-Merkle-Proof` header does not parse (docs/POUF.md 2.2).
     #[error("the proof is not a valid proof: {0}")]
     BadProof(#[source] ProofHeaderError),
+    /// The proof does not lead to the signed `merkle_root`, or does not prove what the answer says.
     #[error(transparent)]
     Proof(#[from] ProofError),
+    /// The proof is for a snapshot older than the trusted one.
     #[error("the proof is for snapshot {proof}, older than the trusted snapshot {trusted} (rollback or mix-and-match)")]
-    OlderSnapshot { proof: u64, trusted: u64 },
+    OlderSnapshot {
+        /// The snapshot version the proof names.
+        proof: u64,
+        /// The trusted snapshot version.
+        trusted: u64,
+    },
+    /// The proof is for a newer snapshot than the mirror's signed timestamp names, even after a refresh.
     #[error("the proof is for snapshot {proof}, but the mirror's signed timestamp names snapshot {signed}")]
-    UnsignedSnapshot { proof: u64, signed: u64 },
+    UnsignedSnapshot {
+        /// The snapshot version the proof names.
+        proof: u64,
+        /// The snapshot version the signed timestamp names.
+        signed: u64,
+    },
+    /// A 304 answered a request that sent no `If-None-Match`.
     #[error("the mirror answered 304 Not Modified to a request without If-None-Match")]
     UnaskedNotModified,
+    /// A 304's proof vouches for another file than the one whose ETag was sent.
     #[error("the mirror answered 304 Not Modified for {sent}, but the proof vouches for {proven}")]
-    EtagMismatch { sent: String, proven: String },
+    EtagMismatch {
+        /// The ETag sent in `If-None-Match`.
+        sent: String,
+        /// The ETag of the leaf the proof vouches for.
+        proven: String,
+    },
+    /// A 404 (or 403) came without a proof for a file the trusted snapshot lists.
     #[error("the mirror answered {status} without a proof, but snapshot {snapshot} lists the file (a hidden file)")]
-    HiddenFile { status: u16, snapshot: u64 },
+    HiddenFile {
+        /// The HTTP status.
+        status: u16,
+        /// The trusted snapshot version that lists the file.
+        snapshot: u64,
+    },
+    /// The snapshot the answer needs is no longer served under `snapshots/N/`, and no newer one is
+    /// signed.
     #[error("snapshot {snapshot} is no longer readable under snapshots/{snapshot}/, and no newer one is signed")]
-    SnapshotGone { snapshot: u64 },
+    SnapshotGone {
+        /// The snapshot version.
+        snapshot: u64,
+    },
+    /// The snapshot's leaf list (`snapshots/N/leaves.json`) is refused.
     #[error("snapshot {snapshot}'s leaf list does not match its signed timestamp: {reason}")]
-    LeafList { snapshot: u64, reason: LeafListProblem },
+    LeafList {
+        /// The snapshot version.
+        snapshot: u64,
+        /// What is wrong with the list.
+        reason: LeafListProblem,
+    },
+    /// A file verified present is now absent, and no signed removal record covers its removal.
     #[error(
         "it was verified present in snapshot {present} and is absent from snapshot {absent}, but no removal \
          record signed by the targets role covers it in snapshots {present} < N <= {absent}"
     )]
-    NoRemovalRecord { present: u64, absent: u64 },
+    NoRemovalRecord {
+        /// The snapshot version in which the file was last verified present.
+        present: u64,
+        /// The snapshot version in which it is proven absent.
+        absent: u64,
+    },
+    /// Targets metadata that carries removal records could not be fetched or checked.
     #[error("{file} cannot be checked for removal records: {reason}")]
-    RemovalMetadata { file: String, reason: RemovalMetadataProblem },
+    RemovalMetadata {
+        /// The metadata file.
+        file: String,
+        /// What is wrong with it.
+        reason: RemovalMetadataProblem,
+    },
+    /// `config.json` differs from the `config.json` target's signed length or hashes.
     #[error("config.json does not match the config.json target of the signed targets metadata")]
     Config(#[source] DigestMismatch),
+    /// The `config.json` target is signed without a `sha256` hash, so it cannot be checked.
     #[error("the config.json target of the signed targets metadata has no sha256 hash")]
     NoConfigHash,
 }
@@ -255,31 +328,56 @@ pub enum RefreshError {
     /// The TUF client workflow failed (fetch, or metadata refused).
     #[error(transparent)]
     Metadata(#[from] ClientError),
+    /// The timestamp has no `merkle_root` and `merkle_tree_size`.
     #[error("the timestamp has no merkle_root and merkle_tree_size: not a TAP-16 (tufmirror) repository")]
     NotTap16,
+    /// A new timestamp signs a different tree for a snapshot version already trusted.
     #[error(
         "timestamp version {timestamp} signs snapshot {snapshot} with Merkle root {found} ({found_size} leaves), \
          but that snapshot was trusted with root {trusted} ({trusted_size} leaves)"
     )]
-    TreeChanged { timestamp: u64, snapshot: u64, found: String, found_size: u64, trusted: String, trusted_size: u64 },
+    TreeChanged {
+        /// The new timestamp's version.
+        timestamp: u64,
+        /// The snapshot version it names.
+        snapshot: u64,
+        /// The `merkle_root` it signs (hex).
+        found: String,
+        /// The `merkle_tree_size` it signs.
+        found_size: u64,
+        /// The `merkle_root` trusted for that snapshot (hex).
+        trusted: String,
+        /// The `merkle_tree_size` trusted for that snapshot.
+        trusted_size: u64,
+    },
+    /// No refresh has completed yet, or the last one left timestamp, snapshot or targets unset.
     #[error("the refresh did not complete")]
     Incomplete,
     /// Current metadata not bound to the root it is verified with (docs/POUF.md 1.9).
     #[error(transparent)]
     RootBinding(#[from] BindingError),
+    /// The signed targets metadata has no `config.json` target.
     #[error("the signed targets metadata has no config.json target")]
     NoConfigTarget,
+    /// The trusted root does not define the keys and threshold of a role.
     #[error("root metadata does not give the keys of a role")]
     RootKeys(#[source] VerifyError),
+    /// With `--require-audit`: the snapshot is not attested by the auditors the root declares
+    /// (`x-tufmirror-auditors`).
     #[error("snapshot {snapshot} is not attested by the auditors that root declares (--require-audit)")]
     NotAudited {
+        /// The snapshot version.
         snapshot: u64,
+        /// Why its attestations do not count.
         #[source]
         source: tufmirror_core::audit_rules::AttestationError,
     },
+    /// With `--require-audit`: an attestation could not be fetched.
     #[error("fetching the attestation {url}")]
     AttestationFetch {
+        /// The attestation URL.
         url: String,
+        /// What failed.
         #[source]
         source: FetchError,
     },

@@ -57,7 +57,9 @@ use view::TreePin;
 /// Limits and timing of a [`MirrorClient`].
 #[derive(Debug, Clone)]
 pub struct MirrorConfig {
+    /// Timeouts and user agent of the HTTP client.
     pub http: HttpConfig,
+    /// Limits of the TUF client workflow (metadata sizes, root rotations, delegations).
     pub updater: UpdaterConfig,
     /// The largest index file accepted (crates.io's largest are a few MiB).
     pub max_index_length: u64,
@@ -98,11 +100,26 @@ impl Default for MirrorConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexFile {
     /// The file, proven to be leaf `leaf` of snapshot `snapshot`.
-    Present { bytes: Vec<u8>, leaf: Leaf, snapshot: u64 },
+    Present {
+        /// The file's bytes, as served.
+        bytes: Vec<u8>,
+        /// The leaf the proof vouches for (path, length, SHA-256).
+        leaf: Leaf,
+        /// The snapshot whose `merkle_root` the proof leads to.
+        snapshot: u64,
+    },
     /// The caller's copy (the ETag it sent) is leaf `leaf` of snapshot `snapshot`.
-    NotModified { leaf: Leaf, snapshot: u64 },
+    NotModified {
+        /// The leaf the proof vouches for.
+        leaf: Leaf,
+        /// The snapshot whose `merkle_root` the proof leads to.
+        snapshot: u64,
+    },
     /// The path is proven absent from snapshot `snapshot`.
-    Absent { snapshot: u64 },
+    Absent {
+        /// The snapshot whose `merkle_root` the absence proof leads to.
+        snapshot: u64,
+    },
 }
 
 impl IndexFile {
@@ -127,8 +144,11 @@ impl IndexFile {
 /// What [`MirrorClient::verify_snapshot`] checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotReport {
+    /// The snapshot version checked.
     pub snapshot: u64,
+    /// Index files fetched and checked against its leaves.
     pub files: u64,
+    /// Their total length, in bytes.
     pub bytes: u64,
 }
 

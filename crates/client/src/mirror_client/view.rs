@@ -37,8 +37,11 @@ impl TreePin {
 pub struct TrustedView {
     /// The snapshot the timestamp names (`N` in docs/POUF.md).
     pub snapshot_version: u64,
+    /// The version of the trusted timestamp.
     pub timestamp_version: u64,
+    /// The timestamp's `merkle_root`: the root of snapshot `snapshot_version`'s tree.
     pub merkle_root: Sha256Hash,
+    /// The timestamp's `merkle_tree_size`: the number of leaves in that tree.
     pub tree_size: u64,
     /// The earliest expiry of root, timestamp, snapshot and targets: after it, nothing here may
     /// be relied on until a refresh succeeds.
